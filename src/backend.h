@@ -1,0 +1,113 @@
+/* backend.h — the backend interface (internal). Each backend provides one
+ * `static const struct nn_backend_ops` table; the training loop and the model
+ * call only these ops, on buffers the backend owns.
+ *
+ * Buffers hold 4-byte elements (float32, or uint32 for index buffers).
+ * A view is (buffer, element offset); ops never see host pointers into
+ * device memory. Every op returns NN_OK or fills err.
+ *
+ * Matrix storage is contiguous row-major; (r, c) below means r rows of c
+ * elements. All ops must be correct for any size, including 0 and 1.
+ */
+#ifndef NN_BACKEND_H
+#define NN_BACKEND_H
+
+#include "nn.h"
+
+typedef struct nn_buf nn_buf; /* backend-defined */
+
+typedef struct nn_view {
+    nn_buf *buf;
+    size_t off; /* in elements */
+} nn_view;
+
+static inline nn_view nn_view_at(nn_view v, size_t off) {
+    nn_view r = {v.buf, v.off + off};
+    return r;
+}
+
+/* One optimizer step's hyper-parameters. */
+typedef struct nn_opt_step {
+    nn_optimizer kind;
+    float lr;
+    float momentum;             /* NN_OPT_MOMENTUM: v = momentum*v + g; p -= lr*v */
+    float beta1, beta2, eps;    /* NN_OPT_ADAM */
+    int t;                      /* Adam step count, starting at 1 */
+} nn_opt_step;
+
+struct nn_backend_ops {
+    const char *name;
+
+    /* Create the backend's private state in be->ctx; fill be->device and be->threads. */
+    nn_status (*open)(nn_backend *be, const nn_backend_config *cfg, nn_error *err);
+    void (*close)(nn_backend *be);
+
+    /* Allocate `count` 4-byte elements (contents undefined). count may be 0. */
+    nn_status (*alloc)(nn_backend *be, size_t count, nn_buf **out, nn_error *err);
+    void (*release)(nn_backend *be, nn_buf *buf);
+    /* Host -> backend copy of `count` elements. */
+    nn_status (*write)(nn_backend *be, nn_view dst, const void *src, size_t count, nn_error *err);
+    /* Backend -> host copy of `count` elements; complete when it returns. */
+    nn_status (*read)(nn_backend *be, nn_view src, void *dst, size_t count, nn_error *err);
+    /* dst[0..count) = value */
+    nn_status (*fill)(nn_backend *be, nn_view dst, float value, size_t count, nn_error *err);
+
+    /* c: (m, n) = op(a) · op(b), plus the old c when accumulate != 0.
+     * op(a): (m, k), stored as a: (m, k) or, if trans_a, a: (k, m).
+     * op(b): (k, n), stored as b: (k, n) or, if trans_b, b: (n, k). */
+    nn_status (*matmul)(nn_backend *be, nn_view c, nn_view a, nn_view b, size_t m, size_t n,
+                        size_t k, int trans_a, int trans_b, int accumulate, nn_error *err);
+    /* z: (rows, cols) += bias: (cols) broadcast over rows */
+    nn_status (*bias_add)(nn_backend *be, nn_view z, nn_view bias, size_t rows, size_t cols,
+                          nn_error *err);
+    /* y: (rows, cols) = act(z: (rows, cols)); softmax is per row. y may equal z. */
+    nn_status (*act_forward)(nn_backend *be, nn_act act, nn_view y, nn_view z, size_t rows,
+                             size_t cols, nn_error *err);
+    /* dz = dy * act'(z), using z (pre-activation) and/or y (activation) as
+     * convenient; all (rows, cols). Not defined for softmax. dz may equal dy. */
+    nn_status (*act_backward)(nn_backend *be, nn_act act, nn_view dz, nn_view dy, nn_view z,
+                              nn_view y, size_t rows, size_t cols, nn_error *err);
+    /* acc[0] += sum over rows of the per-row loss, computed stably from the
+     * logits z: (rows, cols) and targets t: (rows, cols) (one-hot for CE).
+     * BCE per element: max(z,0) - z*t + log1p(exp(-|z|)), capped at -log(NN_BCE_EPS).
+     * CE per row: logsumexp(z) - sum(t*z), capped likewise.
+     * MSE per row: sum((z-t)^2) / cols. The row order of the sum is fixed. */
+    nn_status (*loss_sum)(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, nn_view t,
+                          size_t rows, size_t cols, nn_error *err);
+    /* dz: (rows, cols) = scale * (y - t) for BCE and CE (y = output activation),
+     * scale * 2 (y - t) / cols for MSE. */
+    nn_status (*loss_grad)(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, nn_view t,
+                           size_t rows, size_t cols, float scale, nn_error *err);
+    /* out: (cols) = sum over rows of x: (rows, cols), rows summed in order. */
+    nn_status (*col_sum)(nn_backend *be, nn_view out, nn_view x, size_t rows, size_t cols,
+                         nn_error *err);
+    /* dst: (rows, cols)[r] = src[idx[r]]; idx: (rows) uint32 row indices. */
+    nn_status (*gather_rows)(nn_backend *be, nn_view dst, nn_view src, nn_view idx, size_t rows,
+                             size_t cols, nn_error *err);
+    /* One optimizer step on n parameters p with gradients g and state m, v
+     * (m: momentum velocity or Adam first moment; v: Adam second moment).
+     * Adam uses bias-corrected moments: p -= lr * mhat / (sqrt(vhat) + eps). */
+    nn_status (*update)(nn_backend *be, const nn_opt_step *step, nn_view p, nn_view g, nn_view m,
+                        nn_view v, size_t n, nn_error *err);
+    /* Wait for all queued work. */
+    nn_status (*sync)(nn_backend *be, nn_error *err);
+    /* Optional (may be NULL): fill p with profiling totals. */
+    void (*profile)(const nn_backend *be, nn_profile *p);
+};
+
+struct nn_backend {
+    const struct nn_backend_ops *ops;
+    void *ctx;          /* the backend's private state */
+    char name[16];      /* "cpu" / "opencl" */
+    char device[256];   /* human-readable device description */
+    int threads;
+};
+
+extern const struct nn_backend_ops nn_cpu_ops;
+#ifdef NN_HAVE_OPENCL
+extern const struct nn_backend_ops nn_opencl_ops;
+/* 1 if an OpenCL GPU or accelerator is present (for "auto"); never fails. */
+int nn_opencl_has_gpu(void);
+#endif
+
+#endif /* NN_BACKEND_H */
