@@ -33,6 +33,7 @@ typedef struct nn_opt_step {
     float momentum;             /* NN_OPT_MOMENTUM: v = momentum*v + g; p -= lr*v */
     float beta1, beta2, eps;    /* NN_OPT_ADAM */
     int t;                      /* Adam step count, starting at 1 */
+    float c1, c2;               /* Adam bias corrections for step t (see update) */
 } nn_opt_step;
 
 struct nn_backend_ops {
@@ -85,8 +86,13 @@ struct nn_backend_ops {
     nn_status (*gather_rows)(nn_backend *be, nn_view dst, nn_view src, nn_view idx, size_t rows,
                              size_t cols, nn_error *err);
     /* One optimizer step on n parameters p with gradients g and state m, v
-     * (m: momentum velocity or Adam first moment; v: Adam second moment).
-     * Adam uses bias-corrected moments: p -= lr * mhat / (sqrt(vhat) + eps). */
+     * (m: momentum velocity or Adam first moment; v: Adam second moment), in float:
+     *   sgd:      p -= lr * g
+     *   momentum: m = momentum * m + g;  p -= lr * m
+     *   adam:     m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g;
+     *             p -= lr * (m * c1) / (sqrt(v * c2) + eps)
+     *             with c1 = 1 / (1 - beta1^t), c2 = 1 / (1 - beta2^t) computed in
+     *             double on the host and rounded to float (nn_opt_step.c1, .c2). */
     nn_status (*update)(nn_backend *be, const nn_opt_step *step, nn_view p, nn_view g, nn_view m,
                         nn_view v, size_t n, nn_error *err);
     /* Wait for all queued work. */

@@ -1,0 +1,216 @@
+/* cmd_train.c — `nnbench [train]`: one training run, reported like the
+ * tutorial, with optional JSON record and decision-boundary plot. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "experiment.h"
+#include "plot.h"
+#include "progress.h"
+
+#define MAX_LOG_POINTS 100000
+
+/* What the logging callback collects. */
+typedef struct run_log {
+    int quiet;
+    progress bar;
+    size_t n;
+    int *epochs;    /* (MAX_LOG_POINTS) logged epochs */
+    double *losses; /* (MAX_LOG_POINTS) their losses */
+} run_log;
+
+static int on_log(void *user, int epoch, double loss) {
+    run_log *r = user;
+    if (r->n < MAX_LOG_POINTS) {
+        r->epochs[r->n] = epoch;
+        r->losses[r->n] = loss;
+        r->n++;
+    }
+    if (!r->quiet) {
+        progress_clear(&r->bar);
+        printf("Epoch %d: Loss = %.4f\n", epoch, loss);
+        fflush(stdout);
+    }
+    return 0;
+}
+
+static int on_progress(void *user, double fraction) {
+    progress_update(&((run_log *)user)->bar, fraction);
+    return 0;
+}
+
+static void describe_layers(const nn_model_config *m, char *buf, size_t len) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < m->n_sizes && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, i ? "-%zu" : "%zu", m->sizes[i]);
+}
+
+static void write_json(FILE *f, const experiment_options *o, const experiment_data *d,
+                       nn_backend *be, const char *fallback, const nn_train_result *res,
+                       const nn_eval *tr, const nn_eval *te, const run_log *log,
+                       const nn_profile *prof, const char *layers) {
+    json_writer w = {f, 0, {0}};
+    json_begin_object(&w);
+    json_key_string(&w, "requested_backend", o->backend);
+    json_key_string(&w, "backend", nn_backend_name(be));
+    json_key_string(&w, "fallback_reason", fallback[0] ? fallback : NULL);
+    json_key_string(&w, "device", nn_backend_device(be));
+    json_key_int(&w, "threads", nn_backend_threads(be));
+    json_key_string(&w, "dataset", d->name);
+    json_key_int(&w, "samples", (long long)(d->train.n + d->test.n));
+    json_key_int(&w, "train_samples", (long long)d->train.n);
+    json_key_int(&w, "test_samples", (long long)d->test.n);
+    json_key_string(&w, "layers", layers);
+    json_key_string(&w, "activation", nn_act_name(o->activation));
+    json_key_string(&w, "loss", nn_loss_name(o->loss));
+    json_key_string(&w, "optimizer", nn_optimizer_name(o->train.optimizer));
+    json_key_number(&w, "lr", o->train.lr);
+    json_key_int(&w, "epochs", o->train.epochs);
+    json_key_int(&w, "batch", (long long)o->train.batch);
+    json_key_int(&w, "seed", (long long)o->seed);
+    json_key_number(&w, "final_loss", res->final_loss);
+    json_key_number(&w, "train_accuracy", tr->accuracy >= 0 ? tr->accuracy : NAN);
+    json_key_number(&w, "test_accuracy", te->accuracy >= 0 ? te->accuracy : NAN);
+    json_key_number(&w, "test_loss", te->loss);
+    json_key_number(&w, "train_seconds", res->seconds);
+    json_key_number(&w, "samples_per_second", res->samples_per_second);
+    json_key_number(&w, "gflops", res->gflops);
+    json_key_number(&w, "peak_rss_mb", nn_peak_rss_mb());
+    json_begin_array(&w, "loss_epochs");
+    for (size_t i = 0; i < log->n; i++) json_array_number(&w, log->epochs[i]);
+    json_end_array(&w);
+    json_begin_array(&w, "loss_curve");
+    for (size_t i = 0; i < log->n; i++) json_array_number(&w, log->losses[i]);
+    json_end_array(&w);
+    if (o->profile) {
+        json_key_number(&w, "kernel_seconds", prof->kernel_seconds);
+        json_key_number(&w, "transfer_seconds", prof->transfer_seconds);
+        json_key_number(&w, "build_seconds", prof->build_seconds);
+        json_key_int(&w, "kernel_launches", prof->kernel_launches);
+        json_key_int(&w, "transfers", prof->transfers);
+    }
+    json_end_object(&w);
+}
+
+/* Train, evaluate and report; returns the exit code. */
+static int run(experiment_options *o, experiment_data *d, nn_backend *be, const char *fallback) {
+    nn_error err;
+    nn_model *m = NULL;
+    if (nn_model_create(be, &o->model, &m, &err) != NN_OK) {
+        fprintf(stderr, "nnbench: %s\n", err.msg);
+        return err.status == NN_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
+    }
+    char layers[512];
+    describe_layers(&o->model, layers, sizeof layers);
+    if (!o->quiet) {
+        char batch[32];
+        if (o->train.batch) snprintf(batch, sizeof batch, "batch %zu", o->train.batch);
+        else snprintf(batch, sizeof batch, "full batch");
+        printf("nnbench: %s (%zu train / %zu test), layers %s %s/%s, %s lr %g, %s, %d epochs, "
+               "seed %llu\n", d->name, d->train.n, d->test.n, layers, nn_act_name(o->activation),
+               nn_act_name(o->loss == NN_LOSS_BCE ? NN_ACT_SIGMOID
+                           : o->loss == NN_LOSS_CE ? NN_ACT_SOFTMAX : NN_ACT_IDENTITY),
+               nn_optimizer_name(o->train.optimizer), o->train.lr, batch, o->train.epochs,
+               (unsigned long long)o->seed);
+    }
+    run_log log = {o->quiet, {0}, 0, malloc(MAX_LOG_POINTS * sizeof(int)),
+                   malloc(MAX_LOG_POINTS * sizeof(double))};
+    if (!log.epochs || !log.losses) {
+        free(log.epochs);
+        free(log.losses);
+        nn_model_free(m);
+        fprintf(stderr, "nnbench: out of memory\n");
+        return EXIT_FAIL;
+    }
+    progress_start(&log.bar, !o->quiet && isatty(STDERR_FILENO));
+    nn_train_config tc = o->train;
+    tc.on_log = on_log;
+    tc.on_progress = on_progress;
+    tc.user = &log;
+    nn_train_result res;
+    nn_source src = nn_source_from_dataset(&d->train);
+    nn_status st = nn_train(m, &src, &tc, &res, &err);
+    progress_clear(&log.bar);
+    int rc = EXIT_OK;
+    nn_eval tr = {0}, te = {0};
+    if (st == NN_OK) st = nn_model_evaluate(m, &d->train, &tr, &err);
+    if (st == NN_OK && d->test.n) st = nn_model_evaluate(m, &d->test, &te, &err);
+    if (st != NN_OK) {
+        fprintf(stderr, "nnbench: %s\n", err.msg);
+        rc = err.status == NN_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
+    } else {
+        if (o->loss != NN_LOSS_MSE) {
+            if (d->test.n) printf("Test accuracy: %.4f (%zu samples)\n", te.accuracy, d->test.n);
+            printf("Train accuracy: %.4f (%zu samples)\n", tr.accuracy, d->train.n);
+        } else {
+            if (d->test.n) printf("Test MSE: %.6f (%zu samples)\n", te.loss, d->test.n);
+            printf("Train MSE: %.6f (%zu samples)\n", tr.loss, d->train.n);
+        }
+        printf("Backend: %s on %s, %d thread%s%s%s\n", nn_backend_name(be), nn_backend_device(be),
+               nn_backend_threads(be), nn_backend_threads(be) == 1 ? "" : "s",
+               fallback[0] ? " (fallback: " : "", fallback[0] ? "OpenCL unavailable)" : "");
+        printf("Training time: %.4f s, %.0f samples/s, %.2f GFLOP/s, peak RSS %.1f MiB\n",
+               res.seconds, res.samples_per_second, res.gflops, nn_peak_rss_mb());
+        nn_profile prof;
+        nn_backend_profile(be, &prof);
+        if (o->profile)
+            printf("Profile: kernels %.4f s (%ld launches), transfers %.4f s (%ld), program build "
+                   "%.4f s\n", prof.kernel_seconds, prof.kernel_launches, prof.transfer_seconds,
+                   prof.transfers, prof.build_seconds);
+        if (o->json_path) {
+            FILE *f = strcmp(o->json_path, "-") == 0 ? stdout : fopen(o->json_path, "w");
+            if (!f) {
+                fprintf(stderr, "nnbench: --json: cannot write '%s'\n", o->json_path);
+                rc = EXIT_USAGE;
+            } else {
+                write_json(f, o, d, be, fallback, &res, &tr, &te, &log, &prof, layers);
+                if (f != stdout) fclose(f);
+            }
+        }
+        if (o->plot_path && rc == EXIT_OK) {
+            char msg[512];
+            if (plot_write_svg(o->plot_path, m, &d->test, d->train.n ? &d->train : NULL,
+                               log.epochs, log.losses, log.n, d->name, msg, sizeof msg) != 0) {
+                fprintf(stderr, "nnbench: --plot: %s\n", msg);
+                rc = EXIT_USAGE;
+            } else if (!o->quiet) {
+                printf("Plot: %s\n", o->plot_path);
+            }
+        }
+    }
+    free(log.epochs);
+    free(log.losses);
+    nn_model_free(m);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv) {
+    experiment_options o;
+    experiment_defaults(&o);
+    int rc = experiment_parse(argc, argv, &o);
+    if (rc < 0) return EXIT_OK; /* --help */
+    if (rc != EXIT_OK) return rc;
+    if (o.check) return cmd_check(argc, argv);
+    if (o.plot_path) {
+        FILE *f = fopen(o.plot_path, "w"); /* fail before training, not after */
+        if (!f) return cli_usage_error("--plot: cannot write '%s'", o.plot_path);
+        fclose(f);
+    }
+    experiment_data d;
+    if ((rc = experiment_prepare(&o, &d)) != EXIT_OK) return rc;
+    if (o.plot_path && d.train.features != 2) {
+        experiment_data_free(&d);
+        return cli_usage_error("--plot: needs 2-D data; dataset %s has %zu features", d.name,
+                               d.train.features);
+    }
+    nn_backend_config bc = {o.threads, o.device, o.profile};
+    nn_backend *be = NULL;
+    char fallback[512];
+    rc = cli_open_backend(o.backend, &bc, o.no_fallback, &be, fallback, sizeof fallback);
+    if (rc == EXIT_OK) rc = run(&o, &d, be, fallback);
+    nn_backend_close(be);
+    experiment_data_free(&d);
+    return rc;
+}

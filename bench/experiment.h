@@ -1,0 +1,53 @@
+/* experiment.h — the options of a training run and turning them into a
+ * dataset, a model configuration and a training configuration. Shared by
+ * the train and check commands. */
+#ifndef NNBENCH_EXPERIMENT_H
+#define NNBENCH_EXPERIMENT_H
+
+#include "cli.h"
+
+typedef struct experiment_options {
+    const char *backend;     /* cpu | opencl | auto */
+    const char *device;      /* --device, NULL = default */
+    int no_fallback;
+    int threads;
+    const char *dataset;     /* generator name or csv:PATH */
+    nn_data_spec spec;       /* generator parameters */
+    int samples_set, classes_set, features_set, noise_set;
+    nn_model_config model;
+    int layers_set;
+    nn_act activation;
+    nn_loss loss;
+    int loss_set;
+    nn_train_config train;
+    double test_fraction;
+    uint64_t seed;
+    int quiet;
+    int profile;
+    int check;               /* --check: compare cpu and opencl instead of training once */
+    const char *json_path;   /* NULL = none, "-" = stdout */
+    const char *plot_path;   /* NULL = none */
+} experiment_options;
+
+/* Defaults: the tutorial's experiment. */
+void experiment_defaults(experiment_options *o);
+/* Parse train options from argv[1..). Returns EXIT_OK, EXIT_USAGE (message
+ * printed), or -1 when --help was printed. */
+int experiment_parse(int argc, char **argv, experiment_options *o);
+/* Print the train options with their defaults. */
+void experiment_usage(FILE *f);
+
+/* Data of a run: the split, standardized train and test sets. */
+typedef struct experiment_data {
+    nn_dataset train, test;
+    nn_scaler scaler;
+    char name[256]; /* e.g. "circles" or the CSV path */
+} experiment_data;
+
+/* Build the data (generate or load, split, standardize) and complete the
+ * model configuration from it. Prints one line and returns EXIT_USAGE on bad
+ * input, EXIT_FAIL on other failures. */
+int experiment_prepare(experiment_options *o, experiment_data *d);
+void experiment_data_free(experiment_data *d);
+
+#endif

@@ -1,0 +1,36 @@
+/* main.c — nnbench: dispatch to a command (train is the default). */
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    {"train", cmd_train, "train a network (default command)"},
+    {"check", cmd_check, "train on cpu and opencl side by side and compare"},
+};
+
+static void print_commands(FILE *f) {
+    fprintf(f, "commands:\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        fprintf(f, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && argv[1][0] != '-') {
+        for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+            if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].run(argc - 1, argv + 1);
+        cli_usage_error("unknown command '%s' (try 'nnbench --help')", argv[1]);
+        print_commands(stderr);
+        return EXIT_USAGE;
+    }
+    /* No command word: train, with all arguments as its options. */
+    int rc = cmd_train(argc, argv);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+        print_commands(stdout);
+    return rc;
+}

@@ -1,0 +1,123 @@
+/* cpu_backend.c — the CPU backend: buffers in host memory and its ops table.
+ * The ops themselves live in cpu_ops.c (elementwise, losses, reductions,
+ * optimizers) and gemm.c (matrix multiply). */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "cpu/cpu_ops.h"
+
+struct nn_buf {
+    size_t count;
+    float *data; /* (count) 4-byte elements, 64-byte aligned */
+};
+
+float *nn_cpu_ptr(nn_view v) { return v.buf->data + v.off; }
+
+static void read_cpu_model(char *dst, size_t len) {
+    snprintf(dst, len, "CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *colon = strchr(line, ':');
+            if (colon) {
+                colon++;
+                while (*colon == ' ') colon++;
+                colon[strcspn(colon, "\n")] = '\0';
+                snprintf(dst, len, "%s", colon);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static nn_status cpu_open(nn_backend *be, const nn_backend_config *cfg, nn_error *err) {
+    (void)err;
+    be->ctx = NULL;
+    be->threads = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
+    read_cpu_model(be->device, sizeof be->device);
+    return NN_OK;
+}
+
+static void cpu_close(nn_backend *be) { (void)be; }
+
+static nn_status cpu_alloc(nn_backend *be, size_t count, nn_buf **out, nn_error *err) {
+    (void)be;
+    *out = NULL;
+    if (count > (SIZE_MAX - 64) / sizeof(float))
+        return nn_error_set(err, NN_E_NOMEM, "buffer of %zu floats is too large", count);
+    nn_buf *b = malloc(sizeof *b);
+    size_t bytes = ((count * sizeof(float) + 63) / 64) * 64;
+    void *data = NULL;
+    if (!b || posix_memalign(&data, 64, bytes ? bytes : 64) != 0) {
+        free(b);
+        return nn_error_set(err, NN_E_NOMEM, "cannot allocate %zu bytes on the cpu backend",
+                            count * sizeof(float));
+    }
+    b->count = count;
+    b->data = data;
+    *out = b;
+    return NN_OK;
+}
+
+static void cpu_release(nn_backend *be, nn_buf *b) {
+    (void)be;
+    if (!b) return;
+    free(b->data);
+    free(b);
+}
+
+static nn_status check_range(nn_view v, size_t count, const char *what, nn_error *err) {
+    if (!v.buf || v.off > v.buf->count || count > v.buf->count - v.off)
+        return nn_error_set(err, NN_E_INVALID, "%s: %zu elements at offset %zu exceed the buffer",
+                            what, count, v.off);
+    return NN_OK;
+}
+
+static nn_status cpu_write(nn_backend *be, nn_view dst, const void *src, size_t count,
+                           nn_error *err) {
+    (void)be;
+    nn_status st = check_range(dst, count, "write", err);
+    if (st == NN_OK && count) memcpy(nn_cpu_ptr(dst), src, count * sizeof(float));
+    return st;
+}
+
+static nn_status cpu_read(nn_backend *be, nn_view src, void *dst, size_t count, nn_error *err) {
+    (void)be;
+    nn_status st = check_range(src, count, "read", err);
+    if (st == NN_OK && count) memcpy(dst, nn_cpu_ptr(src), count * sizeof(float));
+    return st;
+}
+
+static nn_status cpu_sync(nn_backend *be, nn_error *err) {
+    (void)be;
+    (void)err;
+    return NN_OK;
+}
+
+const struct nn_backend_ops nn_cpu_ops = {
+    .name = "cpu",
+    .open = cpu_open,
+    .close = cpu_close,
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .write = cpu_write,
+    .read = cpu_read,
+    .fill = nn_cpu_fill,
+    .matmul = nn_cpu_matmul,
+    .bias_add = nn_cpu_bias_add,
+    .act_forward = nn_cpu_act_forward,
+    .act_backward = nn_cpu_act_backward,
+    .loss_sum = nn_cpu_loss_sum,
+    .loss_grad = nn_cpu_loss_grad,
+    .col_sum = nn_cpu_col_sum,
+    .gather_rows = nn_cpu_gather_rows,
+    .update = nn_cpu_update,
+    .sync = cpu_sync,
+    .profile = NULL,
+};

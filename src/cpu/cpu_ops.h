@@ -1,0 +1,30 @@
+/* cpu_ops.h — the CPU backend's ops (internal); contracts in backend.h. */
+#ifndef NN_CPU_OPS_H
+#define NN_CPU_OPS_H
+
+#include "backend.h"
+
+/* Host address of a view's first element. */
+float *nn_cpu_ptr(nn_view v);
+
+nn_status nn_cpu_fill(nn_backend *be, nn_view dst, float value, size_t count, nn_error *err);
+nn_status nn_cpu_matmul(nn_backend *be, nn_view c, nn_view a, nn_view b, size_t m, size_t n,
+                        size_t k, int trans_a, int trans_b, int accumulate, nn_error *err);
+nn_status nn_cpu_bias_add(nn_backend *be, nn_view z, nn_view bias, size_t rows, size_t cols,
+                          nn_error *err);
+nn_status nn_cpu_act_forward(nn_backend *be, nn_act act, nn_view y, nn_view z, size_t rows,
+                             size_t cols, nn_error *err);
+nn_status nn_cpu_act_backward(nn_backend *be, nn_act act, nn_view dz, nn_view dy, nn_view z,
+                              nn_view y, size_t rows, size_t cols, nn_error *err);
+nn_status nn_cpu_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, nn_view t,
+                          size_t rows, size_t cols, nn_error *err);
+nn_status nn_cpu_loss_grad(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, nn_view t,
+                           size_t rows, size_t cols, float scale, nn_error *err);
+nn_status nn_cpu_col_sum(nn_backend *be, nn_view out, nn_view x, size_t rows, size_t cols,
+                         nn_error *err);
+nn_status nn_cpu_gather_rows(nn_backend *be, nn_view dst, nn_view src, nn_view idx, size_t rows,
+                             size_t cols, nn_error *err);
+nn_status nn_cpu_update(nn_backend *be, const nn_opt_step *step, nn_view p, nn_view g, nn_view m,
+                        nn_view v, size_t n, nn_error *err);
+
+#endif

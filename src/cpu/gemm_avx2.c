@@ -1,0 +1,100 @@
+/* gemm_avx2.c — AVX2+FMA path: a 6x16 register-blocked micro-kernel (12 ymm
+ * accumulators) and a masked direct loop for small products. Only the
+ * functions marked AVX2 use AVX2/FMA, and they run only when the CPU has them. */
+#include "cpu/gemm_internal.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define MR 6
+#define NV 2 /* vectors per micro-tile row */
+#define NR (8 * NV)
+
+/* Lane mask (all-ones lanes) for the first `cols` (0..8) lanes. */
+AVX2 static inline __m256i lanes(size_t cols) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(cols > 8 ? 8 : cols)), idx);
+}
+
+/* Micro-kernel (see nn_gemm_kernel_fn): ap (kc, 6), bp (kc, 16). */
+AVX2 static void kernel_6x16(size_t kc, const float *ap, const float *bp, float *c, size_t ldc,
+                             size_t mr, size_t nr, int add) {
+    __m256 acc[MR][NV];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm256_setzero_ps();
+    for (size_t i = 0; i < mr; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    for (size_t p = 0; p < kc; p++) {
+        const __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; i++) {
+            const __m256 ai = _mm256_broadcast_ss(ap + i);
+            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+        }
+        ap += MR;
+        bp += NR;
+    }
+    __m256i mk[NV];
+    for (int v = 0; v < NV; v++) mk[v] = lanes(nr > 8u * v ? nr - 8u * v : 0);
+    for (size_t i = 0; i < mr; i++) {
+        float *ci = c + i * ldc;
+        for (int v = 0; v < NV; v++) {
+            __m256 x = acc[i][v];
+            if (nr == NR) {
+                if (add) x = _mm256_add_ps(_mm256_loadu_ps(ci + 8 * v), x);
+                _mm256_storeu_ps(ci + 8 * v, x);
+            } else {
+                if (add) x = _mm256_add_ps(_mm256_maskload_ps(ci + 8 * v, mk[v]), x);
+                _mm256_maskstore_ps(ci + 8 * v, mk[v], x);
+            }
+        }
+    }
+}
+
+/* Direct loop: each c row in 8-wide masked chunks, summed over p in registers. */
+AVX2 static void small_avx2(const nn_gemm_args *g) {
+    const size_t m = g->m, n = g->n, k = g->k;
+    float bt[NN_GEMM_SMALL_MAX_BT]; /* (k, n): op(b) when b is transposed */
+    const float *b = g->b;
+    if (g->trans_b) {
+        if (n * k > NN_GEMM_SMALL_MAX_BT) {
+            nn_gemm_small_c(g);
+            return;
+        }
+        nn_gemm_transpose_b(bt, g);
+        b = bt;
+    }
+    const size_t sai = g->trans_a ? 1 : k, sap = g->trans_a ? m : 1; /* op(a)(i,p) = a[i*sai + p*sap] */
+    for (size_t i = 0; i < m; i++) {
+        const float *ai = g->a + i * sai;
+        float *ci = g->c + i * n;
+        for (size_t j = 0; j < n; j += 8) {
+            const __m256i mk = lanes(n - j);
+            __m256 acc = g->accumulate ? _mm256_maskload_ps(ci + j, mk) : _mm256_setzero_ps();
+            for (size_t p = 0; p < k; p++)
+                acc = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p * sap),
+                                      _mm256_maskload_ps(b + p * n + j, mk), acc);
+            _mm256_maskstore_ps(ci + j, mk, acc);
+        }
+    }
+}
+
+const nn_gemm_isa nn_gemm_isa_avx2 = {
+    .path = NN_GEMM_PATH_AVX2,
+    .mr = MR,
+    .nr = NR,
+    .mc = 24 * MR,
+    .nc = 2048,
+    .kernel = kernel_6x16,
+    .small = small_avx2,
+};
+
+#else /* not x86-64: the path exists but is never supported */
+
+const nn_gemm_isa nn_gemm_isa_avx2 = {
+    .path = NN_GEMM_PATH_AVX2, .mr = 0, .nr = 0, .mc = 0, .nc = 0, .kernel = 0, .small = 0};
+
+#endif

@@ -1,0 +1,105 @@
+/* data_internal.h — shared pieces of the dataset code (internal).
+ *
+ * Random streams: every use of randomness in the generators has its own
+ * stream id under the spec's seed, so changing one part (e.g. label noise)
+ * never shifts the values of another (e.g. the coordinates).
+ */
+#ifndef NN_DATA_INTERNAL_H
+#define NN_DATA_INTERNAL_H
+
+#include "nn.h"
+
+#include <math.h>
+
+enum nn_data_stream {
+    NN_STREAM_SHUFFLE = 1, /* in-memory row order */
+    NN_STREAM_NOISE,       /* in-memory coordinate / angle noise */
+    NN_STREAM_POINTS,      /* in-memory random positions (xor) */
+    NN_STREAM_LABELS,      /* in-memory label noise */
+    NN_STREAM_CENTERS,     /* blob centers (shared by both forms) */
+    NN_STREAM_TEACHER,     /* teacher weights (shared by both forms) */
+    NN_STREAM_ROWS,        /* streamed form: base of the per-row keys */
+    NN_STREAM_SPLIT,       /* nn_data_split permutation */
+};
+
+/* First counter of a row generator's label sub-stream, far above the draws a
+ * row makes for its coordinates, so label noise never shifts coordinates. */
+#define NN_ROW_LABEL_COUNTER (UINT64_C(1) << 63)
+
+#define NN_TWO_PI 6.283185307179586476925
+#define NN_PI 3.141592653589793238462
+
+/* Teacher network: features -> NN_TEACHER_HIDDEN tanh -> outputs. */
+#define NN_TEACHER_HIDDEN 32
+/* Class limits per kind (the teacher's output rows are orthonormalized in
+ * the hidden space, so it cannot have more classes than hidden units). */
+#define NN_SPIRALS_MAX_CLASSES 64
+#define NN_BLOBS_MAX_CLASSES 4096
+#define NN_TEACHER_MAX_CLASSES NN_TEACHER_HIDDEN
+/* Blob centers are uniform in [-NN_BLOBS_BOX, NN_BLOBS_BOX]^features. */
+#define NN_BLOBS_BOX 10.0
+
+/* Two independent standard normals from two draws (both Box-Muller branches;
+ * nn_rng_normal returns the first of them for the same draws). */
+static inline void nn_normal_pair(nn_rng *r, double *a, double *b) {
+    const double u1 = nn_rng_uniform(r);
+    const double u2 = nn_rng_uniform(r);
+    const double radius = sqrt(-2.0 * log(1.0 - u1));
+    *a = radius * cos(NN_TWO_PI * u2);
+    *b = radius * sin(NN_TWO_PI * u2);
+}
+
+/* Fill v: (count) with independent N(0, std^2) values drawn in pairs. */
+static inline void nn_fill_normal(nn_rng *r, double *v, size_t count, double std) {
+    size_t i = 0;
+    for (; i + 1 < count; i += 2) {
+        double a, b;
+        nn_normal_pair(r, &a, &b);
+        v[i] = std * a;
+        v[i + 1] = std * b;
+    }
+    if (i < count) v[i] = std * nn_rng_normal(r);
+}
+
+/* Check that a spec is valid for its kind (all generators call this). */
+nn_status nn_data_spec_check(const nn_data_spec *spec, nn_error *err);
+
+/* Allocate out->x: (n, features) and out->y: (n); sets n/features/classes.
+ * On failure *out stays zeroed. */
+nn_status nn_dataset_alloc(nn_dataset *out, size_t n, size_t features, size_t classes,
+                           nn_error *err);
+
+/* Coordinate f of blob center c, uniform in [-NN_BLOBS_BOX, NN_BLOBS_BOX];
+ * key = nn_rng_make(seed, NN_STREAM_CENTERS).key, so both forms agree. */
+double nn_blob_center(uint64_t key, size_t features, size_t c, size_t f);
+
+/* In-memory generators for the 2-D kinds and blobs: fill a dataset that was
+ * allocated for spec (n = samples rows). */
+void nn_gen_circles(const nn_data_spec *spec, nn_dataset *ds);
+void nn_gen_moons(const nn_data_spec *spec, nn_dataset *ds);
+void nn_gen_xor(const nn_data_spec *spec, nn_dataset *ds);
+void nn_gen_spirals(const nn_data_spec *spec, nn_dataset *ds);
+void nn_gen_blobs(const nn_data_spec *spec, nn_dataset *ds);
+
+/* In-memory post-processing shared by the generators above, in this order:
+ * shuffle rows, add N(0, noise^2) to every coordinate, replace labels at
+ * random with probability label_noise. Each uses its own stream. */
+void nn_rows_shuffle(uint64_t seed, nn_dataset *ds);
+void nn_rows_add_noise(uint64_t seed, double noise, nn_dataset *ds);
+void nn_rows_label_noise(uint64_t seed, double label_noise, nn_dataset *ds);
+
+/* Teacher network (weights drawn from the seed's teacher stream). */
+typedef struct nn_teacher {
+    size_t features;
+    size_t outputs; /* 1 for binary, else classes */
+    double *w1;     /* (NN_TEACHER_HIDDEN, features) */
+    double *w2;     /* (outputs, NN_TEACHER_HIDDEN) */
+} nn_teacher;
+
+nn_status nn_teacher_make(const nn_data_spec *spec, nn_teacher *t, nn_error *err);
+void nn_teacher_free(nn_teacher *t);
+/* Class of input x: (features) under the teacher (computed in double from
+ * the stored float inputs, so the labels are exact for the data as stored). */
+size_t nn_teacher_label(const nn_teacher *t, const float *x);
+
+#endif /* NN_DATA_INTERNAL_H */

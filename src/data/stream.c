@@ -1,0 +1,145 @@
+/* stream.c — the streamed form of every generator (nn_data_generate_range).
+ *
+ * Row i is a pure function of (seed, i): it draws from its own generator
+ * nn_rng_make(rows_seed, i), where rows_seed is derived from the spec's seed,
+ * and its label noise from the same key at counters >= NN_ROW_LABEL_COUNTER.
+ * No sequential state, so ranges can be produced in any order, on any thread,
+ * and the rows do not depend on the OpenMP thread count.
+ *
+ * For the 2-D kinds the streamed form draws each row's class and position at
+ * random instead of the in-memory form's evenly spaced (linspace) positions
+ * and exact class counts: same shapes, not the same rows. Blobs use the same
+ * centers in both forms; the teacher's in-memory form is this one.
+ */
+#include "data/data_internal.h"
+
+#include <stdlib.h>
+
+/* Rows per call below which no threads are forked. */
+#define STREAM_PAR_ROWS 4096
+
+/* Add N(0, noise^2) to x: (count), drawing pairs from r; noise 0 draws nothing. */
+static void add_noise(nn_rng *r, float *x, size_t count, double noise) {
+    if (noise == 0.0) return;
+    size_t i = 0;
+    for (; i + 1 < count; i += 2) {
+        double a, b;
+        nn_normal_pair(r, &a, &b);
+        x[i] = (float)((double)x[i] + noise * a);
+        x[i + 1] = (float)((double)x[i + 1] + noise * b);
+    }
+    if (i < count) x[i] = (float)((double)x[i] + noise * nn_rng_normal(r));
+}
+
+/* One 2-D row (circles, moons, xor, spirals) into x: (2); returns its class. */
+static size_t row_2d(const nn_data_spec *s, nn_rng *r, float *x) {
+    size_t c;
+    double p0, p1;
+    switch (s->kind) {
+    case NN_DATA_CIRCLES: {
+        c = (size_t)(nn_rng_u64(r) >> 63);
+        const double a = NN_TWO_PI * nn_rng_uniform(r), rad = c ? s->factor : 1.0;
+        p0 = rad * cos(a);
+        p1 = rad * sin(a);
+        break;
+    }
+    case NN_DATA_MOONS: {
+        c = (size_t)(nn_rng_u64(r) >> 63);
+        const double t = NN_PI * nn_rng_uniform(r);
+        p0 = c ? 1.0 - cos(t) : cos(t);
+        p1 = c ? 1.0 - sin(t) - 0.5 : sin(t);
+        break;
+    }
+    case NN_DATA_XOR: {
+        const unsigned q = (unsigned)nn_rng_below(r, 4);
+        const double s0 = (q & 1u) ? -1.0 : 1.0, s1 = (q & 2u) ? -1.0 : 1.0;
+        p0 = s0 * (1.0 - nn_rng_uniform(r));
+        p1 = s1 * (1.0 - nn_rng_uniform(r));
+        c = s0 * s1 < 0.0;
+        break;
+    }
+    default: { /* NN_DATA_SPIRALS: noise is angular, none is added below */
+        c = (size_t)nn_rng_below(r, s->classes);
+        const double rad = nn_rng_uniform(r);
+        double t = 4.0 * (double)c + 4.0 * rad;
+        if (s->noise > 0.0) t += s->noise * nn_rng_normal(r);
+        x[0] = (float)(rad * sin(t));
+        x[1] = (float)(rad * cos(t));
+        return c;
+    }
+    }
+    x[0] = (float)p0;
+    x[1] = (float)p1;
+    add_noise(r, x, 2, s->noise);
+    return c;
+}
+
+/* Everything a row needs besides its index; read-only while rows are made. */
+typedef struct stream_ctx {
+    const nn_data_spec *spec;
+    uint64_t rows_seed;
+    uint64_t centers_key; /* blobs */
+    const nn_teacher *teacher;
+} stream_ctx;
+
+/* Row `index` into x: (features), y: (1). */
+static void make_row(const stream_ctx *ctx, uint64_t index, float *x, float *y) {
+    const nn_data_spec *s = ctx->spec;
+    nn_rng r = nn_rng_make(ctx->rows_seed, index);
+    size_t c;
+    if (s->kind == NN_DATA_BLOBS) {
+        c = (size_t)nn_rng_below(&r, s->classes);
+        for (size_t d = 0; d < s->features; d++)
+            x[d] = (float)nn_blob_center(ctx->centers_key, s->features, c, d);
+        add_noise(&r, x, s->features, s->noise);
+    } else if (s->kind == NN_DATA_TEACHER) {
+        size_t d = 0;
+        for (; d + 1 < s->features; d += 2) {
+            double a, b;
+            nn_normal_pair(&r, &a, &b);
+            x[d] = (float)a;
+            x[d + 1] = (float)b;
+        }
+        if (d < s->features) x[d] = (float)nn_rng_normal(&r);
+        c = nn_teacher_label(ctx->teacher, x);
+        add_noise(&r, x, s->features, s->noise);
+    } else {
+        c = row_2d(s, &r, x);
+    }
+    if (s->label_noise > 0.0) {
+        r.counter = NN_ROW_LABEL_COUNTER;
+        if (nn_rng_uniform(&r) < s->label_noise) c = (size_t)nn_rng_below(&r, s->classes);
+    }
+    *y = (float)c;
+}
+
+/* Rows [first, first+count) of the streamed form into x: (count, features)
+ * and y: (count); features is 2 for the 2-D kinds. */
+nn_status nn_data_generate_range(const nn_data_spec *spec, uint64_t first, size_t count, float *x,
+                                 float *y, nn_error *err) {
+    nn_status st = nn_data_spec_check(spec, err);
+    if (st != NN_OK) return st;
+    if ((uint64_t)count > UINT64_MAX - first)
+        return nn_error_set(err, NN_E_INVALID,
+                            "nn_data_generate_range: first=%llu + count=%zu overflows 64 bits",
+                            (unsigned long long)first, count);
+    if (count == 0) return NN_OK;
+    if (x == NULL || y == NULL)
+        return nn_error_set(err, NN_E_INVALID, "nn_data_generate_range: NULL output buffer");
+    nn_teacher teacher = {0};
+    if (spec->kind == NN_DATA_TEACHER) {
+        st = nn_teacher_make(spec, &teacher, err);
+        if (st != NN_OK) return st;
+    }
+    stream_ctx ctx = {
+        .spec = spec,
+        .rows_seed = nn_rng_at(nn_rng_make(spec->seed, NN_STREAM_ROWS).key, 0),
+        .centers_key = nn_rng_make(spec->seed, NN_STREAM_CENTERS).key,
+        .teacher = &teacher,
+    };
+    const size_t f = spec->features;
+#pragma omp parallel for schedule(static) if (count >= STREAM_PAR_ROWS)
+    for (size_t i = 0; i < count; i++) make_row(&ctx, first + i, x + i * f, y + i);
+    nn_teacher_free(&teacher);
+    return NN_OK;
+}

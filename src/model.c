@@ -1,0 +1,287 @@
+/* model.c — the MLP: parameter layout, initialization, forward and backward
+ * passes expressed as backend ops, prediction and evaluation. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_impl.h"
+
+#define MAX_WIDTH ((size_t)1 << 24)
+
+nn_act model_output_act(nn_loss loss) {
+    return loss == NN_LOSS_BCE ? NN_ACT_SIGMOID : loss == NN_LOSS_CE ? NN_ACT_SOFTMAX
+                                                                      : NN_ACT_IDENTITY;
+}
+
+static nn_status validate_config(const nn_model_config *cfg, nn_error *err) {
+    if (cfg->n_sizes < 2 || cfg->n_sizes > NN_MAX_LAYERS + 1)
+        return nn_error_set(err, NN_E_INVALID, "layers: need 2 to %d sizes, got %zu",
+                            NN_MAX_LAYERS + 1, cfg->n_sizes);
+    for (size_t i = 0; i < cfg->n_sizes; i++)
+        if (cfg->sizes[i] == 0 || cfg->sizes[i] > MAX_WIDTH)
+            return nn_error_set(err, NN_E_INVALID, "layers: size %zu is %zu (must be 1 to %zu)",
+                                i + 1, cfg->sizes[i], MAX_WIDTH);
+    if (cfg->hidden != NN_ACT_RELU && cfg->hidden != NN_ACT_SIGMOID && cfg->hidden != NN_ACT_TANH)
+        return nn_error_set(err, NN_E_INVALID, "hidden activation must be relu, sigmoid or tanh");
+    size_t out = cfg->sizes[cfg->n_sizes - 1];
+    if (cfg->loss == NN_LOSS_BCE && out != 1)
+        return nn_error_set(err, NN_E_INVALID,
+                            "loss bce needs 1 output, the last layer has %zu (use --loss ce for "
+                            "%zu classes)", out, out);
+    if (cfg->loss == NN_LOSS_CE && out < 2)
+        return nn_error_set(err, NN_E_INVALID,
+                            "loss ce needs one output per class (>= 2), the last layer has %zu",
+                            out);
+    if (cfg->loss != NN_LOSS_BCE && cfg->loss != NN_LOSS_CE && cfg->loss != NN_LOSS_MSE)
+        return nn_error_set(err, NN_E_INVALID, "unknown loss %d", (int)cfg->loss);
+    return NN_OK;
+}
+
+/* He init for ReLU layers, Xavier/Glorot (normal) otherwise; biases zero.
+ * w: (in, out) row-major, drawn from the layer's own stream. */
+static void init_layer(float *w, float *b, size_t in, size_t out, nn_act act, uint64_t seed,
+                       size_t layer) {
+    nn_rng r = nn_rng_make(seed, 0x1000 + layer);
+    double scale = act == NN_ACT_RELU ? sqrt(2.0 / (double)in) : sqrt(2.0 / (double)(in + out));
+    for (size_t i = 0; i < in * out; i++) w[i] = (float)(nn_rng_normal(&r) * scale);
+    memset(b, 0, out * sizeof(float));
+}
+
+nn_status nn_model_create(nn_backend *be, const nn_model_config *cfg, nn_model **out,
+                          nn_error *err) {
+    if (!be || !cfg || !out) return nn_error_set(err, NN_E_INVALID, "nn_model_create: NULL argument");
+    *out = NULL;
+    nn_status st = validate_config(cfg, err);
+    if (st != NN_OK) return st;
+
+    nn_model *m = calloc(1, sizeof *m);
+    if (!m) return nn_error_set(err, NN_E_NOMEM, "out of memory creating the model");
+    m->be = be;
+    m->cfg = *cfg;
+    m->n_layers = cfg->n_sizes - 1;
+    size_t off = 0;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        size_t in = cfg->sizes[l], o = cfg->sizes[l + 1];
+        if (in > (SIZE_MAX / 4 - off) / (o + 1)) {
+            free(m);
+            return nn_error_set(err, NN_E_NOMEM, "layers: layer %zu (%zu x %zu) is too large",
+                                l + 1, in, o);
+        }
+        m->act[l] = l + 1 == m->n_layers ? model_output_act(cfg->loss) : cfg->hidden;
+        m->w_off[l] = off;
+        off += in * o;
+        m->b_off[l] = off;
+        off += o;
+        if (o > m->max_width) m->max_width = o;
+    }
+    if (cfg->sizes[0] > m->max_width) m->max_width = cfg->sizes[0];
+    m->n_params = off;
+
+    float *host = malloc(m->n_params * sizeof(float)); /* (n_params) initial values */
+    if (!host) {
+        size_t n = m->n_params;
+        free(m);
+        return nn_error_set(err, NN_E_NOMEM, "out of memory: %zu parameters", n);
+    }
+    for (size_t l = 0; l < m->n_layers; l++)
+        init_layer(host + m->w_off[l], host + m->b_off[l], cfg->sizes[l], cfg->sizes[l + 1],
+                   m->act[l], cfg->seed, l);
+
+    const struct nn_backend_ops *ops = be->ops;
+    if ((st = ops->alloc(be, m->n_params, &m->params, err)) == NN_OK &&
+        (st = ops->alloc(be, m->n_params, &m->grads, err)) == NN_OK &&
+        (st = ops->alloc(be, 1, &m->loss_acc, err)) == NN_OK)
+        st = ops->write(be, (nn_view){m->params, 0}, host, m->n_params, err);
+    free(host);
+    if (st != NN_OK) {
+        nn_model_free(m);
+        return st;
+    }
+    *out = m;
+    return NN_OK;
+}
+
+void nn_model_free(nn_model *m) {
+    if (!m) return;
+    const struct nn_backend_ops *ops = m->be->ops;
+    nn_buf *bufs[] = {m->params, m->grads, m->opt_m, m->opt_v, m->acts, m->delta, m->loss_acc};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i]) ops->release(m->be, bufs[i]);
+    free(m);
+}
+
+const nn_model_config *nn_model_config_of(const nn_model *m) { return &m->cfg; }
+size_t nn_model_param_count(const nn_model *m) { return m->n_params; }
+
+nn_status nn_model_get_params(nn_model *m, float *dst, size_t count, nn_error *err) {
+    if (count != m->n_params)
+        return nn_error_set(err, NN_E_INVALID, "get_params: count %zu, model has %zu", count,
+                            m->n_params);
+    return m->be->ops->read(m->be, (nn_view){m->params, 0}, dst, count, err);
+}
+
+nn_status nn_model_set_params(nn_model *m, const float *src, size_t count, nn_error *err) {
+    if (count != m->n_params)
+        return nn_error_set(err, NN_E_INVALID, "set_params: count %zu, model has %zu", count,
+                            m->n_params);
+    return m->be->ops->write(m->be, (nn_view){m->params, 0}, src, count, err);
+}
+
+nn_status model_reserve(nn_model *m, size_t rows, nn_error *err) {
+    if (rows <= m->cap_rows) return NN_OK;
+    const struct nn_backend_ops *ops = m->be->ops;
+    size_t per_row = 0;
+    for (size_t l = 0; l < m->n_layers; l++) per_row += 2 * model_width(m, l + 1);
+    if (rows > SIZE_MAX / 4 / (per_row + 2 * m->max_width))
+        return nn_error_set(err, NN_E_NOMEM, "workspace for %zu rows is too large", rows);
+    if (m->acts) ops->release(m->be, m->acts);
+    if (m->delta) ops->release(m->be, m->delta);
+    m->acts = m->delta = NULL;
+    m->cap_rows = 0;
+    nn_status st = ops->alloc(m->be, rows * per_row, &m->acts, err);
+    if (st == NN_OK) st = ops->alloc(m->be, 2 * rows * m->max_width, &m->delta, err);
+    if (st != NN_OK) return st;
+    size_t off = 0;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        m->z_off[l] = off;
+        off += rows * model_width(m, l + 1);
+        m->a_off[l] = off;
+        off += rows * model_width(m, l + 1);
+    }
+    m->cap_rows = rows;
+    return NN_OK;
+}
+
+nn_status model_reserve_optimizer(nn_model *m, nn_optimizer opt, nn_error *err) {
+    const struct nn_backend_ops *ops = m->be->ops;
+    nn_status st = NN_OK;
+    if (opt != NN_OPT_SGD && !m->opt_m) {
+        st = ops->alloc(m->be, m->n_params, &m->opt_m, err);
+        if (st == NN_OK) st = ops->fill(m->be, (nn_view){m->opt_m, 0}, 0.0f, m->n_params, err);
+    }
+    if (st == NN_OK && opt == NN_OPT_ADAM && !m->opt_v) {
+        st = ops->alloc(m->be, m->n_params, &m->opt_v, err);
+        if (st == NN_OK) st = ops->fill(m->be, (nn_view){m->opt_v, 0}, 0.0f, m->n_params, err);
+    }
+    return st;
+}
+
+static nn_view zview(const nn_model *m, size_t l) { return (nn_view){m->acts, m->z_off[l]}; }
+static nn_view aview(const nn_model *m, size_t l) { return (nn_view){m->acts, m->a_off[l]}; }
+nn_view model_output(const nn_model *m) { return aview(m, m->n_layers - 1); }
+nn_view model_logits(const nn_model *m) { return zview(m, m->n_layers - 1); }
+
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        nn_status st_ = (call);                                                                    \
+        if (st_ != NN_OK) return st_;                                                              \
+    } while (0)
+
+nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err) {
+    nn_backend *be = m->be;
+    const struct nn_backend_ops *ops = be->ops;
+    nn_view in = x;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        size_t ni = model_width(m, l), no = model_width(m, l + 1);
+        nn_view z = zview(m, l), a = aview(m, l);
+        TRY(ops->matmul(be, z, in, (nn_view){m->params, m->w_off[l]}, rows, no, ni, 0, 0, 0, err));
+        TRY(ops->bias_add(be, z, (nn_view){m->params, m->b_off[l]}, rows, no, err));
+        TRY(ops->act_forward(be, m->act[l], a, z, rows, no, err));
+        in = a;
+    }
+    return NN_OK;
+}
+
+nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, nn_error *err) {
+    nn_backend *be = m->be;
+    const struct nn_backend_ops *ops = be->ops;
+    const size_t half = m->cap_rows * m->max_width;
+    size_t L = m->n_layers;
+    nn_view dz = {m->delta, 0}; /* (rows, out_l) gradient wrt Z_l */
+    TRY(ops->loss_grad(be, m->cfg.loss, dz, model_output(m), t, rows, model_outputs(m),
+                       1.0f / (float)rows, err));
+    for (size_t l = L; l-- > 0;) {
+        size_t ni = model_width(m, l), no = model_width(m, l + 1);
+        nn_view in = l == 0 ? x : aview(m, l - 1); /* (rows, ni) */
+        /* dW_l: (ni, no) = in^T · dZ_l ; db_l: (no) = column sums of dZ_l */
+        TRY(ops->matmul(be, (nn_view){m->grads, m->w_off[l]}, in, dz, ni, no, rows, 1, 0, 0, err));
+        TRY(ops->col_sum(be, (nn_view){m->grads, m->b_off[l]}, dz, rows, no, err));
+        if (l == 0) break;
+        /* dA_{l-1}: (rows, ni) = dZ_l · W_l^T, then through the activation in place */
+        nn_view da = {m->delta, dz.off == 0 ? half : 0};
+        TRY(ops->matmul(be, da, dz, (nn_view){m->params, m->w_off[l]}, rows, ni, no, 0, 1, 0, err));
+        TRY(ops->act_backward(be, m->act[l - 1], da, da, zview(m, l - 1), aview(m, l - 1), rows,
+                              ni, err));
+        dz = da;
+    }
+    return NN_OK;
+}
+
+nn_status nn_model_predict(nn_model *m, const float *x, size_t rows, float *out, nn_error *err) {
+    nn_backend *be = m->be;
+    const struct nn_backend_ops *ops = be->ops;
+    const size_t ni = model_inputs(m), no = model_outputs(m);
+    const size_t chunk = rows < 4096 ? (rows ? rows : 1) : 4096;
+    TRY(model_reserve(m, chunk, err));
+    nn_buf *xb = NULL; /* (chunk, inputs) */
+    TRY(ops->alloc(be, chunk * ni, &xb, err));
+    nn_status st = NN_OK;
+    for (size_t r0 = 0; r0 < rows && st == NN_OK; r0 += chunk) {
+        size_t n = rows - r0 < chunk ? rows - r0 : chunk;
+        st = ops->write(be, (nn_view){xb, 0}, x + r0 * ni, n * ni, err);
+        if (st == NN_OK) st = model_forward(m, (nn_view){xb, 0}, n, err);
+        if (st == NN_OK) st = ops->read(be, model_output(m), out + r0 * no, n * no, err);
+    }
+    ops->release(be, xb);
+    return st;
+}
+
+double nn_model_flops_per_sample(const nn_model *m, int training) {
+    double f = 0.0;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        double in = (double)model_width(m, l), out = (double)model_width(m, l + 1);
+        double mm = 2.0 * in * out;
+        f += training ? (l == 0 ? 2.0 : 3.0) * mm : mm; /* forward, dW, and dX except layer 0 */
+    }
+    return f;
+}
+
+nn_status nn_model_evaluate(nn_model *m, const nn_dataset *ds, nn_eval *out, nn_error *err) {
+    const size_t no = model_outputs(m);
+    if (ds->features != model_inputs(m))
+        return nn_error_set(err, NN_E_INVALID, "evaluate: data has %zu features, model takes %zu",
+                            ds->features, model_inputs(m));
+    float *p = malloc((ds->n ? ds->n : 1) * no * sizeof(float)); /* (n, outputs) */
+    if (!p) return nn_error_set(err, NN_E_NOMEM, "out of memory evaluating %zu rows", ds->n);
+    nn_status st = nn_model_predict(m, ds->x, ds->n, p, err);
+    if (st != NN_OK) {
+        free(p);
+        return st;
+    }
+    double loss = 0.0;
+    size_t correct = 0;
+    for (size_t i = 0; i < ds->n; i++) {
+        const float *pi = p + i * no;
+        double y = ds->y[i];
+        if (m->cfg.loss == NN_LOSS_BCE) {
+            double q = fmin(fmax(pi[0], NN_BCE_EPS), 1.0 - NN_BCE_EPS);
+            loss += -(y * log(q) + (1.0 - y) * log(1.0 - q));
+            correct += (pi[0] >= 0.5f) == (y >= 0.5);
+        } else if (m->cfg.loss == NN_LOSS_CE) {
+            size_t best = 0;
+            for (size_t j = 1; j < no; j++)
+                if (pi[j] > pi[best]) best = j;
+            size_t label = (size_t)y;
+            loss += -log(fmax(label < no ? pi[label] : 0.0, NN_BCE_EPS));
+            correct += best == label;
+        } else {
+            for (size_t j = 0; j < no; j++) loss += (pi[j] - y) * (pi[j] - y) / (double)no;
+        }
+    }
+    free(p);
+    out->loss = ds->n ? loss / (double)ds->n : 0.0;
+    out->accuracy = m->cfg.loss == NN_LOSS_MSE ? -1.0 : ds->n ? (double)correct / (double)ds->n : 0.0;
+    if (!isfinite(out->loss))
+        return nn_error_set(err, NN_E_NUMERIC, "evaluation loss is not finite");
+    return NN_OK;
+}

@@ -1,0 +1,51 @@
+/* model_impl.h — the model's internals shared by model.c and train.c. */
+#ifndef NN_MODEL_IMPL_H
+#define NN_MODEL_IMPL_H
+
+#include "backend.h"
+
+struct nn_model {
+    nn_backend *be;
+    nn_model_config cfg;
+    size_t n_layers;                /* cfg.n_sizes - 1 */
+    nn_act act[NN_MAX_LAYERS];      /* activation of each layer (output from the loss) */
+    size_t w_off[NN_MAX_LAYERS];    /* offset of W_l: (in_l, out_l) in the parameter slab */
+    size_t b_off[NN_MAX_LAYERS];    /* offset of b_l: (out_l) */
+    size_t n_params;
+    size_t max_width;
+    nn_buf *params; /* (n_params) all weights and biases */
+    nn_buf *grads;  /* (n_params) same layout */
+    nn_buf *opt_m;  /* (n_params) momentum / Adam first moment; NULL until needed */
+    nn_buf *opt_v;  /* (n_params) Adam second moment; NULL until needed */
+
+    /* Workspace for up to cap_rows rows per pass. */
+    size_t cap_rows;
+    nn_buf *acts;               /* Z_l and A_l of every layer, (cap_rows, out_l) each */
+    size_t z_off[NN_MAX_LAYERS]; /* Z_l: (cap_rows, out_l) pre-activations */
+    size_t a_off[NN_MAX_LAYERS]; /* A_l: (cap_rows, out_l) activations */
+    nn_buf *delta;              /* two (cap_rows, max_width) gradient ping-pong areas */
+    nn_buf *loss_acc;           /* (1) running loss sum */
+};
+
+/* Width of layer boundary i (0 = inputs). */
+static inline size_t model_width(const nn_model *m, size_t i) { return m->cfg.sizes[i]; }
+static inline size_t model_outputs(const nn_model *m) { return m->cfg.sizes[m->n_layers]; }
+static inline size_t model_inputs(const nn_model *m) { return m->cfg.sizes[0]; }
+
+/* Make sure the workspace holds at least `rows` rows (allocates; not for inner loops). */
+nn_status model_reserve(nn_model *m, size_t rows, nn_error *err);
+/* Allocate optimizer state for `opt` (zeroed) if not yet there. */
+nn_status model_reserve_optimizer(nn_model *m, nn_optimizer opt, nn_error *err);
+/* Forward pass of x: (rows, inputs) into the workspace; rows <= cap_rows. */
+nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err);
+/* View of the output activations (rows, outputs) after model_forward. */
+nn_view model_output(const nn_model *m);
+/* View of the output logits (rows, outputs) after model_forward. */
+nn_view model_logits(const nn_model *m);
+/* Backward pass after model_forward(x): gradients of the mean loss over the
+ * rows against targets t: (rows, outputs) into m->grads. */
+nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, nn_error *err);
+/* Output activation implied by a loss. */
+nn_act model_output_act(nn_loss loss);
+
+#endif

@@ -1,0 +1,404 @@
+/* train.c — the one training loop, shared by every backend.
+ *
+ * Rows come from an nn_source in chunks. When the whole dataset fits in the
+ * memory budget it is one chunk, uploaded once; otherwise chunks are produced
+ * on a worker thread while the previous chunk trains (streaming). Each epoch
+ * shuffles the rows of each chunk (seeded) and walks them in batches:
+ * gather -> forward -> (loss at logging epochs) -> backward -> update. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_impl.h"
+
+nn_train_config nn_train_config_default(void) {
+    nn_train_config c;
+    memset(&c, 0, sizeof c);
+    c.epochs = 1000;
+    c.lr = 0.1;
+    c.optimizer = NN_OPT_SGD;
+    c.momentum = 0.9;
+    c.beta1 = 0.9;
+    c.beta2 = 0.999;
+    c.eps = 1e-8;
+    c.batch = 0;
+    c.seed = 42;
+    c.log_every = 100;
+    return c;
+}
+
+/* ---------------------------------------------------------- dataset source */
+
+static nn_status dataset_fill(void *ctx, uint64_t first, size_t count, float *x, float *y,
+                              nn_error *err) {
+    const nn_dataset *ds = ctx;
+    if (first > ds->n || count > ds->n - first)
+        return nn_error_set(err, NN_E_INVALID, "rows %llu..%llu are outside the dataset (%zu rows)",
+                            (unsigned long long)first, (unsigned long long)(first + count), ds->n);
+    memcpy(x, ds->x + first * ds->features, count * ds->features * sizeof(float));
+    memcpy(y, ds->y + first, count * sizeof(float));
+    return NN_OK;
+}
+
+nn_source nn_source_from_dataset(const nn_dataset *ds) {
+    nn_source s = {ds->n, ds->features, ds->classes, dataset_fill, (void *)ds};
+    return s;
+}
+
+/* ------------------------------------------------------------ host staging */
+
+/* One chunk of rows in host memory, filled by the producer. */
+typedef struct stage {
+    const nn_source *src;
+    nn_loss loss;
+    size_t outputs;
+    uint64_t first; /* first row of the chunk */
+    size_t rows;
+    float *x;       /* (chunk_rows, features) */
+    float *y;       /* (chunk_rows) labels or targets */
+    float *t;       /* (chunk_rows, outputs) loss targets */
+    nn_status st;
+    nn_error err;
+} stage;
+
+/* Fill a stage from its source and turn labels into loss targets. */
+static void *stage_produce(void *arg) {
+    stage *s = arg;
+    s->st = s->src->fill(s->src->ctx, s->first, s->rows, s->x, s->y, &s->err);
+    if (s->st != NN_OK) return NULL;
+    for (size_t r = 0; r < s->rows; r++) {
+        float y = s->y[r];
+        float *t = s->t + r * s->outputs;
+        if (!isfinite(y)) {
+            s->st = nn_error_set(&s->err, NN_E_INVALID, "row %llu: label is not finite",
+                                 (unsigned long long)(s->first + r));
+            return NULL;
+        }
+        if (s->loss == NN_LOSS_CE) {
+            if (y < 0 || y != floorf(y) || (size_t)y >= s->outputs) {
+                s->st = nn_error_set(&s->err, NN_E_INVALID,
+                                     "row %llu: label %g is not a class in 0..%zu",
+                                     (unsigned long long)(s->first + r), (double)y, s->outputs - 1);
+                return NULL;
+            }
+            memset(t, 0, s->outputs * sizeof(float));
+            t[(size_t)y] = 1.0f;
+        } else if (s->loss == NN_LOSS_BCE) {
+            if (y != 0.0f && y != 1.0f) {
+                s->st = nn_error_set(&s->err, NN_E_INVALID,
+                                     "row %llu: label %g is not 0 or 1 (binary cross-entropy)",
+                                     (unsigned long long)(s->first + r), (double)y);
+                return NULL;
+            }
+            t[0] = y;
+        } else {
+            for (size_t j = 0; j < s->outputs; j++) t[j] = y;
+        }
+    }
+    return NULL;
+}
+
+static void stage_free(stage *s) {
+    free(s->x);
+    free(s->y);
+    free(s->t);
+}
+
+static nn_status stage_alloc(stage *s, const nn_source *src, nn_loss loss, size_t outputs,
+                             size_t rows, nn_error *err) {
+    memset(s, 0, sizeof *s);
+    s->src = src;
+    s->loss = loss;
+    s->outputs = outputs;
+    s->x = malloc(rows * src->features * sizeof(float));
+    s->y = malloc(rows * sizeof(float));
+    s->t = malloc(rows * outputs * sizeof(float));
+    if (!s->x || !s->y || !s->t) {
+        stage_free(s);
+        return nn_error_set(err, NN_E_NOMEM, "out of memory staging %zu training rows", rows);
+    }
+    return NN_OK;
+}
+
+/* ------------------------------------------------------------- the loop */
+
+typedef struct loop {
+    nn_model *m;
+    const nn_source *src;
+    const nn_train_config *cfg;
+    size_t batch;      /* rows per step */
+    size_t chunk_rows; /* rows resident at once */
+    uint64_t n_chunks;
+    nn_buf *xd;  /* (chunk_rows, features) resident inputs */
+    nn_buf *td;  /* (chunk_rows, outputs) resident targets */
+    nn_buf *idx; /* (chunk_rows) uint32 shuffled order; NULL when batch == chunk */
+    nn_buf *xb;  /* (batch, features) gathered batch; NULL when batch == chunk */
+    nn_buf *tb;  /* (batch, outputs) */
+    uint32_t *perm; /* (chunk_rows) host permutation */
+    nn_opt_step step;
+} loop;
+
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        nn_status st_ = (call);                                                                    \
+        if (st_ != NN_OK) return st_;                                                              \
+    } while (0)
+
+static nn_status validate(const nn_model *m, const nn_source *src, const nn_train_config *cfg,
+                          nn_error *err) {
+    if (cfg->epochs < 1) return nn_error_set(err, NN_E_INVALID, "epochs must be >= 1, got %d", cfg->epochs);
+    if (!(cfg->lr > 0.0) || !isfinite(cfg->lr))
+        return nn_error_set(err, NN_E_INVALID, "learning rate must be a positive number, got %g", cfg->lr);
+    if (cfg->log_every < 0) return nn_error_set(err, NN_E_INVALID, "log_every must be >= 0");
+    if (src->n == 0) return nn_error_set(err, NN_E_INVALID, "the training set is empty");
+    if (src->features != model_inputs(m))
+        return nn_error_set(err, NN_E_INVALID,
+                            "the data has %zu features but the first layer takes %zu inputs",
+                            src->features, model_inputs(m));
+    size_t out = model_outputs(m);
+    if (m->cfg.loss == NN_LOSS_BCE && src->classes != 2)
+        return nn_error_set(err, NN_E_INVALID,
+                            "loss bce needs 2 classes, the data has %zu (use --loss ce)", src->classes);
+    if (m->cfg.loss == NN_LOSS_CE && src->classes != out)
+        return nn_error_set(err, NN_E_INVALID,
+                            "the data has %zu classes but the last layer has %zu outputs",
+                            src->classes, out);
+    if (m->cfg.loss == NN_LOSS_MSE && out != 1)
+        return nn_error_set(err, NN_E_INVALID, "loss mse needs 1 output, the last layer has %zu", out);
+    if (cfg->optimizer == NN_OPT_MOMENTUM && !(cfg->momentum >= 0.0 && cfg->momentum < 1.0))
+        return nn_error_set(err, NN_E_INVALID, "momentum must be in [0, 1)");
+    if (cfg->optimizer == NN_OPT_ADAM &&
+        !(cfg->beta1 >= 0 && cfg->beta1 < 1 && cfg->beta2 >= 0 && cfg->beta2 < 1 && cfg->eps > 0))
+        return nn_error_set(err, NN_E_INVALID, "adam needs beta1, beta2 in [0, 1) and eps > 0");
+    return NN_OK;
+}
+
+/* Decide batch and chunk sizes from the config and the memory budget. */
+static nn_status plan(loop *L, nn_error *err) {
+    const nn_train_config *cfg = L->cfg;
+    const uint64_t n = L->src->n;
+    const size_t row_bytes = (L->src->features + model_outputs(L->m)) * sizeof(float);
+    const size_t budget = cfg->memory_limit ? cfg->memory_limit : (size_t)1 << 30;
+    uint64_t fit = budget / row_bytes;
+    if (fit > UINT32_MAX) fit = UINT32_MAX; /* row indices are uint32 */
+    uint64_t chunk = cfg->chunk_rows ? cfg->chunk_rows : n <= fit ? n : fit;
+    if (chunk > n) chunk = n;
+    if (cfg->batch == 0) {
+        if (chunk < n)
+            return nn_error_set(err, NN_E_INVALID,
+                                "full-batch training needs all %llu rows resident (%.0f MiB); pass "
+                                "a batch size",
+                                (unsigned long long)n, (double)n * row_bytes / 1048576.0);
+        L->batch = (size_t)n;
+    } else {
+        L->batch = cfg->batch < chunk ? cfg->batch : (size_t)chunk;
+        if (chunk < n) chunk -= chunk % L->batch; /* whole batches per chunk */
+    }
+    if (chunk == 0) return nn_error_set(err, NN_E_INVALID, "chunk of 0 rows");
+    L->chunk_rows = (size_t)chunk;
+    L->n_chunks = (n + chunk - 1) / chunk;
+    return NN_OK;
+}
+
+static nn_status setup_buffers(loop *L, nn_error *err) {
+    nn_backend *be = L->m->be;
+    const struct nn_backend_ops *ops = be->ops;
+    const size_t f = L->src->features, o = model_outputs(L->m), c = L->chunk_rows;
+    TRY(model_reserve(L->m, L->batch, err));
+    TRY(model_reserve_optimizer(L->m, L->cfg->optimizer, err));
+    TRY(ops->alloc(be, c * f, &L->xd, err));
+    TRY(ops->alloc(be, c * o, &L->td, err));
+    if (L->batch < c) {
+        TRY(ops->alloc(be, c, &L->idx, err));
+        TRY(ops->alloc(be, L->batch * f, &L->xb, err));
+        TRY(ops->alloc(be, L->batch * o, &L->tb, err));
+        L->perm = malloc(c * sizeof(uint32_t));
+        if (!L->perm) return nn_error_set(err, NN_E_NOMEM, "out of memory for the shuffle order");
+    }
+    return NN_OK;
+}
+
+static void release_buffers(loop *L) {
+    nn_backend *be = L->m->be;
+    nn_buf *bufs[] = {L->xd, L->td, L->idx, L->xb, L->tb};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i]) be->ops->release(be, bufs[i]);
+    free(L->perm);
+}
+
+/* One optimizer step on rows (x, t) of the resident chunk. */
+static nn_status train_step(loop *L, nn_view x, nn_view t, size_t rows, int with_loss,
+                            nn_error *err) {
+    nn_model *m = L->m;
+    nn_backend *be = m->be;
+    TRY(model_forward(m, x, rows, err));
+    if (with_loss)
+        TRY(be->ops->loss_sum(be, m->cfg.loss, (nn_view){m->loss_acc, 0}, model_logits(m), t, rows,
+                              model_outputs(m), err));
+    TRY(model_backward(m, x, t, rows, err));
+    nn_opt_step *s = &L->step;
+    s->t++;
+    if (s->kind == NN_OPT_ADAM) {
+        s->c1 = (float)(1.0 / (1.0 - pow(L->cfg->beta1, s->t)));
+        s->c2 = (float)(1.0 / (1.0 - pow(L->cfg->beta2, s->t)));
+    }
+    return be->ops->update(be, s, (nn_view){m->params, 0}, (nn_view){m->grads, 0},
+                           (nn_view){m->opt_m, 0}, (nn_view){m->opt_v, 0}, m->n_params, err);
+}
+
+/* Train all batches of the resident chunk of `rows` rows for one epoch. */
+static nn_status train_chunk(loop *L, size_t rows, int epoch, uint64_t chunk, int with_loss,
+                             double done_steps, double total_steps, nn_error *err) {
+    nn_backend *be = L->m->be;
+    const struct nn_backend_ops *ops = be->ops;
+    const size_t f = L->src->features, o = model_outputs(L->m);
+    const int gather = L->batch < rows;
+    if (gather) {
+        nn_rng r = nn_rng_make(L->cfg->seed, (UINT64_C(5) << 56) | ((uint64_t)epoch * L->n_chunks + chunk));
+        for (size_t i = 0; i < rows; i++) L->perm[i] = (uint32_t)i;
+        nn_rng_shuffle_u32(&r, L->perm, rows);
+        TRY(ops->write(be, (nn_view){L->idx, 0}, L->perm, rows, err));
+    }
+    size_t step = 0;
+    for (size_t r0 = 0; r0 < rows; r0 += L->batch, step++) {
+        size_t n = rows - r0 < L->batch ? rows - r0 : L->batch;
+        nn_view x = {L->xd, 0}, t = {L->td, 0};
+        if (gather) {
+            TRY(ops->gather_rows(be, (nn_view){L->xb, 0}, x, (nn_view){L->idx, r0}, n, f, err));
+            TRY(ops->gather_rows(be, (nn_view){L->tb, 0}, t, (nn_view){L->idx, r0}, n, o, err));
+            x = (nn_view){L->xb, 0};
+            t = (nn_view){L->tb, 0};
+        }
+        TRY(train_step(L, x, t, n, with_loss, err));
+        if (L->cfg->on_progress &&
+            L->cfg->on_progress(L->cfg->user, (done_steps + (double)step + 1.0) / total_steps))
+            return nn_error_set(err, NN_E_STOPPED, "training stopped at epoch %d", epoch);
+    }
+    return NN_OK;
+}
+
+typedef struct producer {
+    pthread_t thread;
+    int running;
+} producer;
+
+static nn_status upload_stage(loop *L, const stage *s, nn_error *err) {
+    nn_backend *be = L->m->be;
+    if (s->st != NN_OK) {
+        if (err) *err = s->err;
+        return s->st;
+    }
+    TRY(be->ops->write(be, (nn_view){L->xd, 0}, s->x, s->rows * L->src->features, err));
+    return be->ops->write(be, (nn_view){L->td, 0}, s->t, s->rows * model_outputs(L->m), err);
+}
+
+static void stage_set_range(loop *L, stage *s, uint64_t chunk) {
+    s->first = chunk * L->chunk_rows;
+    uint64_t left = L->src->n - s->first;
+    s->rows = left < L->chunk_rows ? (size_t)left : L->chunk_rows;
+    s->st = NN_OK;
+}
+
+static nn_status run_epochs(loop *L, stage st[2], nn_train_result *res, nn_error *err) {
+    nn_model *m = L->m;
+    nn_backend *be = m->be;
+    const nn_train_config *cfg = L->cfg;
+    const uint64_t n = L->src->n;
+    const double steps_per_epoch = (double)(L->n_chunks - 1) * (double)(L->chunk_rows / L->batch) +
+                                   (double)((n - (L->n_chunks - 1) * L->chunk_rows + L->batch - 1) / L->batch);
+    const double total_steps = steps_per_epoch * cfg->epochs;
+    double done = 0.0;
+    int last_logged = -1;
+
+    if (L->n_chunks == 1) { /* resident dataset: upload once */
+        stage_set_range(L, &st[0], 0);
+        stage_produce(&st[0]);
+        TRY(upload_stage(L, &st[0], err));
+    }
+    for (int epoch = 0; epoch < cfg->epochs; epoch++) {
+        int with_loss = (cfg->log_every > 0 && epoch % cfg->log_every == 0) || epoch == cfg->epochs - 1;
+        if (with_loss) TRY(be->ops->fill(be, (nn_view){m->loss_acc, 0}, 0.0f, 1, err));
+        if (L->n_chunks == 1) {
+            TRY(train_chunk(L, st[0].rows, epoch, 0, with_loss, done, total_steps, err));
+        } else {
+            /* Stream: produce chunk c+1 on a worker while chunk c trains. */
+            int cur = 0;
+            stage_set_range(L, &st[cur], 0);
+            stage_produce(&st[cur]);
+            for (uint64_t c = 0; c < L->n_chunks; c++) {
+                TRY(upload_stage(L, &st[cur], err));
+                producer p = {0};
+                if (c + 1 < L->n_chunks) {
+                    stage_set_range(L, &st[1 - cur], c + 1);
+                    p.running = pthread_create(&p.thread, NULL, stage_produce, &st[1 - cur]) == 0;
+                    if (!p.running) stage_produce(&st[1 - cur]);
+                }
+                nn_status s = train_chunk(L, st[cur].rows, epoch, c, with_loss,
+                                          done + (double)c * (double)(L->chunk_rows / L->batch),
+                                          total_steps, err);
+                if (p.running) pthread_join(p.thread, NULL);
+                if (s != NN_OK) return s;
+                cur = 1 - cur;
+            }
+        }
+        done += steps_per_epoch;
+        res->samples_seen += n;
+        res->epochs_run = epoch + 1;
+        if (with_loss) {
+            float acc;
+            TRY(be->ops->read(be, (nn_view){m->loss_acc, 0}, &acc, 1, err));
+            double loss = (double)acc / (double)n;
+            if (!isfinite(loss)) {
+                if (last_logged < 0 || last_logged + 1 == epoch)
+                    return nn_error_set(err, NN_E_NUMERIC,
+                                        "training diverged: the loss is %s at epoch %d (try a "
+                                        "smaller --lr)", isnan(loss) ? "NaN" : "Inf", epoch);
+                return nn_error_set(err, NN_E_NUMERIC,
+                                    "training diverged: the loss became %s between epoch %d and "
+                                    "epoch %d (try a smaller --lr)",
+                                    isnan(loss) ? "NaN" : "Inf", last_logged + 1, epoch);
+            }
+            res->final_loss = loss;
+            last_logged = epoch;
+            if (cfg->on_log && cfg->on_log(cfg->user, epoch, loss))
+                return nn_error_set(err, NN_E_STOPPED, "training stopped at epoch %d", epoch);
+        }
+    }
+    return be->ops->sync(be, err);
+}
+
+nn_status nn_train(nn_model *m, const nn_source *src, const nn_train_config *cfg,
+                   nn_train_result *res, nn_error *err) {
+    nn_train_result local;
+    if (!res) res = &local;
+    memset(res, 0, sizeof *res);
+    if (!m || !src || !cfg) return nn_error_set(err, NN_E_INVALID, "nn_train: NULL argument");
+    TRY(validate(m, src, cfg, err));
+    loop L;
+    memset(&L, 0, sizeof L);
+    L.m = m;
+    L.src = src;
+    L.cfg = cfg;
+    L.step = (nn_opt_step){.kind = cfg->optimizer, .lr = (float)cfg->lr,
+                           .momentum = (float)cfg->momentum, .beta1 = (float)cfg->beta1,
+                           .beta2 = (float)cfg->beta2, .eps = (float)cfg->eps, .t = 0};
+    TRY(plan(&L, err));
+
+    stage st[2];
+    memset(st, 0, sizeof st);
+    nn_status s = setup_buffers(&L, err);
+    for (int i = 0; i < (L.n_chunks > 1 ? 2 : 1) && s == NN_OK; i++)
+        s = stage_alloc(&st[i], src, m->cfg.loss, model_outputs(m), L.chunk_rows, err);
+    double t0 = nn_now();
+    if (s == NN_OK) s = run_epochs(&L, st, res, err);
+    res->seconds = nn_now() - t0;
+    if (res->seconds > 0) {
+        res->samples_per_second = (double)res->samples_seen / res->seconds;
+        res->gflops = nn_model_flops_per_sample(m, 1) * res->samples_per_second / 1e9;
+    }
+    stage_free(&st[0]);
+    stage_free(&st[1]);
+    release_buffers(&L);
+    return s;
+}
