@@ -34,6 +34,9 @@ int cli_parse_long(const char *opt, const char *s, long min, long max, long *out
 int cli_parse_double(const char *opt, const char *s, double min, double max, double *out);
 /* A count such as 100000000, 1e8, 100M, 2k, 1G (integer valued, >= min, <= max). */
 int cli_parse_count(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Fail (print, return -1) when `bytes` exceed most of the machine's physical
+ * memory; `what` describes the request, e.g. "1e9 samples of 16 features". */
+int cli_check_memory(const char *opt, double bytes, const char *what);
 /* "2,8,1" -> sizes; each in [1, max_width]; at least 2 entries. */
 int cli_parse_layers(const char *opt, const char *s, size_t max_width, nn_model_config *cfg);
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -146,4 +147,15 @@ int cli_open_backend(const char *requested, const nn_backend_config *cfg, int no
         return EXIT_FAIL;
     }
     return EXIT_OK;
+}
+
+int cli_check_memory(const char *opt, double bytes, const char *what) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double avail = pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
+    if (avail > 0 && bytes > 0.8 * avail) {
+        cli_usage_error("%s: %s need %.1f GiB, more than this machine's memory (%.1f GiB)", opt,
+                        what, bytes / 1073741824.0, avail / 1073741824.0);
+        return -1;
+    }
+    return 0;
 }

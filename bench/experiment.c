@@ -212,6 +212,14 @@ int experiment_prepare(experiment_options *o, experiment_data *d) {
             return cli_usage_error("--dataset: %s", err.msg);
         snprintf(d->name, sizeof d->name, "csv:%s", path);
     } else {
+        char what[128];
+        snprintf(what, sizeof what, "%zu samples of %zu features", o->spec.samples,
+                 o->spec.features);
+        /* the generated set, then its train and test copies */
+        if (cli_check_memory("--samples", 2.0 * (double)o->spec.samples *
+                                              ((double)o->spec.features + 1.0) * sizeof(float),
+                             what))
+            return EXIT_USAGE;
         if (nn_data_generate(&o->spec, &all, &err) != NN_OK) {
             if (err.status == NN_E_NOMEM)
                 return cli_usage_error("--samples: %s", err.msg);
@@ -259,6 +267,18 @@ int experiment_prepare(experiment_options *o, experiment_data *d) {
         experiment_data_free(d);
         return cli_usage_error("--layers: the last layer has %zu outputs but loss %s on %zu "
                                "classes needs %zu", last, nn_loss_name(o->loss), classes, outputs);
+    }
+    /* parameters, gradients, two optimizer moments, plus the activations of a batch */
+    double params = 0, widths = 0;
+    for (size_t i = 0; i + 1 < o->model.n_sizes; i++) {
+        params += (double)o->model.sizes[i] * (double)o->model.sizes[i + 1] + (double)o->model.sizes[i + 1];
+        widths += (double)o->model.sizes[i + 1];
+    }
+    double batch = o->train.batch ? (double)o->train.batch : (double)d->train.n;
+    if (cli_check_memory("--layers", 4.0 * 4.0 * params + 4.0 * 4.0 * batch * widths,
+                         "the network's parameters and activations")) {
+        experiment_data_free(d);
+        return EXIT_USAGE;
     }
     return EXIT_OK;
 }

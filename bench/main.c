@@ -24,9 +24,7 @@ int main(int argc, char **argv) {
     if (argc >= 2 && argv[1][0] != '-') {
         for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
             if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].run(argc - 1, argv + 1);
-        cli_usage_error("unknown command '%s' (try 'nnbench --help')", argv[1]);
-        print_commands(stderr);
-        return EXIT_USAGE;
+        return cli_usage_error("unknown command '%s' (see nnbench --help)", argv[1]);
     }
     /* No command word: train, with all arguments as its options. */
     int rc = cmd_train(argc, argv);

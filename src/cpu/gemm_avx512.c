@@ -11,7 +11,12 @@
 #ifndef MR
 #define MR 14
 #endif
+#ifndef NV
 #define NV 2 /* vectors per micro-tile row */
+#endif
+#ifndef PFH
+#define PFH _MM_HINT_T0
+#endif
 #define NR (16 * NV)
 #ifndef MCB
 #define MCB 16
@@ -41,18 +46,21 @@ AVX512 static inline void store_tile(float *c, size_t ldc, size_t mr, size_t nr,
 AVX512 static void kernel_14x32(size_t kc, const float *ap, const float *bp, float *c,
                                 size_t ldc, size_t mr, size_t nr, int add) {
     __m512 acc[MR][NV];
-#pragma GCC unroll 14
+#pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
-    for (size_t i = 0; i < mr; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+    for (size_t i = 0; i < mr; i++) 
+        for (int v = 0; v < NV; v++) _mm_prefetch((const char *)(c + i * ldc + 16 * v), PFH);
     for (size_t p = 0; p < kc; p++) {
-        const __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
-#pragma GCC unroll 14
+        __m512 bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) bv[v] = _mm512_load_ps(bp + 16 * v);
+#pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             const __m512 ai = _mm512_set1_ps(ap[i]);
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
         ap += MR;
         bp += NR;

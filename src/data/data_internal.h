@@ -31,8 +31,8 @@ enum nn_data_stream {
 
 /* Teacher network: features -> NN_TEACHER_HIDDEN tanh -> outputs. */
 #define NN_TEACHER_HIDDEN 32
-/* Class limits per kind (the teacher's output rows are orthonormalized in
- * the hidden space, so it cannot have more classes than hidden units). */
+/* Class limits per kind (the teacher needs at least one hidden unit per
+ * class, see teacher.c). */
 #define NN_SPIRALS_MAX_CLASSES 64
 #define NN_BLOBS_MAX_CLASSES 4096
 #define NN_TEACHER_MAX_CLASSES NN_TEACHER_HIDDEN
@@ -60,6 +60,16 @@ static inline void nn_fill_normal(nn_rng *r, double *v, size_t count, double std
     }
     if (i < count) v[i] = std * nn_rng_normal(r);
 }
+
+/* Ziggurat tables for fast normals in the streamed form (ziggurat.c). */
+#define NN_ZIG_LAYERS 256
+typedef struct nn_zig {
+    double x[NN_ZIG_LAYERS + 1]; /* (layers + 1) right edge of each layer; x[layers] = 0 */
+    double ratio[NN_ZIG_LAYERS]; /* (layers) x[i + 1] / x[i] */
+} nn_zig;
+void nn_zig_init(nn_zig *z);
+/* Standard normal from r using the tables z (read-only, shareable). */
+double nn_zig_normal(const nn_zig *z, nn_rng *r);
 
 /* Check that a spec is valid for its kind (all generators call this). */
 nn_status nn_data_spec_check(const nn_data_spec *spec, nn_error *err);
@@ -91,9 +101,10 @@ void nn_rows_label_noise(uint64_t seed, double label_noise, nn_dataset *ds);
 /* Teacher network (weights drawn from the seed's teacher stream). */
 typedef struct nn_teacher {
     size_t features;
+    size_t hidden;  /* <= NN_TEACHER_HIDDEN */
     size_t outputs; /* 1 for binary, else classes */
-    double *w1;     /* (NN_TEACHER_HIDDEN, features) */
-    double *w2;     /* (outputs, NN_TEACHER_HIDDEN) */
+    double *w1t;    /* (features, hidden): first layer, transposed */
+    double *w2t;    /* (hidden, outputs): second layer, transposed */
 } nn_teacher;
 
 nn_status nn_teacher_make(const nn_data_spec *spec, nn_teacher *t, nn_error *err);

@@ -58,6 +58,9 @@ nn_status nn_data_spec_check(const nn_data_spec *s, nn_error *err) {
     case NN_DATA_TEACHER:
         st = check_classes(s, 2, NN_TEACHER_MAX_CLASSES, err);
         if (st == NN_OK) st = check_features(s, 0, err);
+        if (st == NN_OK && s->features == 1 && s->classes > 2)
+            return SPEC_ERR(err, "teacher with features=1 supports only classes=2, got classes=%zu",
+                            s->classes);
         break;
     }
     return st;

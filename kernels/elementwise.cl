@@ -1,0 +1,104 @@
+/* elementwise.cl — fill, copy, bias, activations and their derivatives,
+ * softmax rows, row gathers. Formulas are those of src/backend.h and the CPU
+ * backend, evaluated in the same order (no contraction into fma), so results
+ * differ from the CPU only by the math library's rounding (exp, tanh).
+ * 1-D kernels: one work-item per element, work-items past n return at once.
+ * 2-D kernels: dimension 0 = column, dimension 1 = row. */
+#pragma OPENCL FP_CONTRACT OFF
+
+/* dst: (n) = value */
+__kernel void nn_fill(__global float *dst, ulong dst_off, float value, ulong n) {
+    const size_t i = get_global_id(0);
+    if (i < n) dst[dst_off + i] = value;
+}
+
+/* y: (n) = z: (n); y and z do not overlap (the host skips y == z) */
+__kernel void nn_copy(__global float *y, ulong y_off, __global const float *z, ulong z_off,
+                      ulong n) {
+    const size_t i = get_global_id(0);
+    if (i < n) y[y_off + i] = z[z_off + i];
+}
+
+/* z: (rows, cols) += bias: (cols), broadcast over rows */
+__kernel void nn_bias_add(__global float *z, ulong z_off, __global const float *bias,
+                          ulong bias_off, uint rows, uint cols) {
+    const uint c = (uint)get_global_id(0), r = (uint)get_global_id(1);
+    if (c < cols && r < rows) z[z_off + (size_t)r * cols + c] += bias[bias_off + c];
+}
+
+/* y: (n) = max(z, 0) as z > 0 ? z : 0 (NaN -> 0, like the CPU); y may equal z */
+__kernel void nn_relu_forward(__global float *y, ulong y_off, __global const float *z,
+                              ulong z_off, ulong n) {
+    const size_t i = get_global_id(0);
+    if (i >= n) return;
+    const float v = z[z_off + i];
+    y[y_off + i] = v > 0.0f ? v : 0.0f;
+}
+
+/* y: (n) = 1 / (1 + exp(-z)); y may equal z */
+__kernel void nn_sigmoid_forward(__global float *y, ulong y_off, __global const float *z,
+                                 ulong z_off, ulong n) {
+    const size_t i = get_global_id(0);
+    if (i < n) y[y_off + i] = 1.0f / (1.0f + exp(-z[z_off + i]));
+}
+
+/* y: (n) = tanh(z); y may equal z */
+__kernel void nn_tanh_forward(__global float *y, ulong y_off, __global const float *z,
+                              ulong z_off, ulong n) {
+    const size_t i = get_global_id(0);
+    if (i < n) y[y_off + i] = tanh(z[z_off + i]);
+}
+
+/* y: (rows, cols) = softmax of each row of z: (rows, cols), cols >= 1, with the
+ * row maximum subtracted; one work-item per row, columns in order. y may equal z. */
+__kernel void nn_softmax_rows(__global float *y, ulong y_off, __global const float *z,
+                              ulong z_off, uint rows, uint cols) {
+    const uint r = (uint)get_global_id(0);
+    if (r >= rows) return;
+    __global float *yr = y + y_off + (size_t)r * cols;
+    __global const float *zr = z + z_off + (size_t)r * cols;
+    float mx = zr[0], s = 0.0f;
+    for (uint j = 1; j < cols; j++) mx = zr[j] > mx ? zr[j] : mx;
+    for (uint j = 0; j < cols; j++) {
+        const float e = exp(zr[j] - mx);
+        yr[j] = e;
+        s += e;
+    }
+    for (uint j = 0; j < cols; j++) yr[j] /= s;
+}
+
+/* dz: (n) = z > 0 ? dy : 0; dz may equal dy */
+__kernel void nn_relu_backward(__global float *dz, ulong dz_off, __global const float *dy,
+                               ulong dy_off, __global const float *z, ulong z_off, ulong n) {
+    const size_t i = get_global_id(0);
+    if (i < n) dz[dz_off + i] = z[z_off + i] > 0.0f ? dy[dy_off + i] : 0.0f;
+}
+
+/* dz: (n) = dy * y * (1 - y), y = sigmoid(z); dz may equal dy */
+__kernel void nn_sigmoid_backward(__global float *dz, ulong dz_off, __global const float *dy,
+                                  ulong dy_off, __global const float *y, ulong y_off, ulong n) {
+    const size_t i = get_global_id(0);
+    if (i >= n) return;
+    const float v = y[y_off + i];
+    dz[dz_off + i] = dy[dy_off + i] * v * (1.0f - v);
+}
+
+/* dz: (n) = dy * (1 - y * y), y = tanh(z); dz may equal dy */
+__kernel void nn_tanh_backward(__global float *dz, ulong dz_off, __global const float *dy,
+                               ulong dy_off, __global const float *y, ulong y_off, ulong n) {
+    const size_t i = get_global_id(0);
+    if (i >= n) return;
+    const float v = y[y_off + i];
+    dz[dz_off + i] = dy[dy_off + i] * (1.0f - v * v);
+}
+
+/* dst: (rows, cols), row r = src row idx[r]; src: (src_rows, cols); idx: (rows)
+ * uint32. An index past src_rows yields a row of zeros instead of a stray read. */
+__kernel void nn_gather_rows(__global float *dst, ulong dst_off, __global const float *src,
+                             ulong src_off, __global const uint *idx, ulong idx_off, uint rows,
+                             uint cols, ulong src_rows) {
+    const uint c = (uint)get_global_id(0), r = (uint)get_global_id(1);
+    if (c >= cols || r >= rows) return;
+    const uint s = idx[idx_off + r];
+    dst[dst_off + (size_t)r * cols + c] = s < src_rows ? src[src_off + (size_t)s * cols + c] : 0.0f;
+}

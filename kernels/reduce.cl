@@ -1,0 +1,59 @@
+/* reduce.cl — deterministic reductions (no atomics).
+ * nn_reduce_sum: work-group g sums in[g*RED_WG*RED_ITEMS, (g+1)*RED_WG*RED_ITEMS)
+ * in a fixed order (each work-item a strided run, then a binary tree in local
+ * memory), so a result depends only on n and the -D values, never on timing.
+ * nn_col_sum: each column summed over rows in order, as the CPU does. */
+#pragma OPENCL FP_CONTRACT OFF
+
+#ifndef NN_ACC_T_DEFINED /* shared with the other kernel files of the program */
+#define NN_ACC_T_DEFINED
+#ifdef NN_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double acc_t;
+#else
+typedef float acc_t;
+#endif
+#endif
+#ifndef RED_WG
+#define RED_WG 64 /* work-group size of nn_reduce_sum, a power of two */
+#endif
+#ifndef RED_ITEMS
+#define RED_ITEMS 4 /* elements each work-item adds before the tree */
+#endif
+
+/* in: (n) acc_t at in_off. final == 0: out[out_off + g] = sum of group g's
+ * chunk. final != 0 (one group): acc[acc_off] = (float)(acc[acc_off] + sum). */
+__kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1))) void nn_reduce_sum(
+    __global const acc_t *in, ulong in_off, ulong n, __global acc_t *out, ulong out_off,
+    __global float *acc, ulong acc_off, int final) {
+    __local acc_t part[RED_WG];
+    const size_t l = get_local_id(0), g = get_group_id(0);
+    const size_t base = g * (size_t)(RED_WG * RED_ITEMS);
+    acc_t s = 0;
+    for (int it = 0; it < RED_ITEMS; it++) {
+        const size_t i = base + (size_t)it * RED_WG + l;
+        if (i < n) s += in[in_off + i];
+    }
+    part[l] = s;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint w = RED_WG / 2; w > 0; w >>= 1) {
+        if (l < w) part[l] += part[l + w];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l != 0) return;
+    if (final)
+        acc[acc_off] = (float)((acc_t)acc[acc_off] + part[0]);
+    else
+        out[out_off + g] = part[0];
+}
+
+/* out: (cols) = sum over rows of x: (rows, cols), rows in ascending order */
+__kernel void nn_col_sum(__global float *out, ulong out_off, __global const float *x,
+                         ulong x_off, uint rows, uint cols) {
+    const uint c = (uint)get_global_id(0);
+    if (c >= cols) return;
+    __global const float *xc = x + x_off + c;
+    float s = 0.0f;
+    for (uint r = 0; r < rows; r++) s += xc[(size_t)r * cols];
+    out[out_off + c] = s;
+}

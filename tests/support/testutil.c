@@ -1,0 +1,135 @@
+/* testutil.c — helpers shared by the Criterion tests. */
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+nn_backend *tu_open(const char *name, int threads) {
+    nn_backend_config cfg = {threads, NULL, 0};
+    nn_backend *be = NULL;
+    nn_error err;
+    nn_status st = nn_backend_open(name, &cfg, &be, &err);
+    cr_assert_eq(st, NN_OK, "cannot open backend %s: %s", name, err.msg);
+    return be;
+}
+
+nn_backend *tu_open_opencl(void) {
+    nn_backend *be = NULL;
+    nn_error err;
+    if (nn_backend_open("opencl", NULL, &be, &err) != NN_OK) return NULL;
+    return be;
+}
+
+void tu_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
+    nn_rng r = nn_rng_make(seed, 77);
+    for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)nn_rng_uniform(&r);
+}
+
+nn_buf *tu_upload(nn_backend *be, const void *src, size_t count) {
+    nn_buf *b = NULL;
+    nn_error err;
+    cr_assert_eq(be->ops->alloc(be, count, &b, &err), NN_OK, "alloc: %s", err.msg);
+    if (count) cr_assert_eq(be->ops->write(be, (nn_view){b, 0}, src, count, &err), NN_OK, "%s", err.msg);
+    return b;
+}
+
+float *tu_download(nn_backend *be, nn_view v, size_t count) {
+    float *x = malloc((count ? count : 1) * sizeof(float));
+    nn_error err;
+    cr_assert_not_null(x);
+    if (count) cr_assert_eq(be->ops->read(be, v, x, count, &err), NN_OK, "read: %s", err.msg);
+    return x;
+}
+
+/* Read all of fd into a malloc'd string. */
+static char *slurp(int fd) {
+    size_t cap = 4096, len = 0;
+    char *s = malloc(cap);
+    ssize_t n;
+    while ((n = read(fd, s + len, cap - len - 1)) > 0) {
+        len += (size_t)n;
+        if (cap - len < 2) s = realloc(s, cap *= 2);
+    }
+    s[len] = '\0';
+    return s;
+}
+
+tu_result tu_run_nnbench(const char *const *args, const char *const *env, const char *dir) {
+    char outname[] = "/tmp/nnbench-out-XXXXXX", errname[] = "/tmp/nnbench-err-XXXXXX";
+    int ofd = mkstemp(outname), efd = mkstemp(errname);
+    cr_assert(ofd >= 0 && efd >= 0);
+    size_t na = 0, ne = 0, nenv = 0;
+    while (args[na]) na++;
+    while (env && env[ne]) ne++;
+    while (environ[nenv]) nenv++;
+    char **argv = calloc(na + 2, sizeof *argv);
+    char **envp = calloc(nenv + ne + 1, sizeof *envp);
+    argv[0] = (char *)NNBENCH_EXE;
+    for (size_t i = 0; i < na; i++) argv[i + 1] = (char *)args[i];
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++) envp[k++] = (char *)env[i];
+    for (size_t i = 0; i < nenv; i++) {
+        int overridden = 0;
+        for (size_t j = 0; j < ne; j++) {
+            size_t len = strcspn(env[j], "=");
+            if (strncmp(environ[i], env[j], len + 1) == 0) overridden = 1;
+        }
+        if (!overridden) envp[k++] = environ[i];
+    }
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(ofd, 1);
+        dup2(efd, 2);
+        int nul = open("/dev/null", O_RDONLY);
+        dup2(nul, 0);
+        if (dir && chdir(dir) != 0) _exit(126);
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+    int ws = 0;
+    waitpid(pid, &ws, 0);
+    tu_result r;
+    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    lseek(ofd, 0, SEEK_SET);
+    lseek(efd, 0, SEEK_SET);
+    r.out = slurp(ofd);
+    r.err = slurp(efd);
+    close(ofd);
+    close(efd);
+    unlink(outname);
+    unlink(errname);
+    free(argv);
+    free(envp);
+    return r;
+}
+
+void tu_result_free(tu_result *r) {
+    free(r->out);
+    free(r->err);
+}
+
+char *tu_tmpdir(void) {
+    char *d = strdup("/tmp/nnbench-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(d));
+    return d;
+}
+
+char *tu_write_file(const char *dir, const char *name, const char *text) {
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(len);
+    snprintf(path, len, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}

@@ -1,0 +1,38 @@
+/* testutil.h — helpers shared by the Criterion tests. */
+#ifndef NN_TESTUTIL_H
+#define NN_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+/* Open a backend or fail the test. */
+nn_backend *tu_open(const char *name, int threads);
+/* Open the OpenCL backend, or NULL when no device can be used here. */
+nn_backend *tu_open_opencl(void);
+/* x[0..n) uniform in [lo, hi) from a seed. */
+void tu_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
+/* Upload host data into a fresh backend buffer of `count` elements. */
+nn_buf *tu_upload(nn_backend *be, const void *src, size_t count);
+/* Read `count` elements of a view into a fresh malloc'd array. */
+float *tu_download(nn_backend *be, nn_view v, size_t count);
+
+/* Output of a finished command. */
+typedef struct tu_result {
+    int status;   /* exit code, or 128+signal */
+    char *out;    /* stdout, NUL-terminated */
+    char *err;    /* stderr, NUL-terminated */
+} tu_result;
+
+/* Run nnbench with the given arguments (NULL-terminated) and optional extra
+ * environment entries "NAME=VALUE" (NULL-terminated, may be NULL); the working
+ * directory is dir (NULL = current). */
+tu_result tu_run_nnbench(const char *const *args, const char *const *env, const char *dir);
+void tu_result_free(tu_result *r);
+/* A new empty temporary directory (path in a static-free malloc'd string). */
+char *tu_tmpdir(void);
+/* Write text to dir/name; returns the malloc'd path. */
+char *tu_write_file(const char *dir, const char *name, const char *text);
+
+#endif

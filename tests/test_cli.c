@@ -1,0 +1,221 @@
+/* test_cli.c — nnbench as a user runs it: the default experiment's output,
+ * the JSON record, the plot, and one clear line with exit code 2 for every
+ * kind of bad input. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define RUN(...) tu_run_nnbench((const char *const[]){__VA_ARGS__, NULL}, NULL, NULL)
+
+/* Assert a usage error: exit 2, one line on stderr containing `needle`, no stdout results. */
+static void expect_usage_error(tu_result r, const char *needle) {
+    cr_assert_eq(r.status, 2, "exit %d, stderr: %s", r.status, r.err);
+    cr_assert(strstr(r.err, needle) != NULL, "stderr lacks '%s': %s", needle, r.err);
+    cr_assert(strncmp(r.err, "nnbench: ", 9) == 0, "stderr: %s", r.err);
+    cr_assert(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "not one line: %s", r.err);
+    cr_assert(strstr(r.out, "Test accuracy") == NULL);
+    tu_result_free(&r);
+}
+
+Test(cli, default_run_prints_the_tutorial_lines) {
+    tu_result r = tu_run_nnbench((const char *const[]){NULL}, NULL, NULL);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    for (int e = 0; e < 1000; e += 100) {
+        char line[64];
+        snprintf(line, sizeof line, "\nEpoch %d: Loss = 0.", e);
+        cr_assert(strstr(r.out, line) != NULL, "missing '%s' in:\n%s", line + 1, r.out);
+    }
+    const char *acc = strstr(r.out, "Test accuracy: ");
+    cr_assert_not_null(acc);
+    double a = atof(acc + strlen("Test accuracy: "));
+    cr_assert_geq(a, 0.70);
+    cr_assert(strstr(r.out, "Backend: cpu") != NULL);
+    cr_assert(strstr(r.out, "samples/s") != NULL);
+    tu_result_free(&r);
+}
+
+Test(cli, json_record_has_the_documented_keys) {
+    char *dir = tu_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    tu_result r = RUN("--epochs", "200", "--json", path, "--quiet");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char buf[16384];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    const char *keys[] = {"requested_backend", "backend", "device", "threads", "dataset",
+                          "samples", "layers", "optimizer", "lr", "epochs", "batch", "seed",
+                          "final_loss", "train_accuracy", "test_accuracy", "train_seconds",
+                          "samples_per_second", "gflops", "peak_rss_mb", "loss_curve"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char k[64];
+        snprintf(k, sizeof k, "\"%s\": ", keys[i]);
+        cr_assert(strstr(buf, k) != NULL, "missing key %s in %s", keys[i], buf);
+    }
+    cr_assert(strstr(buf, "\"backend\": \"cpu\"") != NULL);
+    cr_assert(strstr(buf, "\"epochs\": 200") != NULL);
+    cr_assert(strstr(buf, "\"layers\": \"2-8-1\"") != NULL);
+    cr_assert(strstr(buf, "null") == NULL || strstr(buf, "\"fallback_reason\": null") != NULL,
+              "a value is null: %s", buf);
+    /* loss_curve: epochs 0, 100 and 199 */
+    const char *lc = strstr(buf, "\"loss_curve\": [");
+    int commas = 0;
+    for (const char *p = lc; *p && *p != ']'; p++) commas += *p == ',';
+    cr_assert_eq(commas, 2, "loss_curve: %.80s", lc);
+    tu_result_free(&r);
+    free(dir);
+}
+
+Test(cli, json_to_stdout) {
+    tu_result r = RUN("--epochs", "10", "--json", "-", "--quiet");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, "\"final_loss\": ") != NULL);
+    tu_result_free(&r);
+}
+
+Test(cli, plot_writes_an_svg) {
+    char *dir = tu_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/b.svg", dir);
+    tu_result r = RUN("--epochs", "50", "--plot", path, "--quiet");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char head[256];
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    head[n] = '\0';
+    fclose(f);
+    cr_assert(strstr(head, "<svg") != NULL);
+    tu_result_free(&r);
+    free(dir);
+}
+
+Test(cli, help_lists_every_option_with_defaults) {
+    tu_result r = RUN("--help");
+    cr_assert_eq(r.status, 0);
+    const char *opts[] = {"--backend", "--threads", "--dataset", "--samples", "--noise",
+                          "--classes", "--features", "--layers", "--activation", "--loss",
+                          "--optimizer", "--lr", "--epochs", "--batch", "--seed",
+                          "--test-fraction", "--log-every", "--quiet", "--json", "--plot"};
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        cr_assert(strstr(r.out, opts[i]) != NULL, "--help lacks %s", opts[i]);
+    cr_assert(strstr(r.out, "default") != NULL);
+    tu_result_free(&r);
+}
+
+Test(cli, unknown_option_and_command) {
+    expect_usage_error(RUN("--bogus"), "--bogus");
+    expect_usage_error(RUN("frobnicate"), "frobnicate");
+}
+
+Test(cli, bad_numbers_name_the_option) {
+    expect_usage_error(RUN("--epochs", "abc"), "--epochs");
+    expect_usage_error(RUN("--epochs", "0"), "--epochs");
+    expect_usage_error(RUN("--epochs", "-5"), "--epochs");
+    expect_usage_error(RUN("--epochs", "1.5"), "--epochs");
+    expect_usage_error(RUN("--epochs"), "--epochs");
+    expect_usage_error(RUN("--lr", "0"), "--lr");
+    expect_usage_error(RUN("--lr", "nan"), "--lr");
+    expect_usage_error(RUN("--lr", "inf"), "--lr");
+    expect_usage_error(RUN("--lr", "-1"), "--lr");
+    expect_usage_error(RUN("--samples", "1"), "--samples");
+    expect_usage_error(RUN("--samples", "12abc"), "--samples");
+    expect_usage_error(RUN("--threads", "-1"), "--threads");
+    expect_usage_error(RUN("--batch", "-3"), "--batch");
+    expect_usage_error(RUN("--test-fraction", "1"), "--test-fraction");
+    expect_usage_error(RUN("--noise", "-0.1"), "--noise");
+    expect_usage_error(RUN("--seed", "x"), "--seed");
+    expect_usage_error(RUN("--log-every", "-1"), "--log-every");
+    expect_usage_error(RUN("--classes", "1"), "--classes");
+    expect_usage_error(RUN("--backend", "cuda"), "--backend");
+    expect_usage_error(RUN("--optimizer", "rmsprop"), "--optimizer");
+    expect_usage_error(RUN("--activation", "gelu"), "--activation");
+    expect_usage_error(RUN("--loss", "hinge"), "--loss");
+    expect_usage_error(RUN("--dataset", "mnist"), "--dataset");
+}
+
+Test(cli, sizes_beyond_memory_are_refused_before_running) {
+    expect_usage_error(RUN("--samples", "1e11"), "--samples");
+    expect_usage_error(RUN("--samples", "1e30"), "--samples");
+    expect_usage_error(RUN("--layers", "2,65536,65536,1"), "--layers");
+}
+
+Test(cli, layers_must_fit_the_data_and_the_loss) {
+    expect_usage_error(RUN("--layers", "3,8,1"), "first layer");
+    expect_usage_error(RUN("--layers", "2,8,2"), "--layers");
+    expect_usage_error(RUN("--layers", "2"), "--layers");
+    expect_usage_error(RUN("--layers", "2,0,1"), "--layers");
+    expect_usage_error(RUN("--layers", "2,,1"), "--layers");
+    expect_usage_error(RUN("--dataset", "spirals", "--classes", "3", "--loss", "bce"), "--loss");
+    expect_usage_error(RUN("--dataset", "spirals", "--classes", "3", "--layers", "2,8,4"), "--layers");
+}
+
+Test(cli, plot_needs_2d_data) {
+    expect_usage_error(RUN("--dataset", "teacher", "--features", "5", "--plot", "/tmp/x.svg"),
+                       "--plot");
+    expect_usage_error(RUN("--plot", "/nonexistent-dir/x.svg"), "--plot");
+}
+
+Test(cli, divergence_exits_non_zero_without_printing_a_result) {
+    tu_result r = RUN("--loss", "mse", "--lr", "1e5", "--quiet");
+    cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+    cr_assert(strstr(r.err, "epoch") != NULL, "%s", r.err);
+    cr_assert(strstr(r.out, "accuracy") == NULL && strstr(r.out, "nan") == NULL);
+    tu_result_free(&r);
+}
+
+static tu_result run_csv(const char *text) {
+    char *dir = tu_tmpdir();
+    char *path = tu_write_file(dir, "d.csv", text);
+    char arg[600];
+    snprintf(arg, sizeof arg, "csv:%s", path);
+    tu_result r = RUN("--dataset", arg, "--epochs", "5", "--quiet");
+    free(path);
+    free(dir);
+    return r;
+}
+
+Test(cli, csv_dataset_trains) {
+    char text[8192] = "x,y,label\n";
+    for (int i = 0; i < 100; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "%d.5,%d,%d\n", i % 10, i % 7, i % 2);
+        strcat(text, row);
+    }
+    tu_result r = run_csv(text);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "Test accuracy") != NULL);
+    tu_result_free(&r);
+}
+
+Test(cli, bad_csv_names_file_and_line) {
+    expect_usage_error(run_csv(""), "d.csv");
+    expect_usage_error(run_csv("1,2,0\n3,4\n5,6,1\n"), "line 2");
+    expect_usage_error(run_csv("1,2,0\n3,4,1,9\n"), "line 2");
+    expect_usage_error(run_csv("1,2,0\n3,abc,1\n"), "line 2");
+    expect_usage_error(run_csv("1,2,0\n3,nan,1\n"), "line 2");
+    expect_usage_error(run_csv("1,2,0\n3,inf,1\n"), "line 2");
+    expect_usage_error(run_csv("1,2,0\n3,4,-1\n"), "line 2");
+    expect_usage_error(run_csv("1,2,0\n3,4,0.5\n"), "line 2");
+    tu_result r = tu_run_nnbench((const char *const[]){"--dataset", "csv:/nonexistent.csv", NULL},
+                                 NULL, NULL);
+    expect_usage_error(r, "/nonexistent.csv");
+}
+
+Test(cli, results_do_not_depend_on_the_thread_count) {
+    tu_result a = RUN("--threads", "1", "--epochs", "300", "--batch", "64", "--json", "-", "--quiet");
+    tu_result b = RUN("--threads", "2", "--epochs", "300", "--batch", "64", "--json", "-", "--quiet");
+    cr_assert_eq(a.status, 0);
+    cr_assert_eq(b.status, 0);
+    const char *la = strstr(a.out, "\"loss_curve\""), *lb = strstr(b.out, "\"loss_curve\"");
+    cr_assert(la && lb);
+    cr_assert(strncmp(la, lb, strcspn(la, "]")) == 0, "loss curves differ:\n%s\n%s", la, lb);
+    tu_result_free(&a);
+    tu_result_free(&b);
+}

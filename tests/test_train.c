@@ -1,0 +1,287 @@
+/* test_train.c — the training loop: one step helps, the tutorial's run
+ * learns circles, Adam beats plain descent, thread-count determinism,
+ * divergence detection, mini-batches and streaming in chunks. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+/* The tutorial's data: circles 1000, noise 0.1, 80/20 split, standardized. */
+static void tutorial_data(nn_dataset *train, nn_dataset *test, uint64_t seed) {
+    nn_data_spec spec = nn_data_spec_default(NN_DATA_CIRCLES);
+    spec.seed = seed;
+    nn_dataset all;
+    nn_scaler sc;
+    nn_error err;
+    cr_assert_eq(nn_data_generate(&spec, &all, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_data_split(&all, 0.2, seed, train, test, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_data_standardize(train, test, &sc, &err), NN_OK, "%s", err.msg);
+    nn_scaler_free(&sc);
+    nn_dataset_free(&all);
+}
+
+static nn_model *make_model(nn_backend *be, const size_t *sizes, size_t n, nn_act hidden,
+                            nn_loss loss, uint64_t seed) {
+    nn_model_config cfg = {.n_sizes = n, .hidden = hidden, .loss = loss, .seed = seed};
+    memcpy(cfg.sizes, sizes, n * sizeof(size_t));
+    nn_model *m = NULL;
+    nn_error err;
+    cr_assert_eq(nn_model_create(be, &cfg, &m, &err), NN_OK, "%s", err.msg);
+    return m;
+}
+
+static double train_loss(nn_model *m, const nn_dataset *d, nn_train_config tc) {
+    nn_source src = nn_source_from_dataset(d);
+    nn_train_result res;
+    nn_error err;
+    cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
+    return res.final_loss;
+}
+
+Test(train, one_step_lowers_the_loss) {
+    nn_dataset tr, te;
+    tutorial_data(&tr, &te, 42);
+    nn_backend *be = tu_open("cpu", 2);
+    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+    nn_eval before, after;
+    nn_error err;
+    cr_assert_eq(nn_model_evaluate(m, &tr, &before, &err), NN_OK);
+    nn_train_config tc = nn_train_config_default();
+    tc.epochs = 1;
+    double logged = train_loss(m, &tr, tc);
+    cr_assert(fabs(logged - before.loss) < 1e-4, "epoch-0 loss %g is the loss before the step %g",
+              logged, before.loss);
+    cr_assert_eq(nn_model_evaluate(m, &tr, &after, &err), NN_OK);
+    cr_assert_lt(after.loss, before.loss);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+}
+
+Test(train, tutorial_run_reaches_70_percent_on_circles) {
+    nn_dataset tr, te;
+    tutorial_data(&tr, &te, 42);
+    nn_backend *be = tu_open("cpu", 0);
+    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+    double last;
+    nn_train_config tc = nn_train_config_default();
+    nn_source src = nn_source_from_dataset(&tr);
+    nn_train_result res;
+    nn_error err;
+    cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
+    last = res.final_loss;
+    nn_eval ev;
+    cr_assert_eq(nn_model_evaluate(m, &te, &ev, &err), NN_OK);
+    cr_assert_geq(ev.accuracy, 0.70, "test accuracy %g", ev.accuracy);
+    cr_assert_eq(res.epochs_run, 1000);
+    cr_assert_eq(res.samples_seen, 800u * 1000u);
+    cr_assert(last < 0.69, "final loss %g", last);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+}
+
+/* Logging callback state (each Criterion test runs in its own process). */
+static int rec_epochs[64], rec_n;
+static int record(void *user, int epoch, double loss) {
+    (void)user;
+    cr_assert(isfinite(loss) && loss > 0);
+    if (rec_n < 64) rec_epochs[rec_n++] = epoch;
+    return 0;
+}
+
+Test(train, logging_points_are_every_k_epochs_and_the_last) {
+    nn_dataset tr, te;
+    tutorial_data(&tr, &te, 1);
+    nn_backend *be = tu_open("cpu", 1);
+    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 1);
+    nn_train_config tc = nn_train_config_default();
+    tc.epochs = 250;
+    tc.log_every = 100;
+    tc.on_log = record;
+    nn_source src = nn_source_from_dataset(&tr);
+    nn_error err;
+    cr_assert_eq(nn_train(m, &src, &tc, NULL, &err), NN_OK);
+    cr_assert_eq(rec_n, 4);
+    cr_assert_eq(rec_epochs[0], 0);
+    cr_assert_eq(rec_epochs[1], 100);
+    cr_assert_eq(rec_epochs[2], 200);
+    cr_assert_eq(rec_epochs[3], 249);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+}
+
+Test(train, adam_reaches_lower_loss_than_plain_descent) {
+    nn_dataset tr, te;
+    tutorial_data(&tr, &te, 42);
+    nn_backend *be = tu_open("cpu", 2);
+    nn_train_config tc = nn_train_config_default();
+    tc.epochs = 300;
+    nn_model *sgd = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+    double l_sgd = train_loss(sgd, &tr, tc);
+    tc.optimizer = NN_OPT_ADAM;
+    tc.lr = 0.01;
+    nn_model *adam = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+    double l_adam = train_loss(adam, &tr, tc);
+    cr_assert_lt(l_adam, l_sgd, "adam %g vs sgd %g", l_adam, l_sgd);
+    nn_model_free(sgd), nn_model_free(adam);
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+}
+
+/* Train a network big enough for the parallel paths and return its weights. */
+static float *train_with_threads(int threads, nn_optimizer opt, size_t *np) {
+    nn_data_spec spec = nn_data_spec_default(NN_DATA_TEACHER);
+    spec.samples = 3000;
+    spec.features = 24;
+    nn_dataset d;
+    nn_error err;
+    cr_assert_eq(nn_data_generate(&spec, &d, &err), NN_OK, "%s", err.msg);
+    nn_backend *be = tu_open("cpu", threads);
+    nn_model *m = make_model(be, (size_t[]){24, 300, 129, 1}, 4, NN_ACT_TANH, NN_LOSS_BCE, 5);
+    nn_train_config tc = nn_train_config_default();
+    tc.epochs = 2;
+    tc.batch = 700;
+    tc.optimizer = opt;
+    tc.lr = 0.01;
+    train_loss(m, &d, tc);
+    *np = nn_model_param_count(m);
+    float *w = malloc(*np * sizeof(float));
+    cr_assert_eq(nn_model_get_params(m, w, *np, &err), NN_OK);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&d);
+    return w;
+}
+
+Test(train, bit_identical_weights_at_1_and_2_threads) {
+    for (int opt = 0; opt < 3; opt++) {
+        size_t n1, n2;
+        float *w1 = train_with_threads(1, opt, &n1), *w2 = train_with_threads(2, opt, &n2);
+        cr_assert_eq(n1, n2);
+        cr_assert(memcmp(w1, w2, n1 * sizeof(float)) == 0, "%s: weights differ between 1 and 2 threads",
+                  nn_optimizer_name(opt));
+        free(w1), free(w2);
+    }
+}
+
+Test(train, divergence_stops_with_the_epoch) {
+    nn_dataset tr, te;
+    tutorial_data(&tr, &te, 42);
+    nn_backend *be = tu_open("cpu", 1);
+    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_MSE, 42);
+    nn_train_config tc = nn_train_config_default();
+    tc.lr = 1e6;
+    tc.epochs = 50;
+    tc.log_every = 1;
+    nn_source src = nn_source_from_dataset(&tr);
+    nn_error err;
+    nn_status st = nn_train(m, &src, &tc, NULL, &err);
+    cr_assert_eq(st, NN_E_NUMERIC, "status %d: %s", st, err.msg);
+    cr_assert(strstr(err.msg, "epoch") != NULL, "%s", err.msg);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+}
+
+Test(train, minibatch_shuffle_is_seeded) {
+    nn_dataset tr, te;
+    tutorial_data(&tr, &te, 42);
+    nn_backend *be = tu_open("cpu", 2);
+    nn_train_config tc = nn_train_config_default();
+    tc.epochs = 20;
+    tc.batch = 32;
+    double l[3];
+    for (int i = 0; i < 3; i++) {
+        tc.seed = i < 2 ? 7 : 8;
+        nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+        l[i] = train_loss(m, &tr, tc);
+        nn_model_free(m);
+    }
+    cr_assert_eq(l[0], l[1], "same seed, same result");
+    cr_assert_neq(l[0], l[2], "another seed shuffles differently");
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+}
+
+/* A source that counts the rows it was asked for. */
+typedef struct counting {
+    const nn_dataset *d;
+    uint64_t rows;
+    int calls;
+} counting;
+static nn_status counting_fill(void *ctx, uint64_t first, size_t count, float *x, float *y,
+                               nn_error *err) {
+    counting *c = ctx;
+    nn_source inner = nn_source_from_dataset(c->d);
+    __atomic_add_fetch(&c->rows, count, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c->calls, 1, __ATOMIC_RELAXED);
+    return inner.fill(inner.ctx, first, count, x, y, err);
+}
+
+Test(train, streamed_chunks_cover_every_row_each_epoch) {
+    nn_dataset tr, te;
+    tutorial_data(&tr, &te, 42);
+    nn_backend *be = tu_open("cpu", 2);
+    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+    counting c = {&tr, 0, 0};
+    nn_source src = nn_source_from_dataset(&tr);
+    src.fill = counting_fill;
+    src.ctx = &c;
+    nn_train_config tc = nn_train_config_default();
+    tc.epochs = 300;
+    tc.batch = 50;
+    tc.lr = 0.05;
+    tc.chunk_rows = 200; /* 4 chunks per epoch, produced while the previous one trains */
+    nn_train_result res;
+    nn_error err;
+    cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(c.rows, 800u * 300u);
+    cr_assert_eq(c.calls, 4 * 300);
+    nn_eval ev;
+    cr_assert_eq(nn_model_evaluate(m, &te, &ev, &err), NN_OK);
+    cr_assert_geq(ev.accuracy, 0.70, "streamed training reaches %g", ev.accuracy);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+}
+
+Test(train, full_batch_that_does_not_fit_is_refused) {
+    nn_dataset tr, te;
+    tutorial_data(&tr, &te, 42);
+    nn_backend *be = tu_open("cpu", 1);
+    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+    nn_source src = nn_source_from_dataset(&tr);
+    nn_train_config tc = nn_train_config_default();
+    tc.memory_limit = 1000; /* bytes: fewer than the 800 rows need */
+    nn_error err;
+    cr_assert_eq(nn_train(m, &src, &tc, NULL, &err), NN_E_INVALID);
+    cr_assert(strstr(err.msg, "batch") != NULL, "%s", err.msg);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+}
+
+Test(train, mismatched_features_and_classes_are_refused) {
+    nn_dataset tr, te;
+    tutorial_data(&tr, &te, 42);
+    nn_backend *be = tu_open("cpu", 1);
+    nn_source src = nn_source_from_dataset(&tr);
+    nn_train_config tc = nn_train_config_default();
+    nn_error err;
+    nn_model *m = make_model(be, (size_t[]){3, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+    cr_assert_eq(nn_train(m, &src, &tc, NULL, &err), NN_E_INVALID);
+    cr_assert(strstr(err.msg, "features") != NULL, "%s", err.msg);
+    nn_model_free(m);
+    m = make_model(be, (size_t[]){2, 8, 3}, 3, NN_ACT_RELU, NN_LOSS_CE, 42);
+    cr_assert_eq(nn_train(m, &src, &tc, NULL, &err), NN_E_INVALID);
+    cr_assert(strstr(err.msg, "classes") != NULL, "%s", err.msg);
+    nn_model_free(m);
+    nn_model_config bad = {.n_sizes = 3, .sizes = {2, 8, 2}, .hidden = NN_ACT_RELU, .loss = NN_LOSS_BCE};
+    cr_assert_eq(nn_model_create(be, &bad, &m, &err), NN_E_INVALID);
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+}
