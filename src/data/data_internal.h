@@ -101,9 +101,9 @@ void nn_rows_label_noise(uint64_t seed, double label_noise, nn_dataset *ds);
 /* Teacher network (weights drawn from the seed's teacher stream). */
 typedef struct nn_teacher {
     size_t features;
-    size_t hidden;  /* <= NN_TEACHER_HIDDEN */
+    size_t hidden;  /* units, padded to a multiple of 8 with zero weights; <= NN_TEACHER_HIDDEN */
     size_t outputs; /* 1 for binary, else classes */
-    double *w1t;    /* (features, hidden): first layer, transposed */
+    double *w1b;    /* (hidden / 8, features, 8): first layer in blocks of 8 units */
     double *w2t;    /* (hidden, outputs): second layer, transposed */
 } nn_teacher;
 
