@@ -47,10 +47,10 @@ static int run_one(experiment_options *o, experiment_data *d, nn_backend *be, co
     nn_train_config tc = o->train;
     tc.on_log = record;
     tc.user = t;
-    nn_source src = nn_source_from_dataset(&d->train);
+    nn_source src = experiment_train_source(d), test = experiment_test_source(d);
     nn_status st = nn_train(t->m, &src, &tc, NULL, &err);
     if (st == NN_E_STOPPED && t->st != NN_OK) err = t->err;
-    if (st == NN_OK) st = nn_model_evaluate(t->m, d->test.n ? &d->test : &d->train, test_eval, &err);
+    if (st == NN_OK) st = nn_model_evaluate_source(t->m, test.n ? &test : &src, test_eval, &err);
     if (st != NN_OK) {
         fprintf(stderr, "nnbench: %s: %s\n", nn_backend_name(be), err.msg);
         return EXIT_FAIL;

@@ -10,6 +10,8 @@
 #include "progress.h"
 
 #define MAX_LOG_POINTS 100000
+/* Training rows scored for the reported train accuracy of streamed runs. */
+#define TRAIN_EVAL_MAX ((uint64_t)100000)
 
 /* What the logging callback collects. */
 typedef struct run_log {
@@ -59,9 +61,10 @@ static void write_json(FILE *f, const experiment_options *o, const experiment_da
     json_key_string(&w, "device", nn_backend_device(be));
     json_key_int(&w, "threads", nn_backend_threads(be));
     json_key_string(&w, "dataset", d->name);
-    json_key_int(&w, "samples", (long long)(d->train.n + d->test.n));
-    json_key_int(&w, "train_samples", (long long)d->train.n);
-    json_key_int(&w, "test_samples", (long long)d->test.n);
+    json_key_int(&w, "samples", (long long)(d->n_train + d->n_test));
+    json_key_int(&w, "train_samples", (long long)d->n_train);
+    json_key_int(&w, "test_samples", (long long)d->n_test);
+    json_key_bool(&w, "streamed", d->streamed);
     json_key_string(&w, "layers", layers);
     json_key_string(&w, "activation", nn_act_name(o->activation));
     json_key_string(&w, "loss", nn_loss_name(o->loss));
@@ -108,8 +111,9 @@ static int run(experiment_options *o, experiment_data *d, nn_backend *be, const 
         char batch[32];
         if (o->train.batch) snprintf(batch, sizeof batch, "batch %zu", o->train.batch);
         else snprintf(batch, sizeof batch, "full batch");
-        printf("nnbench: %s (%zu train / %zu test), layers %s %s/%s, %s lr %g, %s, %d epochs, "
-               "seed %llu\n", d->name, d->train.n, d->test.n, layers, nn_act_name(o->activation),
+        printf("nnbench: %s (%llu train / %llu test), layers %s %s/%s, %s lr %g, %s, %d epochs, "
+               "seed %llu\n", d->name, (unsigned long long)d->n_train,
+               (unsigned long long)d->n_test, layers, nn_act_name(o->activation),
                nn_act_name(o->loss == NN_LOSS_BCE ? NN_ACT_SIGMOID
                            : o->loss == NN_LOSS_CE ? NN_ACT_SOFTMAX : NN_ACT_IDENTITY),
                nn_optimizer_name(o->train.optimizer), o->train.lr, batch, o->train.epochs,
@@ -130,23 +134,28 @@ static int run(experiment_options *o, experiment_data *d, nn_backend *be, const 
     tc.on_progress = on_progress;
     tc.user = &log;
     nn_train_result res;
-    nn_source src = nn_source_from_dataset(&d->train);
+    nn_source src = experiment_train_source(d), test = experiment_test_source(d);
     nn_status st = nn_train(m, &src, &tc, &res, &err);
     progress_clear(&log.bar);
     int rc = EXIT_OK;
     nn_eval tr = {0}, te = {0};
-    if (st == NN_OK) st = nn_model_evaluate(m, &d->train, &tr, &err);
-    if (st == NN_OK && d->test.n) st = nn_model_evaluate(m, &d->test, &te, &err);
+    /* accuracy on the training rows: all of them, or the first TRAIN_EVAL_MAX when streamed */
+    nn_source train_eval = src;
+    if (train_eval.n > TRAIN_EVAL_MAX) train_eval.n = TRAIN_EVAL_MAX;
+    if (st == NN_OK) st = nn_model_evaluate_source(m, &train_eval, &tr, &err);
+    if (st == NN_OK && test.n) st = nn_model_evaluate_source(m, &test, &te, &err);
     if (st != NN_OK) {
         fprintf(stderr, "nnbench: %s\n", err.msg);
         rc = err.status == NN_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
     } else {
         if (o->loss != NN_LOSS_MSE) {
-            if (d->test.n) printf("Test accuracy: %.4f (%zu samples)\n", te.accuracy, d->test.n);
-            printf("Train accuracy: %.4f (%zu samples)\n", tr.accuracy, d->train.n);
+            if (test.n) printf("Test accuracy: %.4f (%llu samples)\n", te.accuracy, (unsigned long long)test.n);
+            printf("Train accuracy: %.4f (%s%llu samples)\n", tr.accuracy,
+                   train_eval.n < src.n ? "first " : "", (unsigned long long)train_eval.n);
         } else {
-            if (d->test.n) printf("Test MSE: %.6f (%zu samples)\n", te.loss, d->test.n);
-            printf("Train MSE: %.6f (%zu samples)\n", tr.loss, d->train.n);
+            if (test.n) printf("Test MSE: %.6f (%llu samples)\n", te.loss, (unsigned long long)test.n);
+            printf("Train MSE: %.6f (%s%llu samples)\n", tr.loss, train_eval.n < src.n ? "first " : "",
+                   (unsigned long long)train_eval.n);
         }
         printf("Backend: %s on %s, %d thread%s%s%s\n", nn_backend_name(be), nn_backend_device(be),
                nn_backend_threads(be), nn_backend_threads(be) == 1 ? "" : "s",
@@ -200,10 +209,11 @@ int cmd_train(int argc, char **argv) {
     }
     experiment_data d;
     if ((rc = experiment_prepare(&o, &d)) != EXIT_OK) return rc;
-    if (o.plot_path && d.train.features != 2) {
+    if (o.plot_path && (d.features != 2 || d.streamed)) {
         experiment_data_free(&d);
+        if (d.streamed) return cli_usage_error("--plot: needs an in-memory dataset, not a streamed one");
         return cli_usage_error("--plot: needs 2-D data; dataset %s has %zu features", d.name,
-                               d.train.features);
+                               d.features);
     }
     nn_backend_config bc = {o.threads, o.device, o.profile};
     nn_backend *be = NULL;

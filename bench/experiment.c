@@ -40,6 +40,8 @@ void experiment_usage(FILE *f) {
 "  --features D         input dimension for blobs, teacher       (default per dataset)\n"
 "  --label-noise P      teacher: fraction of labels replaced     (default 0)\n"
 "  --test-fraction F    share of samples held out for testing    (default 0.2)\n"
+"  --stream             generate rows while training, in bounded memory (automatic above\n"
+"                       256 MiB of data; needs --batch); test rows are a separate range\n"
 "model:\n"
 "  --layers A,B,...,Z   layer widths, input first                (default FEATURES,8,OUTPUTS)\n"
 "  --activation NAME    hidden activation: relu | sigmoid | tanh (default relu)\n"
@@ -180,6 +182,8 @@ int experiment_parse(int argc, char **argv, experiment_options *o) {
             VALUE("--log-every");
             if (cli_parse_long("--log-every", v, 0, 100000000, &l)) return EXIT_USAGE;
             o->train.log_every = (int)l;
+        } else if (strcmp(a, "--stream") == 0) {
+            o->stream = 1;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             o->quiet = 1;
         } else if (cli_is(a, "--json")) {
@@ -200,10 +204,35 @@ int experiment_parse(int argc, char **argv, experiment_options *o) {
     return EXIT_OK;
 }
 
-int experiment_prepare(experiment_options *o, experiment_data *d) {
+/* Streamed data: train and test are consecutive index ranges of one stream. */
+static int prepare_streamed(experiment_options *o, experiment_data *d) {
+    nn_error err;
+    if (o->train.batch == 0)
+        return cli_usage_error("--batch: a streamed dataset (%zu samples) needs a batch size, "
+                               "e.g. --batch 256", o->spec.samples);
+    d->streamed = 1;
+    d->n_test = (uint64_t)((double)o->spec.samples * o->test_fraction + 0.5);
+    d->n_train = o->spec.samples - d->n_test;
+    if (d->n_train == 0) return cli_usage_error("--test-fraction: leaves no training samples");
+    d->train_gen = (nn_generator_source){o->spec, 0};
+    d->test_gen = (nn_generator_source){o->spec, d->n_train};
+    float x[4096], y[1]; /* validate the spec once, on one row */
+    if (o->spec.features > 4096)
+        return cli_usage_error("--features: at most 4096 when streaming");
+    if (nn_data_generate_range(&o->spec, 0, 1, x, y, &err) != NN_OK)
+        return cli_usage_error("--dataset %s: %s", o->dataset, err.msg);
+    nn_source s = nn_source_from_generator(&d->train_gen, d->n_train);
+    d->features = s.features;
+    d->classes = s.classes;
+    snprintf(d->name, sizeof d->name, "%s (streamed)", o->dataset);
+    o->train.chunk_rows = EXPERIMENT_CHUNK_ROWS;
+    return EXIT_OK;
+}
+
+/* In-memory data: generate or load, split, standardize with training statistics. */
+static int prepare_in_memory(experiment_options *o, experiment_data *d) {
     nn_error err;
     nn_dataset all;
-    memset(d, 0, sizeof *d);
     memset(&all, 0, sizeof all);
     if (strncmp(o->dataset, "csv:", 4) == 0) {
         const char *path = o->dataset + 4;
@@ -231,26 +260,55 @@ int experiment_prepare(experiment_options *o, experiment_data *d) {
     nn_dataset_free(&all);
     if (st != NN_OK) return cli_usage_error("--test-fraction: %s", err.msg);
     if (nn_data_standardize(&d->train, &d->test, &d->scaler, &err) != NN_OK) {
-        experiment_data_free(d);
         fprintf(stderr, "nnbench: %s\n", err.msg);
         return EXIT_FAIL;
     }
+    d->n_train = d->train.n;
+    d->n_test = d->test.n;
+    d->features = d->train.features;
+    d->classes = d->train.classes;
+    return EXIT_OK;
+}
+
+nn_source experiment_train_source(const experiment_data *d) {
+    return d->streamed ? nn_source_from_generator(&d->train_gen, d->n_train)
+                       : nn_source_from_dataset(&d->train);
+}
+
+nn_source experiment_test_source(const experiment_data *d) {
+    return d->streamed ? nn_source_from_generator(&d->test_gen, d->n_test)
+                       : nn_source_from_dataset(&d->test);
+}
+
+int experiment_prepare(experiment_options *o, experiment_data *d) {
+    memset(d, 0, sizeof *d);
+    int generated = strncmp(o->dataset, "csv:", 4) != 0;
+    double bytes = (double)o->spec.samples * ((double)o->spec.features + 1.0) * sizeof(float);
+    int rc = generated && (o->stream || bytes > EXPERIMENT_STREAM_BYTES)
+                 ? prepare_streamed(o, d)
+                 : prepare_in_memory(o, d);
+    if (rc != EXIT_OK) {
+        experiment_data_free(d);
+        return rc;
+    }
+    if (o->stream && !generated)
+        cli_warn("--stream applies to generated datasets; %s is read into memory", d->name);
 
     /* Complete the model from the data: loss from the classes, widths from the features. */
-    size_t classes = d->train.classes;
+    size_t classes = d->classes;
     if (!o->loss_set) o->loss = classes > 2 ? NN_LOSS_CE : classes == 0 ? NN_LOSS_MSE : NN_LOSS_BCE;
     size_t outputs = o->loss == NN_LOSS_CE ? classes : 1;
     if (!o->layers_set) {
         o->model.n_sizes = 3;
-        o->model.sizes[0] = d->train.features;
+        o->model.sizes[0] = d->features;
         o->model.sizes[1] = 8;
         o->model.sizes[2] = outputs;
     }
     o->model.loss = o->loss;
-    if (o->model.sizes[0] != d->train.features) {
+    if (o->model.sizes[0] != d->features) {
         experiment_data_free(d);
         return cli_usage_error("--layers: the first layer has %zu inputs but dataset %s has %zu "
-                               "features", o->model.sizes[0], d->name, d->train.features);
+                               "features", o->model.sizes[0], d->name, d->features);
     }
     size_t last = o->model.sizes[o->model.n_sizes - 1];
     if (o->loss == NN_LOSS_CE && classes < 2) {
@@ -274,7 +332,7 @@ int experiment_prepare(experiment_options *o, experiment_data *d) {
         params += (double)o->model.sizes[i] * (double)o->model.sizes[i + 1] + (double)o->model.sizes[i + 1];
         widths += (double)o->model.sizes[i + 1];
     }
-    double batch = o->train.batch ? (double)o->train.batch : (double)d->train.n;
+    double batch = o->train.batch ? (double)o->train.batch : (double)d->n_train;
     if (cli_check_memory("--layers", 4.0 * 4.0 * params + 4.0 * 4.0 * batch * widths,
                          "the network's parameters and activations")) {
         experiment_data_free(d);

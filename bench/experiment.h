@@ -22,6 +22,7 @@ typedef struct experiment_options {
     nn_train_config train;
     double test_fraction;
     uint64_t seed;
+    int stream;              /* --stream: generate while training (auto for large sets) */
     int quiet;
     int profile;
     int check;               /* --check: compare cpu and opencl instead of training once */
@@ -37,12 +38,27 @@ int experiment_parse(int argc, char **argv, experiment_options *o);
 /* Print the train options with their defaults. */
 void experiment_usage(FILE *f);
 
-/* Data of a run: the split, standardized train and test sets. */
+/* Data of a run: the split, standardized train and test sets in memory, or
+ * (streamed) two index ranges of a generator's stream. */
 typedef struct experiment_data {
-    nn_dataset train, test;
+    int streamed;
+    nn_dataset train, test;           /* in memory */
     nn_scaler scaler;
+    nn_generator_source train_gen;    /* streamed: rows [0, n_train) */
+    nn_generator_source test_gen;     /* streamed: rows [n_train, n_train + n_test) */
+    uint64_t n_train, n_test;
+    size_t features, classes;
     char name[256]; /* e.g. "circles" or the CSV path */
 } experiment_data;
+
+/* Rows streamed per chunk (and resident at once) for streamed datasets. */
+#define EXPERIMENT_CHUNK_ROWS ((size_t)1 << 18)
+/* In-memory datasets larger than this many bytes are streamed instead. */
+#define EXPERIMENT_STREAM_BYTES ((double)(256u << 20))
+
+/* The training and test rows as sources (valid while d lives). */
+nn_source experiment_train_source(const experiment_data *d);
+nn_source experiment_test_source(const experiment_data *d);
 
 /* Build the data (generate or load, split, standardize) and complete the
  * model configuration from it. Prints one line and returns EXIT_USAGE on bad

@@ -278,6 +278,17 @@ typedef struct nn_source {
 /* A source that reads from an in-memory dataset (which must outlive it). */
 nn_source nn_source_from_dataset(const nn_dataset *ds);
 
+/* Rows [offset, offset + n) of a generator's streamed form (see
+ * nn_data_generate_range); the struct must outlive the source. */
+typedef struct nn_generator_source {
+    nn_data_spec spec;
+    uint64_t offset;
+} nn_generator_source;
+nn_source nn_source_from_generator(const nn_generator_source *g, uint64_t n);
+
+/* Loss and accuracy over every row of a source, read in chunks. */
+nn_status nn_model_evaluate_source(nn_model *m, const nn_source *src, nn_eval *out, nn_error *err);
+
 /* Called at each logging point with the epoch's mean training loss.
  * Return non-zero to stop training (nn_train then returns NN_E_STOPPED). */
 typedef int (*nn_log_fn)(void *user, int epoch, double loss);

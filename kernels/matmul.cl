@@ -90,11 +90,12 @@ __kernel __attribute__((reqd_work_group_size(WG_N, WG_M, 1))) void nn_matmul(
     }
     const uint rn = min((uint)WPT_N, n - j0); /* columns of this block inside c */
     _Pragma("unroll") for (int r = 0; r < WPT_M; r++) {
-        if ((uint)r >= rm) break;
-        float row[WPT_N];
-        VSTOREN(acc[r], 0, row);
-        __global float *o = cp + (size_t)r * n;
-        for (uint q = 0; q < rn; q++) o[q] = accumulate ? o[q] + row[q] : row[q];
+        if ((uint)r < rm) {
+            float row[WPT_N];
+            VSTOREN(acc[r], 0, row);
+            __global float *o = cp + (size_t)r * n;
+            for (uint q = 0; q < rn; q++) o[q] = accumulate ? o[q] + row[q] : row[q];
+        }
     }
 }
 

@@ -246,42 +246,63 @@ double nn_model_flops_per_sample(const nn_model *m, int training) {
     return f;
 }
 
-nn_status nn_model_evaluate(nn_model *m, const nn_dataset *ds, nn_eval *out, nn_error *err) {
+/* Add the loss and the number of correct predictions of rows p: (n, outputs)
+ * against labels y: (n) to *loss and *correct (loss formulas of the tutorial,
+ * from probabilities with the 1e-15 clip). */
+static void score_rows(const nn_model *m, const float *p, const float *y, size_t n, double *loss,
+                       uint64_t *correct) {
     const size_t no = model_outputs(m);
-    if (ds->features != model_inputs(m))
-        return nn_error_set(err, NN_E_INVALID, "evaluate: data has %zu features, model takes %zu",
-                            ds->features, model_inputs(m));
-    float *p = malloc((ds->n ? ds->n : 1) * no * sizeof(float)); /* (n, outputs) */
-    if (!p) return nn_error_set(err, NN_E_NOMEM, "out of memory evaluating %zu rows", ds->n);
-    nn_status st = nn_model_predict(m, ds->x, ds->n, p, err);
-    if (st != NN_OK) {
-        free(p);
-        return st;
-    }
-    double loss = 0.0;
-    size_t correct = 0;
-    for (size_t i = 0; i < ds->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         const float *pi = p + i * no;
-        double y = ds->y[i];
+        double yi = y[i];
         if (m->cfg.loss == NN_LOSS_BCE) {
             double q = fmin(fmax(pi[0], NN_BCE_EPS), 1.0 - NN_BCE_EPS);
-            loss += -(y * log(q) + (1.0 - y) * log(1.0 - q));
-            correct += (pi[0] >= 0.5f) == (y >= 0.5);
+            *loss += -(yi * log(q) + (1.0 - yi) * log(1.0 - q));
+            *correct += (pi[0] >= 0.5f) == (yi >= 0.5);
         } else if (m->cfg.loss == NN_LOSS_CE) {
             size_t best = 0;
             for (size_t j = 1; j < no; j++)
                 if (pi[j] > pi[best]) best = j;
-            size_t label = (size_t)y;
-            loss += -log(fmax(label < no ? pi[label] : 0.0, NN_BCE_EPS));
-            correct += best == label;
+            size_t label = (size_t)yi;
+            *loss += -log(fmax(label < no ? pi[label] : 0.0, NN_BCE_EPS));
+            *correct += best == label;
         } else {
-            for (size_t j = 0; j < no; j++) loss += (pi[j] - y) * (pi[j] - y) / (double)no;
+            for (size_t j = 0; j < no; j++) *loss += (pi[j] - yi) * (pi[j] - yi) / (double)no;
         }
     }
+}
+
+nn_status nn_model_evaluate_source(nn_model *m, const nn_source *src, nn_eval *out, nn_error *err) {
+    const size_t no = model_outputs(m), f = model_inputs(m);
+    if (src->features != f)
+        return nn_error_set(err, NN_E_INVALID, "evaluate: data has %zu features, model takes %zu",
+                            src->features, f);
+    const size_t chunk = src->n < 65536 ? (size_t)(src->n ? src->n : 1) : 65536;
+    float *x = malloc(chunk * f * sizeof(float)); /* (chunk, features) */
+    float *y = malloc(chunk * sizeof(float));     /* (chunk) */
+    float *p = malloc(chunk * no * sizeof(float)); /* (chunk, outputs) */
+    nn_status st = NN_OK;
+    if (!x || !y || !p) st = nn_error_set(err, NN_E_NOMEM, "out of memory evaluating the model");
+    double loss = 0.0;
+    uint64_t correct = 0;
+    for (uint64_t r0 = 0; st == NN_OK && r0 < src->n; r0 += chunk) {
+        size_t n = src->n - r0 < chunk ? (size_t)(src->n - r0) : chunk;
+        st = src->fill(src->ctx, r0, n, x, y, err);
+        if (st == NN_OK) st = nn_model_predict(m, x, n, p, err);
+        if (st == NN_OK) score_rows(m, p, y, n, &loss, &correct);
+    }
+    free(x);
+    free(y);
     free(p);
-    out->loss = ds->n ? loss / (double)ds->n : 0.0;
-    out->accuracy = m->cfg.loss == NN_LOSS_MSE ? -1.0 : ds->n ? (double)correct / (double)ds->n : 0.0;
+    if (st != NN_OK) return st;
+    out->loss = src->n ? loss / (double)src->n : 0.0;
+    out->accuracy = m->cfg.loss == NN_LOSS_MSE ? -1.0 : src->n ? (double)correct / (double)src->n : 0.0;
     if (!isfinite(out->loss))
         return nn_error_set(err, NN_E_NUMERIC, "evaluation loss is not finite");
     return NN_OK;
+}
+
+nn_status nn_model_evaluate(nn_model *m, const nn_dataset *ds, nn_eval *out, nn_error *err) {
+    nn_source src = nn_source_from_dataset(ds);
+    return nn_model_evaluate_source(m, &src, out, err);
 }

@@ -1,7 +1,7 @@
 /* rng.c — the project's counter-based PRNG.
  *
  * A draw is a pure function of (key, index): two rounds of the splitmix64
- * finalizer ("Mix13", Stafford) over key + index * golden-ratio constant, the
+ * finalizer ("Mix13", Stafford) over key + (index + 1) * golden-ratio constant, the
  * second round keyed again so that keys differing by a multiple of the
  * increment do not give shifted copies of one stream. The key is a mix of
  * (seed, stream). Only 64-bit integer arithmetic produces the bits, so every
@@ -33,9 +33,10 @@ nn_rng nn_rng_make(uint64_t seed, uint64_t stream) {
     return r;
 }
 
-/* Well-mixed word for (key, index); a bijection in index for a fixed key. */
+/* Well-mixed word for (key, index); a bijection in index for a fixed key.
+ * (index + 1) keeps (0, 0) away from mix64's fixed point 0. */
 uint64_t nn_rng_at(uint64_t key, uint64_t index) {
-    return mix64(mix64(key + index * NN_RNG_GOLDEN) ^ key);
+    return mix64(mix64(key + (index + 1) * NN_RNG_GOLDEN) ^ key);
 }
 
 /* Next 64 bits: the word at the current counter, then advance it. */

@@ -89,12 +89,14 @@ const nn_gemm_isa nn_gemm_isa_avx2 = {
     .mc = 24 * MR,
     .nc = 2048,
     .kernel = kernel_6x16,
+    .pack_a = nn_gemm_pack_a,
+    .pack_b = nn_gemm_pack_b,
     .small = small_avx2,
 };
 
 #else /* not x86-64: the path exists but is never supported */
 
 const nn_gemm_isa nn_gemm_isa_avx2 = {
-    .path = NN_GEMM_PATH_AVX2, .mr = 0, .nr = 0, .mc = 0, .nc = 0, .kernel = 0, .small = 0};
+    .path = NN_GEMM_PATH_AVX2};
 
 #endif

@@ -46,7 +46,7 @@ static void compute_share(const blocked_plan *pl, float *apack, size_t jc, size_
     for (size_t rb = r0; rb < r1; rb += panels_per_block) {
         const size_t i0 = rb * mr;
         const size_t mc = min_sz(min_sz(r1, rb + panels_per_block) * mr, g->m) - i0;
-        nn_gemm_pack_a(apack, g, i0, mc, pc, kc, mr);
+        isa->pack_a(apack, g, i0, mc, pc, kc, mr);
         for (size_t q = q0; q < q1; q++) {
             const size_t j = q * nr, ncols = min_sz(nr, nc - j);
             const float *bp = pl->bpack + q * kc * nr; /* (kc, nr) */
@@ -70,17 +70,16 @@ static void blocked_thread(const blocked_plan *pl, int t, int team) {
     const int ti = t % tm, tj = t / tm;
     size_t r0, r1;
     split_range(row_panels, ti, tm, &r0, &r1);
-    if (tj >= tn) r1 = r0; /* team not a multiple of tm: idle for compute */
     for (size_t jc = 0; jc < g->n; jc += pl->nc_max) {
         const size_t nc = min_sz(pl->nc_max, g->n - jc), col_panels = ceil_div(nc, nr);
         size_t q0, q1;
-        split_range(col_panels, tj < tn ? tj : 0, tn, &q0, &q1);
+        split_range(col_panels, tj, tn, &q0, &q1);
         for (size_t pc = 0; pc < g->k; pc += NN_GEMM_KC) {
             const size_t kc = min_sz(NN_GEMM_KC, g->k - pc);
             size_t b0, b1;
             split_range(col_panels, t, team, &b0, &b1);
             if (b1 > b0)
-                nn_gemm_pack_b(pl->bpack + b0 * kc * nr, g, pc, kc, jc + b0 * nr,
+                isa->pack_b(pl->bpack + b0 * kc * nr, g, pc, kc, jc + b0 * nr,
                                min_sz(nc, b1 * nr) - b0 * nr, nr);
             if (team > 1) {
 #pragma omp barrier

@@ -43,5 +43,7 @@ const nn_gemm_isa nn_gemm_isa_c = {
     .mc = 64,
     .nc = 2048,
     .kernel = kernel_4x16,
+    .pack_a = nn_gemm_pack_a,
+    .pack_b = nn_gemm_pack_b,
     .small = nn_gemm_small_c,
 };

@@ -39,6 +39,12 @@ typedef struct nn_gemm_args {
 typedef void (*nn_gemm_kernel_fn)(size_t kc, const float *ap, const float *bp, float *c,
                                   size_t ldc, size_t mr, size_t nr, int add);
 
+/* Packing of op(a) rows / op(b) columns, as nn_gemm_pack_a / nn_gemm_pack_b. */
+typedef void (*nn_gemm_pack_a_fn)(float *dst, const nn_gemm_args *args, size_t i0, size_t mc,
+                                  size_t p0, size_t kc, size_t mr);
+typedef void (*nn_gemm_pack_b_fn)(float *dst, const nn_gemm_args *args, size_t p0, size_t kc,
+                                  size_t j0, size_t nc, size_t nr);
+
 /* Direct loop for small products: the whole of args (any shape), on the
  * calling thread, without allocating. A transposed B of more than
  * NN_GEMM_SMALL_MAX_BT elements takes the portable loop. */
@@ -51,6 +57,8 @@ typedef struct nn_gemm_isa {
     size_t mr, nr;   /* micro-tile (rows, cols) */
     size_t mc, nc;   /* cache blocks: rows of A per packed block, cols of B per packed panel */
     nn_gemm_kernel_fn kernel;
+    nn_gemm_pack_a_fn pack_a;
+    nn_gemm_pack_b_fn pack_b;
     nn_gemm_small_fn small;
 } nn_gemm_isa;
 

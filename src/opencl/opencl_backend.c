@@ -1,6 +1,7 @@
 /* opencl_backend.c — the OpenCL backend's ops table: open/close (device,
  * context, queue, program), buffers and copies, sync and profiling. The
  * compute ops live in opencl_ops.c and opencl_matmul.c. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

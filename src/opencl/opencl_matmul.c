@@ -1,0 +1,129 @@
+/* opencl_matmul.c — matmul launches: decide for each operand whether the
+ * kernel reads it in place (through strides) or from a packed copy, and
+ * derive the NDRange from the same tile sizes the kernels were built with.
+ * See kernels/matmul.cl for the layouts. */
+#include <stdint.h>
+
+#include "opencl/opencl_internal.h"
+
+/* How nn_matmul reads one operand: element (row r of block at i0, step p) at
+ * mem[off + i0*blk + r*rs + p*ps] for A, mem[off + j0*blk + p*ps + q] for B. */
+typedef struct operand {
+    cl_mem mem;
+    cl_ulong off, blk, rs, ps;
+    cl_uint cols; /* B only: readable columns per row of the layout */
+} operand;
+
+static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+/* Copy the (k, w) matrix X, X(p, j) = src[off + p*s_p + j*s_j], into `slot`
+ * as panels of width pw (zero-padded to w_pad columns); *out = the copy. */
+static nn_status pack(nn_cl_ctx *c, int slot, cl_mem src, size_t off, size_t k, size_t w,
+                      size_t pw, size_t s_p, size_t s_j, cl_mem *out, nn_error *err) {
+    const size_t w_pad = round_up(w, pw);
+    nn_status st = nn_cl_check_dims("matmul", w_pad, k, 0, err);
+    if (st != NN_OK) return st;
+    if (w_pad > SIZE_MAX / sizeof(float) / k)
+        return nn_error_set(err, NN_E_NOMEM, "matmul: packed operand of %zu x %zu overflows", k,
+                            w_pad);
+    st = nn_cl_scratch(c, slot, w_pad * k * sizeof(float), out, err); /* (w_pad/pw, k, pw) */
+    if (st != NN_OK) return st;
+    const int rows_fast = s_j == 1; /* source contiguous along j: dimension 0 = j */
+    nn_cl_call kc = nn_cl_begin(c, rows_fast ? NN_K_PACK_ROWS : NN_K_PACK_COLS);
+    nn_cl_arg_mem(&kc, *out);
+    nn_cl_arg_mem(&kc, src);
+    nn_cl_arg_u64(&kc, off);
+    nn_cl_arg_u32(&kc, (cl_uint)k);
+    nn_cl_arg_u32(&kc, (cl_uint)w);
+    nn_cl_arg_u32(&kc, (cl_uint)w_pad);
+    nn_cl_arg_u32(&kc, (cl_uint)pw);
+    nn_cl_arg_u64(&kc, rows_fast ? s_p : s_j);
+    const size_t work[2] = {rows_fast ? w_pad : k, rows_fast ? k : w_pad};
+    const size_t local[2] = {c->tune.pack_wg, c->tune.pack_wg};
+    return nn_cl_launch(c, &kc, 2, work, local, err);
+}
+
+/* Layout of op(a): (m, k), packed when it is stored transposed and large. */
+static nn_status operand_a(nn_cl_ctx *c, nn_view a, size_t m, size_t k, int ta, operand *o,
+                           nn_error *err) {
+    const nn_cl_tune *t = &c->tune;
+    o->mem = a.buf->mem;
+    o->off = a.off;
+    o->cols = 0;
+    if (ta && t->pack_panels && k > 0 && (double)m * (double)k > (double)t->direct_max) {
+        /* op(a)^T is (k, m) with element (p, i) at a[p*m + i] */
+        o->off = 0;
+        o->blk = k;
+        o->rs = 1;
+        o->ps = t->wpt_m;
+        return pack(c, NN_SCRATCH_PACK_A, a.buf->mem, a.off, k, m, t->wpt_m, m, 1, &o->mem,
+                    err);
+    }
+    o->blk = ta ? 1 : k;
+    o->rs = ta ? 1 : k;
+    o->ps = ta ? m : 1;
+    return NN_OK;
+}
+
+/* Layout of op(b): (k, n), packed when transposed, or large on a CPU device. */
+static nn_status operand_b(nn_cl_ctx *c, nn_view b, size_t n, size_t k, int tb, operand *o,
+                           nn_error *err) {
+    const nn_cl_tune *t = &c->tune;
+    o->mem = b.buf->mem;
+    o->off = b.off;
+    o->rs = 0;
+    int big = t->pack_panels && (double)n * (double)k > (double)t->direct_max;
+    if (k > 0 && (tb || big)) {
+        const size_t pw = t->pack_panels ? t->wpt_n : round_up(n, t->wpt_n);
+        o->off = 0;
+        o->blk = t->pack_panels ? k : 1;
+        o->ps = pw;
+        o->cols = (cl_uint)round_up(n, pw);
+        /* element (p, j) at b[p*n + j], or at b[j*k + p] when transposed */
+        return pack(c, NN_SCRATCH_PACK_B, b.buf->mem, b.off, k, n, pw, tb ? 1 : n, tb ? k : 1,
+                    &o->mem, err);
+    }
+    o->blk = 1;
+    o->ps = n;
+    o->cols = (cl_uint)n;
+    return NN_OK;
+}
+
+nn_status nn_cl_matmul(nn_backend *be, nn_view c, nn_view a, nn_view b, size_t m, size_t n,
+                       size_t k, int trans_a, int trans_b, int accumulate, nn_error *err) {
+    nn_cl_ctx *ctx = nn_cl_of(be);
+    nn_status st = nn_cl_check_dims("matmul", m, n, k, err);
+    if (st != NN_OK) return st;
+    /* c: (m, n); a: (m, k) or (k, m); b: (k, n) or (n, k) — sizes fit in 64 bits */
+    st = nn_cl_check_view(c, m * n, "matmul", "c", err);
+    if (st == NN_OK) st = nn_cl_check_view(a, m * k, "matmul", "a", err);
+    if (st == NN_OK) st = nn_cl_check_view(b, k * n, "matmul", "b", err);
+    if (st != NN_OK || m == 0 || n == 0) return st;
+
+    operand oa, ob;
+    st = operand_a(ctx, a, m, k, trans_a, &oa, err);
+    if (st == NN_OK) st = operand_b(ctx, b, n, k, trans_b, &ob, err);
+    if (st != NN_OK) return st;
+
+    const nn_cl_tune *t = &ctx->tune;
+    nn_cl_call kc = nn_cl_begin(ctx, NN_K_MATMUL);
+    nn_cl_arg_mem(&kc, c.buf->mem);
+    nn_cl_arg_u64(&kc, c.off);
+    nn_cl_arg_mem(&kc, oa.mem);
+    nn_cl_arg_u64(&kc, oa.off);
+    nn_cl_arg_u64(&kc, oa.blk);
+    nn_cl_arg_u64(&kc, oa.rs);
+    nn_cl_arg_u64(&kc, oa.ps);
+    nn_cl_arg_mem(&kc, ob.mem);
+    nn_cl_arg_u64(&kc, ob.off);
+    nn_cl_arg_u64(&kc, ob.blk);
+    nn_cl_arg_u64(&kc, ob.ps);
+    nn_cl_arg_u32(&kc, ob.cols);
+    nn_cl_arg_u32(&kc, (cl_uint)m);
+    nn_cl_arg_u32(&kc, (cl_uint)n);
+    nn_cl_arg_u32(&kc, (cl_uint)k);
+    nn_cl_arg_i32(&kc, accumulate != 0);
+    const size_t work[2] = {(n + t->wpt_n - 1) / t->wpt_n, (m + t->wpt_m - 1) / t->wpt_m};
+    const size_t local[2] = {t->wg_n, t->wg_m};
+    return nn_cl_launch(ctx, &kc, 2, work, local, err);
+}
