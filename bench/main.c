@@ -12,6 +12,7 @@ typedef struct command {
 static const command COMMANDS[] = {
     {"train", cmd_train, "train a network (default command)"},
     {"check", cmd_check, "train on cpu and opencl side by side and compare"},
+    {"scale", cmd_scale, "scaling sweeps on streamed synthetic data (CSV, JSON, charts)"},
 };
 
 static void print_commands(FILE *f) {

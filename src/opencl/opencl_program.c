@@ -82,8 +82,8 @@ static char *read_file(const char *path) {
  * files of the same names from that folder (owned[] then holds them). */
 static nn_status load_sources(const char **texts, char **owned, nn_error *err) {
     const char *dir = getenv("NN_KERNEL_DIR");
+    for (size_t i = 0; i < nn_cl_embedded_count; i++) owned[i] = NULL;
     for (size_t i = 0; i < nn_cl_embedded_count; i++) {
-        owned[i] = NULL;
         texts[i] = nn_cl_embedded_sources[i].text;
         if (!dir || !*dir) continue;
         char path[4096];

@@ -1,0 +1,29 @@
+/* chart.h — SVG line charts for the scaling experiments. */
+#ifndef NNBENCH_CHART_H
+#define NNBENCH_CHART_H
+
+#include <stddef.h>
+
+#define CHART_MAX_POINTS 64
+
+typedef struct chart_series {
+    char label[128];
+    size_t n;
+    double x[CHART_MAX_POINTS];
+    double y[CHART_MAX_POINTS];
+} chart_series;
+
+typedef struct chart {
+    const char *title;
+    const char *xlabel;
+    const char *ylabel;
+    const chart_series *series;
+    size_t n_series;
+    int ideal;      /* draw the line y = x / x_min (ideal speedup) */
+} chart;
+
+/* Write the chart as SVG; axes become logarithmic when their data span a
+ * factor of 10 or more. Returns 0, or -1 if the file cannot be written. */
+int chart_write_svg(const char *path, const chart *c);
+
+#endif

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Mini-batch MLP training with PyTorch on the CPU: the PyTorch peer of
+`nnbench --dataset teacher ...` for bench/compare.
+
+The same model as nnbench: nn.Sequential of Linear + ReLU, He (normal) init
+for the ReLU layers and Xavier (normal) for the output layer, zero biases;
+BCEWithLogitsLoss (--loss bce, one output) or CrossEntropyLoss (--loss ce),
+both batch means; torch.optim.SGD (no momentum) or Adam (0.9, 0.999, 1e-8).
+All data lives in tensors created up front; each epoch shuffles with an index
+permutation (no DataLoader) and walks it in batches (the last one may be
+short); each step is forward, loss.backward(), opt.step(),
+opt.zero_grad(set_to_none=True). Only the training loop is timed.
+
+The data is random with the shape of nnbench's `teacher` set: x ~ N(0, I) and
+labels from a small random tanh network (32 hidden units), so the loss goes
+down as a sanity check.
+
+--threads T sets torch.set_num_threads(T) and also limits the BLAS pool
+(OpenBLAS keeps its own threads, which torch.set_num_threads does not reach in
+Debian's build), through threadpoolctl when it is installed.
+
+    /usr/bin/python3 bench/torch_mlp.py --layers 256,1024,1024,1 --batch 128 \
+        --epochs 3 --samples 10000 --lr 0.01 --threads 1 --json
+"""
+import argparse
+import json
+import sys
+import time
+
+import torch
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--layers", default="256,1024,1024,1", help="widths, input first")
+    p.add_argument("--loss", choices=["bce", "ce"], default=None,
+                   help="bce (sigmoid, 1 output) or ce (softmax); default from the output width")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--samples", type=int, default=10000, help="training rows")
+    p.add_argument("--test-samples", type=int, default=2000, help="held-out rows for accuracy")
+    p.add_argument("--threads", type=int, default=0, help="0 = torch's default")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--json", action="store_true", help="print a JSON record on the last line")
+    return p.parse_args(argv)
+
+
+def flops_per_sample(sizes):
+    """nnbench's nn_model_flops_per_sample(training=1)."""
+    return sum(2.0 * a * b * (2 if l == 0 else 3)
+               for l, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
+
+
+def blas_info():
+    try:
+        import threadpoolctl
+        for i in threadpoolctl.threadpool_info():
+            if i.get("user_api") == "blas":
+                return "%s %s %s, %s threads" % (i.get("internal_api"), i.get("version"),
+                                                i.get("architecture"), i.get("num_threads"))
+    except Exception:
+        pass
+    return "unknown"
+
+
+def teacher_data(gen, n, features, classes):
+    """x ~ N(0, I) (n, features) float32; labels of a random 32-unit tanh net."""
+    x = torch.randn(n, features, generator=gen)
+    v = torch.randn(features, 32, generator=gen) / features ** 0.5
+    out = 1 if classes == 2 else classes
+    u = torch.randn(32, out, generator=gen) / 32 ** 0.5
+    z = torch.tanh(x @ v) @ u
+    y = (z[:, 0] > 0).long() if classes == 2 else z.argmax(dim=1)
+    return x, y
+
+
+def main(argv):
+    a = parse_args(argv)
+    sizes = [int(s) for s in a.layers.split(",")]
+    loss_kind = a.loss or ("bce" if sizes[-1] == 1 else "ce")
+    if loss_kind == "bce" and sizes[-1] != 1:
+        sys.exit("torch_mlp: bce needs one output")
+    classes = 2 if loss_kind == "bce" else sizes[-1]
+
+    limiter = None
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+        try:
+            import threadpoolctl
+            limiter = threadpoolctl.threadpool_limits(limits=a.threads, user_api="blas")
+        except Exception:
+            pass  # the caller also sets OPENBLAS_NUM_THREADS / OMP_NUM_THREADS
+    torch.manual_seed(a.seed)
+    gen = torch.Generator().manual_seed(a.seed)
+
+    x_all, y_all = teacher_data(gen, a.samples + a.test_samples, sizes[0], classes)
+    x, y = x_all[:a.samples].contiguous(), y_all[:a.samples].contiguous()
+    x_test, y_test = x_all[a.samples:], y_all[a.samples:]
+    t = y.float().unsqueeze(1) if loss_kind == "bce" else y  # BCE wants float (n, 1)
+
+    layers = []
+    L = len(sizes) - 1
+    for l in range(L):
+        lin = torch.nn.Linear(sizes[l], sizes[l + 1])
+        with torch.no_grad():
+            fan_in, fan_out = sizes[l], sizes[l + 1]
+            std = (2.0 / fan_in) ** 0.5 if l + 1 < L else (2.0 / (fan_in + fan_out)) ** 0.5
+            lin.weight.normal_(0.0, std, generator=gen)
+            lin.bias.zero_()
+        layers.append(lin)
+        if l + 1 < L:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    criterion = torch.nn.BCEWithLogitsLoss() if loss_kind == "bce" else torch.nn.CrossEntropyLoss()
+    if a.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=a.lr)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-8)
+
+    n, bs = a.samples, a.batch if a.batch > 0 else a.samples
+    losses = []
+    model.train()
+    start = time.perf_counter()
+    for epoch in range(a.epochs):
+        perm = torch.randperm(n, generator=gen)
+        total = torch.zeros(())
+        for r0 in range(0, n, bs):
+            idx = perm[r0:r0 + bs]
+            xb, tb = x[idx], t[idx]
+            loss = criterion(model(xb), tb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            total += loss.detach() * len(idx)
+        losses.append(total.item() / n)
+    train_seconds = time.perf_counter() - start
+
+    model.eval()
+    with torch.no_grad():
+        out = model(x_test)
+        pred = (out[:, 0] > 0).long() if loss_kind == "bce" else out.argmax(dim=1)
+        test_accuracy = float((pred == y_test).float().mean()) if len(y_test) else None
+    blas = blas_info()
+    if limiter is not None:
+        limiter.restore_original_limits()
+
+    sps = n * a.epochs / train_seconds
+    print("torch %s (%d threads): layers %s %s, %s lr %g, batch %d, %d epochs on %d rows: "
+          "loss %.4f, test accuracy %s, %.3f s, %.0f samples/s [%s]"
+          % (torch.__version__, torch.get_num_threads(), "-".join(map(str, sizes)), loss_kind,
+             a.optimizer, a.lr, bs, a.epochs, n, losses[-1], test_accuracy, train_seconds, sps,
+             blas))
+    if a.json:
+        print(json.dumps({
+            "implementation": "pytorch", "version": torch.__version__, "blas": blas,
+            "threads": torch.get_num_threads(), "dataset": "random-teacher",
+            "train_samples": n, "test_samples": len(y_test),
+            "layers": "-".join(map(str, sizes)), "activation": "relu", "loss": loss_kind,
+            "optimizer": a.optimizer, "lr": a.lr, "epochs": a.epochs, "batch": a.batch,
+            "seed": a.seed, "final_loss": losses[-1], "loss_curve": losses,
+            "test_accuracy": test_accuracy, "train_seconds": train_seconds,
+            "samples_per_second": sps, "gflops": flops_per_sample(sizes) * sps / 1e9,
+        }))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
