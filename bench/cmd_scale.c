@@ -103,7 +103,7 @@ static int parse_list(const char *opt, const char *s, uint64_t min, uint64_t max
         if (cli_parse_count(opt, tok, min, max, &a->v[a->n])) return EXIT_USAGE;
         a->n++;
     }
-    if (a->n == 0 || s[strlen(s) - 1] == ',' || s[0] == ',')
+    if (a->n == 0 || s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,"))
         return cli_usage_error("%s: expected a comma-separated list, got '%s'", opt, s);
     return EXIT_OK;
 }

@@ -11,8 +11,10 @@ typedef struct command {
 
 static const command COMMANDS[] = {
     {"train", cmd_train, "train a network (default command)"},
+    {"devices", cmd_devices, "list OpenCL platforms and devices"},
     {"check", cmd_check, "train on cpu and opencl side by side and compare"},
     {"scale", cmd_scale, "scaling sweeps on streamed synthetic data (CSV, JSON, charts)"},
+    {"gemm", cmd_gemm, "matrix-multiply GFLOP/s of each backend and of OpenBLAS/CLBlast"},
 };
 
 static void print_commands(FILE *f) {

@@ -24,6 +24,7 @@ Debian's build), through threadpoolctl when it is installed.
 """
 import argparse
 import json
+import resource
 import sys
 import time
 
@@ -162,6 +163,7 @@ def main(argv):
             "seed": a.seed, "final_loss": losses[-1], "loss_curve": losses,
             "test_accuracy": test_accuracy, "train_seconds": train_seconds,
             "samples_per_second": sps, "gflops": flops_per_sample(sizes) * sps / 1e9,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         }))
 
 

@@ -126,7 +126,7 @@ typedef struct nn_dataset {
 typedef enum nn_data_kind {
     NN_DATA_CIRCLES, /* scikit-learn make_circles: two concentric circles */
     NN_DATA_MOONS,   /* scikit-learn make_moons: two interleaving half circles */
-    NN_DATA_XOR,     /* four Gaussian-jittered quadrants, label = sign(x0*x1) < 0 */
+    NN_DATA_XOR,     /* uniform in each of four quadrants, label 1 where x0*x1 < 0 (before noise) */
     NN_DATA_SPIRALS, /* k interleaved spiral arms, one class each */
     NN_DATA_BLOBS,   /* k isotropic Gaussian blobs in `features` dimensions */
     NN_DATA_TEACHER, /* Gaussian inputs labelled by a fixed random teacher MLP */
@@ -135,11 +135,12 @@ typedef enum nn_data_kind {
 typedef struct nn_data_spec {
     nn_data_kind kind;
     size_t samples;     /* total samples to generate (before the split) */
-    double noise;       /* std of Gaussian noise added to coordinates */
+    double noise;       /* circles, moons, xor: std of coordinate noise; spirals: angle noise
+                           (radians); blobs: cluster std; teacher: input noise after labelling */
     double factor;      /* circles: inner/outer radius ratio (scikit-learn default 0.8) */
     size_t classes;     /* spirals, blobs, teacher: number of classes (2 = binary) */
     size_t features;    /* blobs, teacher: input dimension (others are 2-D) */
-    double label_noise; /* teacher: probability that a label is replaced at random */
+    double label_noise; /* probability that a label is replaced by a random class (any kind) */
     uint64_t seed;
 } nn_data_spec;
 
@@ -155,7 +156,10 @@ nn_status nn_data_generate(const nn_data_spec *spec, nn_dataset *out, nn_error *
 
 /* Generate rows [first, first+count) of the streamed form of a generator:
  * row i depends only on (spec->seed, i), so any range can be produced
- * independently, in any order, on any thread. x: (count, features), y: (count). */
+ * independently, in any order, on any thread. For the 2-D kinds each row's
+ * class and position are drawn at random (not the rows of nn_data_generate);
+ * spec->samples is validated but does not limit the range.
+ * x: (count, features), y: (count). */
 nn_status nn_data_generate_range(const nn_data_spec *spec, uint64_t first, size_t count, float *x,
                                  float *y, nn_error *err);
 

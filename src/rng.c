@@ -11,8 +11,8 @@
 
 #include <math.h>
 
-#define NN_RNG_GOLDEN 0x9E3779B97F4A7C15ull /* 2^64 / golden ratio, odd */
-#define NN_RNG_SEED_TAG 0x6A09E667F3BCC909ull /* sqrt(2) fraction bits */
+#define NN_RNG_GOLDEN 0x9E3779B97F4A7C15ull     /* 2^64 / golden ratio, odd */
+#define NN_RNG_SEED_TAG 0x6A09E667F3BCC909ull   /* sqrt(2) fraction bits */
 #define NN_RNG_STREAM_TAG 0xBB67AE8584CAA73Bull /* sqrt(3) fraction bits */
 
 /* splitmix64 finalizer: a bijection on 64-bit words with full avalanche. */

@@ -141,8 +141,11 @@ Test(cli, bad_numbers_name_the_option) {
 }
 
 Test(cli, sizes_beyond_memory_are_refused_before_running) {
-    expect_usage_error(RUN("--samples", "1e11"), "--samples");
+    /* too large to hold: streamed, which needs mini-batches */
+    expect_usage_error(RUN("--samples", "1e11"), "--batch");
     expect_usage_error(RUN("--samples", "1e30"), "--samples");
+    expect_usage_error(RUN("--dataset", "teacher", "--features", "4096", "--batch", "4e6",
+                           "--samples", "1e7", "--layers", "4096,4096,1"), "memory");
     expect_usage_error(RUN("--layers", "2,65536,65536,1"), "--layers");
 }
 

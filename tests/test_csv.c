@@ -48,7 +48,8 @@ static void load_ok(const char *p, const nn_csv_options *opt, nn_dataset *ds) {
 
 /* Load path expecting status st and a message with the file name and every
  * fragment in `words` (NULL-terminated). */
-static void load_bad(const char *p, const nn_csv_options *opt, nn_status st, const char *const *words) {
+static void load_bad(const char *p, const nn_csv_options *opt, nn_status st,
+                     const char *const *words) {
     nn_error err = {0};
     nn_dataset ds;
     memset(&ds, 0x5a, sizeof ds);
@@ -60,10 +61,10 @@ static void load_bad(const char *p, const nn_csv_options *opt, nn_status st, con
     cr_assert(ds.x == NULL && ds.y == NULL && ds.n == 0, "out not zeroed");
 }
 
-#define BAD(text, st, ...)                                                            \
-    do {                                                                              \
-        const char *const w_[] = {__VA_ARGS__, NULL};                                 \
-        load_bad(write_text("bad.csv", text), NULL, st, w_);                          \
+#define BAD(text, st, ...)                                                                         \
+    do {                                                                                           \
+        const char *const w_[] = {__VA_ARGS__, NULL};                                              \
+        load_bad(write_text("bad.csv", text), NULL, st, w_);                                       \
     } while (0)
 
 /* ---------------------------------------------------------- good files */
@@ -227,7 +228,8 @@ Test(csv, single_column_blank_line_nul_and_options) {
     load_bad(write_bytes("nul.csv", "1,2,0\n3,\0,1\n", 12), NULL, NN_E_PARSE,
              (const char *const[]){"line 2", "NUL", NULL});
     nn_csv_options o = {.label_column = -1, .header = 2, .regression = 0};
-    load_bad(write_text("o.csv", "1,2,0\n"), &o, NN_E_INVALID, (const char *const[]){"header", NULL});
+    load_bad(write_text("o.csv", "1,2,0\n"), &o, NN_E_INVALID,
+             (const char *const[]){"header", NULL});
     o.header = -1;
     o.regression = 5;
     load_bad(write_text("o.csv", "1,2,0\n"), &o, NN_E_INVALID,

@@ -136,8 +136,10 @@ Test(circles, evenly_spaced_angles_like_sklearn) {
         const int m = ds.y[i] == 0 ? 3 : 4;
         const double step = 2 * M_PI / m, k = a / step;
         cr_assert_float_eq(k, round(k), 1e-5, "angle %f is not a multiple of %f", a, step);
-        if (m == 3) seen_out[(int)round(k) % 3]++;
-        else seen_in[(int)round(k) % 4]++;
+        if (m == 3)
+            seen_out[(int)round(k) % 3]++;
+        else
+            seen_in[(int)round(k) % 4]++;
     }
     for (int k = 0; k < 3; k++) cr_assert_eq(seen_out[k], 1);
     for (int k = 0; k < 4; k++) cr_assert_eq(seen_in[k], 1);
@@ -226,7 +228,8 @@ Test(xor, balance_and_labels) {
     s.noise = 0.1;
     gen(&s, &ds);
     size_t agree = 0;
-    for (size_t i = 0; i < ds.n; i++) agree += ds.y[i] == (float)(ds.x[2 * i] * ds.x[2 * i + 1] < 0);
+    for (size_t i = 0; i < ds.n; i++)
+        agree += ds.y[i] == (float)(ds.x[2 * i] * ds.x[2 * i + 1] < 0);
     cr_assert(agree > 850 && agree < 1000, "agree %zu", agree);
     nn_dataset_free(&ds);
 }
@@ -431,7 +434,8 @@ Test(stream, order_and_thread_independent) {
         range(&s, 1000, n, &x, &y);
         omp_set_num_threads(1);
         range(&s, 1000, n, &x2, &y2);
-        cr_assert_arr_eq(x, x2, n * f * sizeof(float), "%s: thread count", nn_data_kind_name(s.kind));
+        cr_assert_arr_eq(x, x2, n * f * sizeof(float), "%s: thread count",
+                         nn_data_kind_name(s.kind));
         cr_assert_arr_eq(y, y2, n * sizeof(float));
         free(x2);
         free(y2);

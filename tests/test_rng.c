@@ -101,8 +101,8 @@ Test(rng, uniform_range_mean_variance) {
         hi = fmax(hi, u);
     }
     const double mean = s / n, var = s2 / n - mean * mean;
-    cr_assert(fabs(mean - 0.5) < 0.002, "mean %f", mean);     /* sigma 2.9e-4 */
-    cr_assert(fabs(var - 1.0 / 12) < 0.001, "var %f", var);   /* sigma 7.5e-5 */
+    cr_assert(fabs(mean - 0.5) < 0.002, "mean %f", mean);   /* sigma 2.9e-4 */
+    cr_assert(fabs(var - 1.0 / 12) < 0.001, "var %f", var); /* sigma 7.5e-5 */
     cr_assert(lo < 1e-4 && hi > 1 - 1e-4);
 }
 
@@ -229,37 +229,39 @@ Test(rng, shuffle_positions_uniform) {
 
 /* ---------------------------------------------------------- ziggurat */
 
-/* Each layer has the same area V, and the last edge meets the top. */
+/* Each layer has the same area V, the last edge meets the top, and the
+ * ratios match the edges. */
 Test(zig, tables_consistent) {
-    nn_zig z;
-    nn_zig_init(&z);
-    const double v = z.x[0] * exp(-0.5 * z.x[1] * z.x[1]); /* base layer: x0 f(R) = V */
+    const double *x = nn_zig_x;
+    const double v = x[0] * exp(-0.5 * x[1] * x[1]); /* base layer: x0 f(R) = V */
+    cr_assert_float_eq(v, 4.92867323399e-3, 1e-15);
     for (int i = 1; i < NN_ZIG_LAYERS - 1; i++) {
-        const double area = z.x[i] * (exp(-0.5 * z.x[i + 1] * z.x[i + 1]) -
-                                      exp(-0.5 * z.x[i] * z.x[i]));
+        const double area = x[i] * (exp(-0.5 * x[i + 1] * x[i + 1]) - exp(-0.5 * x[i] * x[i]));
         cr_assert(fabs(area / v - 1.0) < 1e-6, "layer %d area %g vs %g", i, area, v);
     }
-    const double top = z.x[NN_ZIG_LAYERS - 1] *
-                       (1.0 - exp(-0.5 * z.x[NN_ZIG_LAYERS - 1] * z.x[NN_ZIG_LAYERS - 1]));
+    const int t = NN_ZIG_LAYERS - 1;
+    const double top = x[t] * (1.0 - exp(-0.5 * x[t] * x[t]));
     cr_assert(fabs(top / v - 1.0) < 1e-6, "top layer area %g vs %g", top, v);
-    for (int i = 1; i < NN_ZIG_LAYERS; i++) cr_assert_lt(z.x[i + 1], z.x[i]);
+    cr_assert_eq(x[NN_ZIG_LAYERS], 0.0);
+    for (int i = 0; i < NN_ZIG_LAYERS; i++) {
+        cr_assert_lt(x[i + 1], x[i]);
+        cr_assert_eq(nn_zig_ratio[i], x[i + 1] / x[i], "ratio %d", i);
+    }
 }
 
 Test(zig, normal_moments_and_tails) {
-    nn_zig z;
-    nn_zig_init(&z);
     nn_rng r = nn_rng_make(11, 11);
     const int n = 4000000;
     double s = 0, s2 = 0, s3 = 0, s4 = 0;
     long beyond3 = 0, beyond_r = 0, within1 = 0, neg = 0;
     for (int i = 0; i < n; i++) {
-        const double x = nn_zig_normal(&z, &r);
+        const double x = nn_zig_normal(&r);
         s += x;
         s2 += x * x;
         s3 += x * x * x;
         s4 += x * x * x * x;
         beyond3 += fabs(x) > 3.0;
-        beyond_r += fabs(x) > z.x[1];
+        beyond_r += fabs(x) > nn_zig_x[1];
         within1 += fabs(x) < 1.0;
         neg += x < 0;
     }
@@ -269,8 +271,28 @@ Test(zig, normal_moments_and_tails) {
     cr_assert(fabs(s4 / n - 3.0) < 0.03, "kurtosis %f", s4 / n);
     cr_assert(fabs((double)within1 / n - 0.682689) < 0.002);
     cr_assert(fabs((double)neg / n - 0.5) < 0.002);
-    /* P(|x| > 3) = 0.0026998: 10798 expected, sigma ~104 */
+    /* P(|x| > 3) = 0.0026998: 10799 expected, sigma ~104 */
     cr_assert(labs(beyond3 - 10799) < 600, "beyond 3: %ld", beyond3);
-    /* the tail method: P(|x| > 3.6541528853610088) = 2.5805e-4: 1032, sigma ~32 */
+    /* the tail method: P(|x| > 3.6541528853610088) = 2.5803e-4: 1032, sigma ~32 */
     cr_assert(labs(beyond_r - 1032) < 200, "beyond R: %ld", beyond_r);
+}
+
+/* Histogram against the normal CDF (Kolmogorov-Smirnov-like bound). */
+Test(zig, cdf_matches) {
+    nn_rng r = nn_rng_make(12, 12);
+    enum { B = 80, N = 2000000 };
+    long hist[B + 2] = {0}; /* bins of width 0.1 over [-4, 4), plus both tails */
+    for (int i = 0; i < N; i++) {
+        const double x = nn_zig_normal(&r);
+        const int b = x < -4.0 ? 0 : x >= 4.0 ? B + 1 : 1 + (int)floor((x + 4.0) * 10.0);
+        hist[b < B + 1 ? b : B]++;
+    }
+    double cum = 0, worst = 0;
+    for (int b = 0; b <= B; b++) {
+        cum += hist[b];
+        const double edge = -4.0 + 0.1 * b; /* upper edge of bin b */
+        const double want = 0.5 * erfc(-edge / sqrt(2.0));
+        worst = fmax(worst, fabs(cum / N - want));
+    }
+    cr_assert_lt(worst, 0.0015, "max CDF gap %g (KS 1e-3 level ~0.0013)", worst);
 }

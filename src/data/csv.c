@@ -28,16 +28,16 @@ typedef struct csv_state {
     const char *path;
     FILE *fp;
     locale_t c_locale;
-    char *line;       /* (line_cap) current line, NUL-terminated */
+    char *line; /* (line_cap) current line, NUL-terminated */
     size_t line_cap;
-    size_t lineno;    /* 1-based number of the current line */
-    char **fields;    /* (field_cap) pointers into line */
+    size_t lineno; /* 1-based number of the current line */
+    char **fields; /* (field_cap) pointers into line */
     size_t field_cap;
-    size_t width;     /* fields per row; 0 until the first row */
+    size_t width;      /* fields per row; 0 until the first row */
     size_t width_line; /* line that set width */
-    size_t label;     /* label column, 0-based */
-    float *x;         /* (cap, width - 1) */
-    float *y;         /* (cap) */
+    size_t label;      /* label column, 0-based */
+    float *x;          /* (cap, width - 1) */
+    float *y;          /* (cap) */
     size_t rows, cap;
     double max_label;
 } csv_state;
@@ -145,15 +145,17 @@ static nn_status add_row(csv_state *st, int regression, nn_error *err) {
         const char *text = st->fields[c];
         double v;
         if (*text == '\0')
-            return nn_error_set(err, NN_E_PARSE, "%s: line %zu, column %zu: empty field",
-                                st->path, st->lineno, c + 1);
+            return nn_error_set(err, NN_E_PARSE, "%s: line %zu, column %zu: empty field", st->path,
+                                st->lineno, c + 1);
         if (!parse_number(st, text, &v))
-            return nn_error_set(err, NN_E_PARSE, "%s: line %zu, column %zu: '%.40s' is not a number",
-                                st->path, st->lineno, c + 1, text);
-        if (!isfinite(v))
             return nn_error_set(err, NN_E_PARSE,
-                                "%s: line %zu, column %zu: '%.40s' is not a finite number (NaN or Inf)",
-                                st->path, st->lineno, c + 1, text);
+                                "%s: line %zu, column %zu: '%.40s' is not a number", st->path,
+                                st->lineno, c + 1, text);
+        if (!isfinite(v))
+            return nn_error_set(
+                err, NN_E_PARSE,
+                "%s: line %zu, column %zu: '%.40s' is not a finite number (NaN or Inf)", st->path,
+                st->lineno, c + 1, text);
         if (fabs(v) > FLT_MAX)
             return nn_error_set(err, NN_E_PARSE,
                                 "%s: line %zu, column %zu: '%.40s' is outside the float32 range",
@@ -186,9 +188,10 @@ static nn_status first_row(csv_state *st, size_t count, const nn_csv_options *o,
     st->width = count;
     st->width_line = st->lineno;
     if (count < 2)
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: line %zu: found %zu column, need at least 2 (features, then a label)",
-                            st->path, st->lineno, count);
+        return nn_error_set(
+            err, NN_E_PARSE,
+            "%s: line %zu: found %zu column, need at least 2 (features, then a label)", st->path,
+            st->lineno, count);
     if (o->label_column >= 0 && (size_t)o->label_column >= count)
         return nn_error_set(err, NN_E_INVALID,
                             "%s: line %zu: label_column %d is out of range (the file has %zu "
@@ -251,8 +254,8 @@ static nn_status check_options(const nn_csv_options *o, const char *path, nn_err
         return nn_error_set(err, NN_E_INVALID, "%s: header option must be -1, 0 or 1, got %d", path,
                             o->header);
     if (o->regression != 0 && o->regression != 1)
-        return nn_error_set(err, NN_E_INVALID, "%s: regression option must be 0 or 1, got %d",
-                            path, o->regression);
+        return nn_error_set(err, NN_E_INVALID, "%s: regression option must be 0 or 1, got %d", path,
+                            o->regression);
     if (o->label_column < -1)
         return nn_error_set(err, NN_E_INVALID, "%s: label_column must be >= -1, got %d", path,
                             o->label_column);

@@ -20,8 +20,9 @@ nn_status nn_dataset_alloc(nn_dataset *out, size_t n, size_t features, size_t cl
         if (x == NULL || y == NULL) {
             free(x);
             free(y);
-            return nn_error_set(err, NN_E_NOMEM, "cannot allocate a dataset of %zu rows x %zu features",
-                                n, features);
+            return nn_error_set(err, NN_E_NOMEM,
+                                "cannot allocate a dataset of %zu rows x %zu features", n,
+                                features);
         }
     }
     out->n = n;

@@ -25,9 +25,10 @@ nn_status nn_data_kind_parse(const char *name, nn_data_kind *out, nn_error *err)
             }
         }
     }
-    return nn_error_set(err, NN_E_INVALID,
-                        "unknown dataset '%s' (valid: circles, moons, xor, spirals, blobs, teacher)",
-                        name != NULL ? name : "(null)");
+    return nn_error_set(
+        err, NN_E_INVALID,
+        "unknown dataset '%s' (valid: circles, moons, xor, spirals, blobs, teacher)",
+        name != NULL ? name : "(null)");
 }
 
 /* Defaults: 1000 samples, seed 42, factor 0.8, no label noise, and per kind
@@ -49,9 +50,7 @@ nn_data_spec nn_data_spec_default(nn_data_kind kind) {
     s.label_noise = 0.0;
     s.seed = 42;
     switch (kind) {
-    case NN_DATA_SPIRALS:
-        s.classes = 3;
-        break;
+    case NN_DATA_SPIRALS: s.classes = 3; break;
     case NN_DATA_BLOBS:
         s.noise = 1.0;
         s.classes = 3;
@@ -60,8 +59,7 @@ nn_data_spec nn_data_spec_default(nn_data_kind kind) {
         s.noise = 0.0;
         s.features = 16;
         break;
-    default:
-        break;
+    default: break;
     }
     return s;
 }

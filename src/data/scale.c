@@ -58,7 +58,8 @@ nn_status nn_data_standardize(nn_dataset *fit, nn_dataset *other, nn_scaler *sc,
     s.std = malloc((f ? f : 1) * sizeof(double));  /* (f) */
     if (s.mean == NULL || s.std == NULL) {
         nn_scaler_free(&s);
-        return nn_error_set(err, NN_E_NOMEM, "nn_data_standardize: cannot allocate %zu features", f);
+        return nn_error_set(err, NN_E_NOMEM, "nn_data_standardize: cannot allocate %zu features",
+                            f);
     }
     fit_columns(fit->x, fit->n, f, s.mean, s.std);
     nn_scaler_apply(&s, fit->x, fit->n);

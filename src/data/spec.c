@@ -1,4 +1,4 @@
-/* spec.c — validation of a generator spec, and the shape it produces. */
+/* spec.c — validation of a generator spec against its kind. */
 #include "data/data_internal.h"
 
 #include <math.h>

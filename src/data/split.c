@@ -28,7 +28,8 @@ nn_status nn_data_split(const nn_dataset *all, double test_fraction, uint64_t se
                             test_fraction);
     const size_t n = all->n;
     if (n > UINT32_MAX)
-        return nn_error_set(err, NN_E_INVALID, "nn_data_split: %zu rows exceed the 2^32-1 limit", n);
+        return nn_error_set(err, NN_E_INVALID, "nn_data_split: %zu rows exceed the 2^32-1 limit",
+                            n);
     const size_t n_test = (size_t)llround((double)n * test_fraction);
     if (n_test >= n)
         return nn_error_set(err, NN_E_INVALID,

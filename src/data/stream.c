@@ -19,13 +19,13 @@
 #define STREAM_PAR_ROWS 4096
 
 /* Add N(0, noise^2) to x: (count), drawing from r; noise 0 draws nothing. */
-static void add_noise(const nn_zig *z, nn_rng *r, float *x, size_t count, double noise) {
+static void add_noise(nn_rng *r, float *x, size_t count, double noise) {
     if (noise == 0.0) return;
-    for (size_t i = 0; i < count; i++) x[i] = (float)((double)x[i] + noise * nn_zig_normal(z, r));
+    for (size_t i = 0; i < count; i++) x[i] = (float)((double)x[i] + noise * nn_zig_normal(r));
 }
 
 /* One 2-D row (circles, moons, xor, spirals) into x: (2); returns its class. */
-static size_t row_2d(const nn_data_spec *s, const nn_zig *z, nn_rng *r, float *x) {
+static size_t row_2d(const nn_data_spec *s, nn_rng *r, float *x) {
     size_t c;
     double p0, p1;
     switch (s->kind) {
@@ -55,7 +55,7 @@ static size_t row_2d(const nn_data_spec *s, const nn_zig *z, nn_rng *r, float *x
         c = (size_t)nn_rng_below(r, s->classes);
         const double rad = nn_rng_uniform(r);
         double t = 4.0 * (double)c + 4.0 * rad;
-        if (s->noise > 0.0) t += s->noise * nn_zig_normal(z, r);
+        if (s->noise > 0.0) t += s->noise * nn_zig_normal(r);
         x[0] = (float)(rad * sin(t));
         x[1] = (float)(rad * cos(t));
         return c;
@@ -63,7 +63,7 @@ static size_t row_2d(const nn_data_spec *s, const nn_zig *z, nn_rng *r, float *x
     }
     x[0] = (float)p0;
     x[1] = (float)p1;
-    add_noise(z, r, x, 2, s->noise);
+    add_noise(r, x, 2, s->noise);
     return c;
 }
 
@@ -73,7 +73,6 @@ typedef struct stream_ctx {
     uint64_t rows_seed;
     uint64_t centers_key; /* blobs */
     const nn_teacher *teacher;
-    nn_zig zig; /* normal tables */
 } stream_ctx;
 
 /* Row `index` into x: (features), y: (1). */
@@ -85,13 +84,13 @@ static void make_row(const stream_ctx *ctx, uint64_t index, float *x, float *y) 
         c = (size_t)nn_rng_below(&r, s->classes);
         for (size_t d = 0; d < s->features; d++)
             x[d] = (float)nn_blob_center(ctx->centers_key, s->features, c, d);
-        add_noise(&ctx->zig, &r, x, s->features, s->noise);
+        add_noise(&r, x, s->features, s->noise);
     } else if (s->kind == NN_DATA_TEACHER) {
-        for (size_t d = 0; d < s->features; d++) x[d] = (float)nn_zig_normal(&ctx->zig, &r);
+        for (size_t d = 0; d < s->features; d++) x[d] = (float)nn_zig_normal(&r);
         c = nn_teacher_label(ctx->teacher, x);
-        add_noise(&ctx->zig, &r, x, s->features, s->noise);
+        add_noise(&r, x, s->features, s->noise);
     } else {
-        c = row_2d(s, &ctx->zig, &r, x);
+        c = row_2d(s, &r, x);
     }
     if (s->label_noise > 0.0) {
         r.counter = NN_ROW_LABEL_COUNTER;
@@ -124,7 +123,6 @@ nn_status nn_data_generate_range(const nn_data_spec *spec, uint64_t first, size_
         .centers_key = nn_rng_make(spec->seed, NN_STREAM_CENTERS).key,
         .teacher = &teacher,
     };
-    nn_zig_init(&ctx.zig);
     const size_t f = spec->features;
 #pragma omp parallel for schedule(static) if (count >= STREAM_PAR_ROWS)
     for (size_t i = 0; i < count; i++) make_row(&ctx, first + i, x + i * f, y + i);

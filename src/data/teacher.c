@@ -44,20 +44,17 @@ static void rotate_pairs(const double *v, size_t f, double a, double *w) {
 
 /* Multi-class weights into w1: (h, f) and w2: (k, h) (see the file comment);
  * v: (m, f) and u: (m, k) are the random draws, h = k * m. */
-static void build_cyclic(const double *v, const double *u, size_t f, size_t k, size_t m,
-                         double *w1, double *w2) {
+static void build_cyclic(const double *v, const double *u, size_t f, size_t k, size_t m, double *w1,
+                         double *w2) {
     const size_t h = k * m;
     for (size_t c = 0; c < k; c++) {
-        /* v_i . R^c x = (R^(-c) v_i) . x; R^(-c) rotates by -c*2pi/k, and
-         * rotate_pairs(v, a) gives w . x = v . (R_(-a) x), so a = -c*2pi/k
-         * yields w . x = v . (R_(c*2pi/k) x) = v . R^c x. */
+        /* row (c, i) = R^(-c) v_i, so that row . x = v_i . R^c x */
         const double a = -NN_TWO_PI * (double)c / (double)k;
         for (size_t i = 0; i < m; i++) rotate_pairs(v + i * f, f, a, w1 + (c * m + i) * f);
     }
     for (size_t c = 0; c < k; c++)
         for (size_t cp = 0; cp < k; cp++)
-            for (size_t i = 0; i < m; i++)
-                w2[c * h + cp * m + i] = u[i * k + (cp + k - c) % k];
+            for (size_t i = 0; i < m; i++) w2[c * h + cp * m + i] = u[i * k + (cp + k - c) % k];
 }
 
 /* Blocked first layer: w1b: (hp / TB, f, TB) from w1: (h, f), zero rows for
@@ -82,12 +79,12 @@ nn_status nn_teacher_make(const nn_data_spec *spec, nn_teacher *t, nn_error *err
     const size_t hp = (h + TB - 1) / TB * TB; /* padded hidden width, <= HMAX */
     if (f > SIZE_MAX / sizeof(double) / (3 * HMAX))
         return nn_error_set(err, NN_E_NOMEM, "teacher with features=%zu overflows size_t", f);
-    double *w1 = malloc(h * f * sizeof(double));  /* (h, f) */
-    double *w2 = malloc(o * h * sizeof(double));  /* (o, h) */
+    double *w1 = malloc(h * f * sizeof(double));   /* (h, f) */
+    double *w2 = malloc(o * h * sizeof(double));   /* (o, h) */
     double *w1b = malloc(hp * f * sizeof(double)); /* (hp / TB, f, TB) */
     double *w2t = malloc(hp * o * sizeof(double)); /* (hp, o) */
-    double *v = malloc(m * f * sizeof(double));   /* (m, f) base hidden rows */
-    double *u = malloc(m * o * sizeof(double));   /* (m, o) base output weights */
+    double *v = malloc(m * f * sizeof(double));    /* (m, f) base hidden rows */
+    double *u = malloc(m * o * sizeof(double));    /* (m, o) base output weights */
     nn_status st = NN_OK;
     if (w1 == NULL || w2 == NULL || w1b == NULL || w2t == NULL || v == NULL || u == NULL) {
         st = nn_error_set(err, NN_E_NOMEM, "cannot allocate a teacher with features=%zu", f);
@@ -95,8 +92,9 @@ nn_status nn_teacher_make(const nn_data_spec *spec, nn_teacher *t, nn_error *err
         free(w2t);
     } else {
         nn_rng r = nn_rng_make(spec->seed, NN_STREAM_TEACHER);
-        nn_fill_normal(&r, v, m * f, sqrt(2.0 / (double)(f + h))); /* Xavier-normal */
-        nn_fill_normal(&r, u, m * o, sqrt(2.0 / (double)(h + o)));
+        const double std1 = sqrt(2.0 / (double)(f + h)), std2 = sqrt(2.0 / (double)(h + o));
+        for (size_t i = 0; i < m * f; i++) v[i] = std1 * nn_zig_normal(&r); /* Xavier-normal */
+        for (size_t i = 0; i < m * o; i++) u[i] = std2 * nn_zig_normal(&r);
         if (k == 2) {
             memcpy(w1, v, h * f * sizeof(double));
             memcpy(w2, u, h * sizeof(double));

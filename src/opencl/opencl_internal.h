@@ -120,6 +120,7 @@ typedef struct nn_cl_ctx {
     cl_command_queue queue;      /* in-order; every op enqueues here */
     cl_program program;
     cl_kernel kernels[NN_K_COUNT];
+    size_t kernel_max_wg[NN_K_COUNT]; /* CL_KERNEL_WORK_GROUP_SIZE of each kernel */
     nn_cl_tune tune;
     cl_ulong max_alloc;          /* CL_DEVICE_MAX_MEM_ALLOC_SIZE, bytes */
     int fp64;                    /* loss accumulation in double (cl_khr_fp64) */

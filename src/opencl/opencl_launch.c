@@ -43,12 +43,17 @@ nn_status nn_cl_launch(nn_cl_ctx *c, nn_cl_call *k, cl_uint dims, const size_t *
 }
 
 nn_status nn_cl_launch_1d(nn_cl_ctx *c, nn_cl_call *k, size_t n, nn_error *err) {
-    const size_t local = c->tune.wg_1d;
+    size_t local = c->tune.wg_1d;
+    if (local > c->kernel_max_wg[k->id]) local = c->kernel_max_wg[k->id];
+    if (local == 0) local = 1;
     return nn_cl_launch(c, k, 1, &n, &local, err);
 }
 
 nn_status nn_cl_launch_2d(nn_cl_ctx *c, nn_cl_call *k, size_t cols, size_t rows, nn_error *err) {
-    const size_t work[2] = {cols, rows}, local[2] = {c->tune.wg_2d_x, c->tune.wg_2d_y};
+    const size_t work[2] = {cols, rows};
+    size_t local[2] = {c->tune.wg_2d_x, c->tune.wg_2d_y};
+    while (local[0] * local[1] > c->kernel_max_wg[k->id] && local[1] > 1) local[1] /= 2;
+    while (local[0] * local[1] > c->kernel_max_wg[k->id] && local[0] > 1) local[0] /= 2;
     return nn_cl_launch(c, k, 2, work, local, err);
 }
 

@@ -137,6 +137,26 @@ static void keep_log(nn_cl_ctx *c) {
     c->build_log[len] = '\0';
 }
 
+/* NN_E_UNAVAILABLE when a kernel with a fixed work-group (reqd_work_group_size)
+ * cannot run that many work-items on this device. */
+static nn_status check_fixed_groups(const nn_cl_ctx *c, nn_error *err) {
+    const nn_cl_tune *t = &c->tune;
+    const struct { nn_cl_kernel_id id; size_t size; } fixed[] = {
+        {NN_K_MATMUL, (size_t)t->wg_m * t->wg_n},
+        {NN_K_PACK_ROWS, (size_t)t->pack_wg * t->pack_wg},
+        {NN_K_PACK_COLS, (size_t)t->pack_wg * t->pack_wg},
+        {NN_K_REDUCE_SUM, t->red_wg},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (c->kernel_max_wg[fixed[i].id] < fixed[i].size)
+            return nn_error_set(err, NN_E_UNAVAILABLE,
+                                "OpenCL kernel %s allows %zu work-items per group on this device, "
+                                "its tuning needs %zu (set smaller sizes in NN_OPENCL_TUNE)",
+                                KERNEL_NAMES[fixed[i].id], c->kernel_max_wg[fixed[i].id],
+                                fixed[i].size);
+    return NN_OK;
+}
+
 nn_status nn_cl_program_build(nn_cl_ctx *c, nn_error *err) {
     const char *texts[64];
     char *owned[64];
@@ -176,8 +196,13 @@ nn_status nn_cl_program_build(nn_cl_ctx *c, nn_error *err) {
             c->kernels[i] = NULL;
             return nn_cl_fail(err, NN_E_UNAVAILABLE, "clCreateKernel", KERNEL_NAMES[i], rc);
         }
+        rc = clGetKernelWorkGroupInfo(c->kernels[i], c->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                      sizeof c->kernel_max_wg[i], &c->kernel_max_wg[i], NULL);
+        if (rc != CL_SUCCESS)
+            return nn_cl_fail(err, NN_E_UNAVAILABLE, "clGetKernelWorkGroupInfo", KERNEL_NAMES[i],
+                              rc);
     }
-    return NN_OK;
+    return check_fixed_groups(c, err);
 }
 
 void nn_cl_program_release(nn_cl_ctx *c) {
