@@ -124,9 +124,11 @@ int cmd_check(int argc, char **argv) {
     if (!init || !a->weights || !b->weights) goto done;
     if (nn_model_get_params(probe, init, a->n_params, &err) != NN_OK) goto done;
 
-    printf("nnbench check: %s, layers from --layers, %s lr %g, %d epochs, seed %llu\n", d.name,
-           nn_optimizer_name(o.train.optimizer), o.train.lr, o.train.epochs,
-           (unsigned long long)o.seed);
+    char layers[512];
+    experiment_layers_str(&o.model, layers, sizeof layers);
+    printf("nnbench check: %s, layers %s, %s lr %g, batch %zu, %d epochs, seed %llu\n", d.name,
+           layers, nn_optimizer_name(o.train.optimizer), o.train.lr, o.train.batch,
+           o.train.epochs, (unsigned long long)o.seed);
     printf("  cpu:    %s, %d threads\n  opencl: %s\n", nn_backend_device(cpu),
            nn_backend_threads(cpu), nn_backend_device(ocl));
     nn_eval ea, eb;

@@ -9,6 +9,7 @@
 #include "opencl/opencl.h"
 #endif
 
+/* Print the command's help on stdout. */
 static void usage(void) {
     printf("usage: nnbench devices [--help]\n"
            "Lists every OpenCL platform and device with its index (what --device and\n"
@@ -67,6 +68,7 @@ static int list_all(void) {
 }
 #endif
 
+/* `nnbench devices [--help]`: 0 on success (also with no OpenCL), 2 on bad options. */
 int cmd_devices(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

@@ -42,13 +42,6 @@ static int on_progress(void *user, double fraction) {
     return 0;
 }
 
-static void describe_layers(const nn_model_config *m, char *buf, size_t len) {
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < m->n_sizes && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, i ? "-%zu" : "%zu", m->sizes[i]);
-}
-
 static void write_json(FILE *f, const experiment_options *o, const experiment_data *d,
                        nn_backend *be, const char *fallback, const nn_train_result *res,
                        const nn_eval *tr, const nn_eval *te, const run_log *log,
@@ -106,7 +99,7 @@ static int run(experiment_options *o, experiment_data *d, nn_backend *be, const 
         return err.status == NN_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
     }
     char layers[512];
-    describe_layers(&o->model, layers, sizeof layers);
+    experiment_layers_str(&o->model, layers, sizeof layers);
     if (!o->quiet) {
         char batch[32];
         if (o->train.batch) snprintf(batch, sizeof batch, "batch %zu", o->train.batch);
@@ -157,9 +150,12 @@ static int run(experiment_options *o, experiment_data *d, nn_backend *be, const 
             printf("Train MSE: %.6f (%s%llu samples)\n", tr.loss, train_eval.n < src.n ? "first " : "",
                    (unsigned long long)train_eval.n);
         }
-        printf("Backend: %s on %s, %d thread%s%s%s\n", nn_backend_name(be), nn_backend_device(be),
-               nn_backend_threads(be), nn_backend_threads(be) == 1 ? "" : "s",
-               fallback[0] ? " (fallback: " : "", fallback[0] ? "OpenCL unavailable)" : "");
+        char threads[32] = "";
+        if (nn_backend_threads(be) > 0)
+            snprintf(threads, sizeof threads, ", %d thread%s", nn_backend_threads(be),
+                     nn_backend_threads(be) == 1 ? "" : "s");
+        printf("Backend: %s on %s%s%s\n", nn_backend_name(be), nn_backend_device(be), threads,
+               fallback[0] ? " (fallback: OpenCL unavailable)" : "");
         printf("Training time: %.4f s, %.0f samples/s, %.2f GFLOP/s, peak RSS %.1f MiB\n",
                res.seconds, res.samples_per_second, res.gflops, nn_peak_rss_mb());
         nn_profile prof;

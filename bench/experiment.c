@@ -346,3 +346,10 @@ void experiment_data_free(experiment_data *d) {
     nn_dataset_free(&d->test);
     nn_scaler_free(&d->scaler);
 }
+
+void experiment_layers_str(const nn_model_config *m, char *buf, size_t len) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < m->n_sizes && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, i ? "-%zu" : "%zu", m->sizes[i]);
+}

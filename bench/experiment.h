@@ -65,5 +65,7 @@ nn_source experiment_test_source(const experiment_data *d);
  * input, EXIT_FAIL on other failures. */
 int experiment_prepare(experiment_options *o, experiment_data *d);
 void experiment_data_free(experiment_data *d);
+/* "2-8-1" for the model's layer widths. */
+void experiment_layers_str(const nn_model_config *m, char *buf, size_t len);
 
 #endif

@@ -25,11 +25,4 @@ string(APPEND text "#include \"opencl/opencl_internal.h\"\n\n${body}")
 string(APPEND text "const nn_cl_source nn_cl_embedded_sources[] = {\n${table}};\n")
 string(APPEND text "const size_t nn_cl_embedded_count = ${count};\n")
 
-# Rewrite only when the text changes, so an unchanged kernel set does not rebuild.
-if(EXISTS ${OUTPUT})
-  file(READ ${OUTPUT} old)
-  if(old STREQUAL text)
-    return()
-  endif()
-endif()
 file(WRITE ${OUTPUT} "${text}")

@@ -222,3 +222,48 @@ Test(cli, results_do_not_depend_on_the_thread_count) {
     tu_result_free(&a);
     tu_result_free(&b);
 }
+
+/* With an empty OpenCL vendors folder the loader finds no platform. */
+static tu_result run_without_opencl(const char *const *args) {
+    char *dir = tu_tmpdir();
+    char env[600];
+    snprintf(env, sizeof env, "OCL_ICD_VENDORS=%s", dir);
+    tu_result r = tu_run_nnbench(args, (const char *const[]){env, NULL}, NULL);
+    free(dir);
+    return r;
+}
+
+Test(cli, opencl_falls_back_to_cpu_with_one_warning) {
+    tu_result r = run_without_opencl((const char *const[]){"--backend", "opencl", "--epochs", "20",
+                                                           "--json", "-", "--quiet", NULL});
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.err, "warning") && strstr(r.err, "falling back to the cpu backend"), "%s", r.err);
+    cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "one line: %s", r.err);
+    cr_assert(strstr(r.out, "\"requested_backend\": \"opencl\"") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "\"backend\": \"cpu\"") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "\"fallback_reason\": \"") != NULL, "%s", r.out);
+    tu_result_free(&r);
+}
+
+Test(cli, no_fallback_exits_3) {
+    tu_result r = run_without_opencl((const char *const[]){"--backend", "opencl", "--no-fallback",
+                                                           "--epochs", "20", NULL});
+    cr_assert_eq(r.status, 3, "%s", r.err);
+    cr_assert(strstr(r.err, "opencl") != NULL, "%s", r.err);
+    cr_assert(strstr(r.out, "Test accuracy") == NULL);
+    tu_result_free(&r);
+}
+
+Test(cli, check_without_opencl_exits_3) {
+    tu_result r = run_without_opencl((const char *const[]){"check", "--epochs", "20", NULL});
+    cr_assert_eq(r.status, 3, "%s", r.err);
+    tu_result_free(&r);
+}
+
+Test(cli, auto_without_a_gpu_runs_on_cpu) {
+    tu_result r = RUN("--backend", "auto", "--epochs", "20", "--json", "-", "--quiet");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "\"backend\": \"cpu\"") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "\"requested_backend\": \"auto\"") != NULL);
+    tu_result_free(&r);
+}

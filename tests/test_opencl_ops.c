@@ -97,8 +97,9 @@ static float *g_read(gbuf *g, const char *what) {
     for (size_t i = 0; i < PAD; i++) {
         cr_assert_eq(all[i], CANARY, "%s on %s: canary before the output changed at -%zu", what,
                      nn_backend_name(g->be), PAD - i);
-        cr_assert_eq(all[PAD + g->n + i], CANARY, "%s on %s: canary after the output changed at +%zu",
-                     what, nn_backend_name(g->be), i);
+        cr_assert_eq(all[PAD + g->n + i], CANARY,
+                     "%s on %s: canary after the output changed at +%zu", what,
+                     nn_backend_name(g->be), i);
     }
     float *out = malloc((g->n ? g->n : 1) * sizeof(float));
     memcpy(out, all + PAD, g->n * sizeof(float));
@@ -158,14 +159,14 @@ static void gp_compare(gpair *g, double ulps, double atol, const char *what, siz
 static void check_matmul(pair *p, size_t m, size_t n, size_t k, int ta, int tb, int acc) {
     nn_error err = {0};
     uint64_t seed = m * 1000003u + n * 1009u + k * 7u + (size_t)ta * 2 + (size_t)tb;
-    float *a = rand_floats(m * k, seed, -1, 1);     /* (m, k) or (k, m) */
-    float *b = rand_floats(k * n, seed + 1, -1, 1); /* (k, n) or (n, k) */
+    float *a = rand_floats(m * k, seed, -1, 1);      /* (m, k) or (k, m) */
+    float *b = rand_floats(k * n, seed + 1, -1, 1);  /* (k, n) or (n, k) */
     float *c0 = rand_floats(m * n, seed + 2, -1, 1); /* (m, n) */
     if (!acc)
         for (size_t i = 0; i < m * n; i++) c0[i] = NAN;
     gpair ga = gp_new(p, a, m * k), gb = gp_new(p, b, k * n), gc = gp_new(p, c0, m * n);
-    nn_status st = p->cpu->ops->matmul(p->cpu, gc.cpu.v, ga.cpu.v, gb.cpu.v, m, n, k, ta, tb, acc,
-                                       &err);
+    nn_status st =
+        p->cpu->ops->matmul(p->cpu, gc.cpu.v, ga.cpu.v, gb.cpu.v, m, n, k, ta, tb, acc, &err);
     cr_assert_eq(st, NN_OK, "cpu matmul: %s", err.msg);
     st = p->ocl->ops->matmul(p->ocl, gc.ocl.v, ga.ocl.v, gb.ocl.v, m, n, k, ta, tb, acc, &err);
     cr_assert_eq(st, NN_OK, "opencl matmul: %s", err.msg);
@@ -229,9 +230,9 @@ Test(opencl_ops, matmul_listed_sizes) {
             for (int v = 0; v < 8; v++) {
                 size_t x = SIZES[i], y = SIZES[j];
                 int ta = v & 1, tb = (v >> 1) & 1, acc = v >> 2;
-                check_matmul(&p, x, y, 7, ta, tb, acc);  /* m, n */
-                check_matmul(&p, x, 9, y, ta, tb, acc);  /* m, k */
-                check_matmul(&p, 5, x, y, ta, tb, acc);  /* n, k */
+                check_matmul(&p, x, y, 7, ta, tb, acc); /* m, n */
+                check_matmul(&p, x, 9, y, ta, tb, acc); /* m, k */
+                check_matmul(&p, 5, x, y, ta, tb, acc); /* n, k */
             }
     for (int v = 0; v < 8; v++) check_matmul(&p, 257, 1000, 65, v & 1, (v >> 1) & 1, v >> 2);
     for (int v = 0; v < 4; v++) check_matmul(&p, 1000, 257, 1000, v & 1, v >> 1, 0);
@@ -278,6 +279,10 @@ Test(opencl_ops, matmul_gpu_profile) { matmul_with_tune("gpu"); }
 Test(opencl_ops, matmul_everything_packed) { matmul_with_tune("direct_max=0"); }
 Test(opencl_ops, matmul_odd_tiles) { matmul_with_tune("wpt_m=3,wpt_n=4,wg_m=2,wg_n=5,pack_wg=3"); }
 Test(opencl_ops, matmul_gpu_profile_narrow) { matmul_with_tune("gpu,wpt_n=2,wpt_m=1,wg_m=3"); }
+Test(opencl_ops, matmul_gpu_profile_without_local) { matmul_with_tune("gpu,local=0"); }
+Test(opencl_ops, matmul_local_odd_tiles) {
+    matmul_with_tune("cpu,pack_panels=0,local=1,tile_k=5,wpt_m=3,wg_m=3,wg_n=2");
+}
 
 Test(opencl_ops, bad_tuning_is_invalid) {
     cr_assert_eq(setenv("NN_OPENCL_TUNE", "wpt_n=5", 1), 0);
@@ -287,6 +292,9 @@ Test(opencl_ops, bad_tuning_is_invalid) {
     if (st == NN_E_UNAVAILABLE) cr_skip_test("no usable OpenCL device: %s", err.msg);
     cr_assert_eq(st, NN_E_INVALID, "%s", err.msg);
     cr_assert(strstr(err.msg, "wpt_n"), "%s", err.msg);
+    cr_assert_eq(setenv("NN_OPENCL_TUNE", "cpu,local=1", 1), 0);
+    cr_assert_eq(nn_backend_open("opencl", NULL, &be, &err), NN_E_INVALID);
+    cr_assert(strstr(err.msg, "pack_panels"), "%s", err.msg);
 }
 
 /* --------------------------------------------------------- elementwise ops */
@@ -333,15 +341,16 @@ Test(opencl_ops, bias_add) {
 static void check_activation(pair *p, nn_act act, size_t rows, size_t cols) {
     nn_error err = {0};
     size_t n = rows * cols;
-    float *z = rand_floats(n, n * 3 + act, -12, 12); /* (rows, cols) */
-    float *dy = rand_floats(n, n * 5 + act, -1, 1);  /* (rows, cols) */
+    float *z = rand_floats(n, n * 3 + act, -12, 12);     /* (rows, cols) */
+    float *dy = rand_floats(n, n * 5 + act, -1, 1);      /* (rows, cols) */
     if (n > 3) z[0] = 0.0f, z[1] = 60.0f, z[2] = -60.0f; /* boundary and saturated inputs */
     gpair gz = gp_new(p, z, n), gy = gp_new(p, NULL, n), gdy = gp_new(p, dy, n),
           gdz = gp_new(p, NULL, n);
     double ulps = (act == NN_ACT_SIGMOID || act == NN_ACT_TANH || act == NN_ACT_SOFTMAX)
                       ? TRANSCENDENTAL_ULPS
                       : 0;
-    cr_assert_eq(p->cpu->ops->act_forward(p->cpu, act, gy.cpu.v, gz.cpu.v, rows, cols, &err), NN_OK);
+    cr_assert_eq(p->cpu->ops->act_forward(p->cpu, act, gy.cpu.v, gz.cpu.v, rows, cols, &err),
+                 NN_OK);
     cr_assert_eq(p->ocl->ops->act_forward(p->ocl, act, gy.ocl.v, gz.ocl.v, rows, cols, &err), NN_OK,
                  "%s", err.msg);
     gp_compare(&gy, ulps, 1e-30, nn_act_name(act), rows, cols);
@@ -350,18 +359,24 @@ static void check_activation(pair *p, nn_act act, size_t rows, size_t cols) {
         float *y = g_read(&gy.cpu, "act_forward");
         gpair gy2 = gp_new(p, y, n);
         cr_assert_eq(p->cpu->ops->act_backward(p->cpu, act, gdz.cpu.v, gdy.cpu.v, gz.cpu.v,
-                                               gy2.cpu.v, rows, cols, &err), NN_OK);
+                                               gy2.cpu.v, rows, cols, &err),
+                     NN_OK);
         cr_assert_eq(p->ocl->ops->act_backward(p->ocl, act, gdz.ocl.v, gdy.ocl.v, gz.ocl.v,
-                                               gy2.ocl.v, rows, cols, &err), NN_OK, "%s", err.msg);
+                                               gy2.ocl.v, rows, cols, &err),
+                     NN_OK, "%s", err.msg);
         gp_compare(&gdz, 0, 0, "act_backward", rows, cols);
         /* in place: y == z and dz == dy */
-        cr_assert_eq(p->ocl->ops->act_forward(p->ocl, act, gz.ocl.v, gz.ocl.v, rows, cols, &err), NN_OK);
-        cr_assert_eq(p->cpu->ops->act_forward(p->cpu, act, gz.cpu.v, gz.cpu.v, rows, cols, &err), NN_OK);
+        cr_assert_eq(p->ocl->ops->act_forward(p->ocl, act, gz.ocl.v, gz.ocl.v, rows, cols, &err),
+                     NN_OK);
+        cr_assert_eq(p->cpu->ops->act_forward(p->cpu, act, gz.cpu.v, gz.cpu.v, rows, cols, &err),
+                     NN_OK);
         gp_compare(&gz, ulps, 1e-30, "act_forward in place", rows, cols);
         cr_assert_eq(p->ocl->ops->act_backward(p->ocl, act, gdy.ocl.v, gdy.ocl.v, gz.ocl.v,
-                                               gy2.ocl.v, rows, cols, &err), NN_OK);
+                                               gy2.ocl.v, rows, cols, &err),
+                     NN_OK);
         cr_assert_eq(p->cpu->ops->act_backward(p->cpu, act, gdy.cpu.v, gdy.cpu.v, gz.cpu.v,
-                                               gy2.cpu.v, rows, cols, &err), NN_OK);
+                                               gy2.cpu.v, rows, cols, &err),
+                     NN_OK);
         gp_compare(&gdy, act == NN_ACT_RELU ? ulps : 0, 0, "act_backward in place", rows, cols);
         gp_free(&gy2);
         free(y);
@@ -395,7 +410,8 @@ Test(opencl_ops, tanh) { activation_sweep(NN_ACT_TANH); }
 Test(opencl_ops, softmax_rows) {
     pair p = open_pair();
     for (size_t ir = 0; ir < NSIZES; ir++)
-        for (size_t ic = 0; ic < NCOLS; ic++) check_activation(&p, NN_ACT_SOFTMAX, SIZES[ir], COLS[ic]);
+        for (size_t ic = 0; ic < NCOLS; ic++)
+            check_activation(&p, NN_ACT_SOFTMAX, SIZES[ir], COLS[ic]);
     check_activation(&p, NN_ACT_SOFTMAX, 3, 1000);
     check_activation(&p, NN_ACT_SOFTMAX, 0, 4);
     /* every OpenCL row sums to 1 */
@@ -403,7 +419,9 @@ Test(opencl_ops, softmax_rows) {
     size_t rows = 65, cols = 10;
     float *z = rand_floats(rows * cols, 99, -40, 40);
     gpair gz = gp_new(&p, z, rows * cols);
-    cr_assert_eq(p.ocl->ops->act_forward(p.ocl, NN_ACT_SOFTMAX, gz.ocl.v, gz.ocl.v, rows, cols, &err), NN_OK);
+    cr_assert_eq(
+        p.ocl->ops->act_forward(p.ocl, NN_ACT_SOFTMAX, gz.ocl.v, gz.ocl.v, rows, cols, &err),
+        NN_OK);
     float *y = g_read(&gz.ocl, "softmax");
     for (size_t r = 0; r < rows; r++) {
         double s = 0;
@@ -440,8 +458,9 @@ static void check_loss(pair *p, nn_loss loss, size_t rows, size_t cols) {
     gpair gz1 = gp_new(p, z1, n), gz2 = gp_new(p, z2, n), gt = gp_new(p, t, n),
           gacc = gp_new(p, &a0, 1), gdz = gp_new(p, NULL, n);
     nn_backend *bes[2] = {p->cpu, p->ocl};
-    gbuf *z1s[2] = {&gz1.cpu, &gz1.ocl}, *z2s[2] = {&gz2.cpu, &gz2.ocl}, *ts[2] = {&gt.cpu, &gt.ocl},
-         *accs[2] = {&gacc.cpu, &gacc.ocl}, *dzs[2] = {&gdz.cpu, &gdz.ocl};
+    gbuf *z1s[2] = {&gz1.cpu, &gz1.ocl}, *z2s[2] = {&gz2.cpu, &gz2.ocl},
+         *ts[2] = {&gt.cpu, &gt.ocl}, *accs[2] = {&gacc.cpu, &gacc.ocl},
+         *dzs[2] = {&gdz.cpu, &gdz.ocl};
     for (int s = 0; s < 2; s++) {
         nn_backend *be = bes[s];
         cr_assert_eq(be->ops->loss_sum(be, loss, accs[s]->v, z1s[s]->v, ts[s]->v, rows, cols, &err),
@@ -484,14 +503,24 @@ Test(opencl_ops, loss_bce) { loss_sweep(NN_LOSS_BCE); }
 Test(opencl_ops, loss_ce) { loss_sweep(NN_LOSS_CE); }
 Test(opencl_ops, loss_mse) { loss_sweep(NN_LOSS_MSE); }
 
+/* the float accumulation used on devices without fp64 */
+Test(opencl_ops, loss_in_float) {
+    cr_assert_eq(setenv("NN_OPENCL_TUNE", "fp64=0", 1), 0);
+    loss_sweep(NN_LOSS_BCE);
+    loss_sweep(NN_LOSS_CE);
+    loss_sweep(NN_LOSS_MSE);
+}
+
 Test(opencl_ops, loss_caps_saturated_logits) {
     pair p = open_pair();
     nn_error err = {0};
     /* BCE with confidently wrong logits, CE with the target class at -1000 */
     float z[4] = {200.0f, -200.0f, 50.0f, -1000.0f}, t[4] = {0, 1, 0, 1}, zero = 0;
     gpair gz = gp_new(&p, z, 4), gt = gp_new(&p, t, 4), ga = gp_new(&p, &zero, 1);
-    cr_assert_eq(p.ocl->ops->loss_sum(p.ocl, NN_LOSS_BCE, ga.ocl.v, gz.ocl.v, gt.ocl.v, 4, 1, &err), NN_OK);
-    cr_assert_eq(p.cpu->ops->loss_sum(p.cpu, NN_LOSS_BCE, ga.cpu.v, gz.cpu.v, gt.cpu.v, 4, 1, &err), NN_OK);
+    cr_assert_eq(p.ocl->ops->loss_sum(p.ocl, NN_LOSS_BCE, ga.ocl.v, gz.ocl.v, gt.ocl.v, 4, 1, &err),
+                 NN_OK);
+    cr_assert_eq(p.cpu->ops->loss_sum(p.cpu, NN_LOSS_BCE, ga.cpu.v, gz.cpu.v, gt.cpu.v, 4, 1, &err),
+                 NN_OK);
     float *o = g_read(&ga.ocl, "loss_sum"), *c = g_read(&ga.cpu, "loss_sum");
     double cap = -log(NN_BCE_EPS);
     cr_assert(fabs(o[0] - (cap + cap + cap + cap)) < 1e-4, "BCE capped sum %.9g", o[0]);
@@ -500,7 +529,9 @@ Test(opencl_ops, loss_caps_saturated_logits) {
     free(c);
     float zc[3] = {0.0f, 5.0f, -1000.0f}, tc[3] = {0, 0, 1};
     gpair gzc = gp_new(&p, zc, 3), gtc = gp_new(&p, tc, 3), gac = gp_new(&p, &zero, 1);
-    cr_assert_eq(p.ocl->ops->loss_sum(p.ocl, NN_LOSS_CE, gac.ocl.v, gzc.ocl.v, gtc.ocl.v, 1, 3, &err), NN_OK);
+    cr_assert_eq(
+        p.ocl->ops->loss_sum(p.ocl, NN_LOSS_CE, gac.ocl.v, gzc.ocl.v, gtc.ocl.v, 1, 3, &err),
+        NN_OK);
     o = g_read(&gac.ocl, "loss_sum");
     cr_assert(fabs(o[0] - cap) < 1e-5, "CE capped %.9g", o[0]);
     free(o);
@@ -538,14 +569,17 @@ Test(opencl_ops, gather_rows) {
         for (size_t ic = 0; ic < NCOLS; ic++) {
             size_t rows = SIZES[ir], cols = COLS[ic];
             float *src = rand_floats(src_rows * cols, cols, -5, 5); /* (src_rows, cols) */
-            uint32_t *idx = malloc(rows * sizeof *idx);              /* (rows) */
+            uint32_t *idx = malloc(rows * sizeof *idx);             /* (rows) */
             for (size_t r = 0; r < rows; r++) idx[r] = (uint32_t)((r * 7919u + 13u) % src_rows);
             if (rows > 2) idx[1] = idx[0]; /* repeats are allowed */
             gpair gs = gp_new(&p, src, src_rows * cols), gi = gp_new(&p, idx, rows),
                   gd = gp_new(&p, NULL, rows * cols);
-            cr_assert_eq(p.cpu->ops->gather_rows(p.cpu, gd.cpu.v, gs.cpu.v, gi.cpu.v, rows, cols, &err), NN_OK);
-            cr_assert_eq(p.ocl->ops->gather_rows(p.ocl, gd.ocl.v, gs.ocl.v, gi.ocl.v, rows, cols, &err),
-                         NN_OK, "%s", err.msg);
+            cr_assert_eq(
+                p.cpu->ops->gather_rows(p.cpu, gd.cpu.v, gs.cpu.v, gi.cpu.v, rows, cols, &err),
+                NN_OK);
+            cr_assert_eq(
+                p.ocl->ops->gather_rows(p.ocl, gd.ocl.v, gs.ocl.v, gi.ocl.v, rows, cols, &err),
+                NN_OK, "%s", err.msg);
             gp_compare(&gd, 0, 0, "gather_rows", rows, cols);
             gp_free(&gs), gp_free(&gi), gp_free(&gd);
             free(src);
@@ -567,14 +601,20 @@ static void check_update(nn_optimizer kind) {
         for (int t = 1; t <= 3; t++) {
             float *g = rand_floats(n, n * 10 + (size_t)t, -2, 2);
             gpair gg = gp_new(&p, g, n);
-            nn_opt_step st = {.kind = kind, .lr = 0.05f, .momentum = 0.9f, .beta1 = 0.9f,
-                              .beta2 = 0.999f, .eps = 1e-8f, .t = t};
+            nn_opt_step st = {.kind = kind,
+                              .lr = 0.05f,
+                              .momentum = 0.9f,
+                              .beta1 = 0.9f,
+                              .beta2 = 0.999f,
+                              .eps = 1e-8f,
+                              .t = t};
             st.c1 = (float)(1.0 / (1.0 - pow(0.9f, t)));
             st.c2 = (float)(1.0 / (1.0 - pow(0.999f, t)));
             nn_view m_cpu = gm.cpu.v, m_ocl = gm.ocl.v, v_cpu = gv.cpu.v, v_ocl = gv.ocl.v;
             if (kind == NN_OPT_SGD) m_cpu.buf = m_ocl.buf = NULL; /* state unused */
             if (kind != NN_OPT_ADAM) v_cpu.buf = v_ocl.buf = NULL;
-            cr_assert_eq(p.cpu->ops->update(p.cpu, &st, gp.cpu.v, gg.cpu.v, m_cpu, v_cpu, n, &err), NN_OK);
+            cr_assert_eq(p.cpu->ops->update(p.cpu, &st, gp.cpu.v, gg.cpu.v, m_cpu, v_cpu, n, &err),
+                         NN_OK);
             cr_assert_eq(p.ocl->ops->update(p.ocl, &st, gp.ocl.v, gg.ocl.v, m_ocl, v_ocl, n, &err),
                          NN_OK, "%s", err.msg);
             gp_free(&gg);
@@ -603,14 +643,17 @@ static float *run_pipeline(nn_backend *be, size_t *count) {
     const size_t m = 257, n = 130, k = 300, rows = 70001;
     float *a = rand_floats(m * k, 1, -1, 1), *b = rand_floats(k * n, 2, -1, 1);
     float *z = rand_floats(rows, 3, -8, 8), *t = targets(NN_LOSS_BCE, rows, 1, 4);
-    nn_buf *ab = tu_upload(be, a, m * k), *bb = tu_upload(be, b, k * n), *cb = tu_upload(be, a, m * n);
+    nn_buf *ab = tu_upload(be, a, m * k), *bb = tu_upload(be, b, k * n),
+           *cb = tu_upload(be, a, m * n);
     nn_buf *zb = tu_upload(be, z, rows), *tb = tu_upload(be, t, rows), *accb = tu_upload(be, z, 1);
     nn_view c = {cb, 0}, acc = {accb, 0};
-    cr_assert_eq(be->ops->matmul(be, c, (nn_view){bb, 0}, (nn_view){ab, 0}, n, m, k, 1, 1, 0, &err), NN_OK);
+    cr_assert_eq(be->ops->matmul(be, c, (nn_view){bb, 0}, (nn_view){ab, 0}, n, m, k, 1, 1, 0, &err),
+                 NN_OK);
     cr_assert_eq(be->ops->act_forward(be, NN_ACT_SOFTMAX, c, c, n, m, &err), NN_OK);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(be->ops->loss_sum(be, NN_LOSS_BCE, acc, (nn_view){zb, 0}, (nn_view){tb, 0},
-                                       rows, 1, &err), NN_OK);
+                                       rows, 1, &err),
+                     NN_OK);
     cr_assert_eq(be->ops->sync(be, &err), NN_OK);
     *count = m * n + 1;
     float *out = malloc(*count * sizeof(float));
@@ -686,8 +729,9 @@ Test(opencl_ops, views_past_the_buffer_are_invalid) {
     cr_assert_eq(be->ops->write(be, (nn_view){b, 5}, x, 6, &err), NN_E_INVALID);
     cr_assert_eq(be->ops->read(be, (nn_view){b, 11}, x, 0, &err), NN_E_INVALID);
     cr_assert_eq(be->ops->fill(be, (nn_view){b, 0}, 1.0f, 11, &err), NN_E_INVALID);
-    cr_assert_eq(be->ops->matmul(be, (nn_view){b, 0}, (nn_view){b, 0}, (nn_view){b, 0}, 4, 4, 1,
-                                 0, 0, 0, &err), NN_E_INVALID);
+    cr_assert_eq(be->ops->matmul(be, (nn_view){b, 0}, (nn_view){b, 0}, (nn_view){b, 0}, 4, 4, 1, 0,
+                                 0, 0, &err),
+                 NN_E_INVALID);
     cr_assert(strstr(err.msg, "matmul"), "%s", err.msg);
     nn_buf *z = NULL;
     cr_assert_eq(be->ops->alloc(be, 0, &z, &err), NN_OK); /* size 0 works */
@@ -770,7 +814,8 @@ static char *kernel_copy(const char *break_file) {
         size_t got;
         while ((got = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, got, out);
         if (break_file && strcmp(break_file, files[i]) == 0)
-            fputs("\n__kernel void nn_broken(__global float *x) { x[0] = undeclared_name; }\n", out);
+            fputs("\n__kernel void nn_broken(__global float *x) { x[0] = undeclared_name; }\n",
+                  out);
         fclose(in);
         fclose(out);
     }

@@ -19,7 +19,7 @@ typedef struct nn_opencl_platform_info {
 
 /* One OpenCL device. */
 typedef struct nn_opencl_device_info {
-    size_t index;              /* global index over all platforms: what --device / NN_OPENCL_DEVICE take */
+    size_t index;              /* global index over all platforms (what --device takes) */
     size_t platform_index;     /* its platform in nn_opencl_list_platforms order */
     char platform[128];        /* platform name */
     char name[128];            /* device name */
@@ -28,7 +28,7 @@ typedef struct nn_opencl_device_info {
     unsigned long long global_mem_bytes;
     size_t max_work_group_size;
     char c_version[64];        /* CL_DEVICE_OPENCL_C_VERSION, e.g. "OpenCL C 1.2 PoCL" */
-    int is_auto;               /* 1: the device backend "auto" would use (first GPU or accelerator) */
+    int is_auto;               /* 1: the device "auto" would use (first GPU or accelerator) */
     int is_default;            /* 1: the device backend "opencl" opens when none is named */
 } nn_opencl_device_info;
 

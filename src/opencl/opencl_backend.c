@@ -22,10 +22,10 @@ static nn_status setup(nn_cl_ctx *c, const nn_backend_config *cfg, nn_error *err
         c->max_alloc = 0;
     if (clGetDeviceInfo(c->device, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof dfp, &dfp, NULL))
         dfp = 0;
-    c->fp64 = dfp != 0;
-    c->acc_size = c->fp64 ? sizeof(double) : sizeof(float);
     nn_status st = nn_cl_tune_init(c->type, max_wg, &c->tune, err);
     if (st != NN_OK) return st;
+    c->fp64 = dfp != 0 && c->tune.fp64;
+    c->acc_size = c->fp64 ? sizeof(double) : sizeof(float);
 
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)c->platform, 0};
     c->context = clCreateContext(props, 1, &c->device, NULL, NULL, &rc);
@@ -43,6 +43,8 @@ static nn_status setup(nn_cl_ctx *c, const nn_backend_config *cfg, nn_error *err
     return nn_cl_program_build(c, err);
 }
 
+/* ops.open: choose the device (cfg->device, $NN_OPENCL_DEVICE, else the default),
+ * build the program; be->device = "NAME (PLATFORM)", be->threads = 0. */
 static nn_status cl_open(nn_backend *be, const nn_backend_config *cfg, nn_error *err) {
     static const nn_backend_config defaults = {0, NULL, 0};
     if (!cfg) cfg = &defaults;
@@ -79,6 +81,7 @@ static nn_status cl_open(nn_backend *be, const nn_backend_config *cfg, nn_error 
     return NN_OK;
 }
 
+/* ops.close: wait for queued work, then release everything the backend owns. */
 static void cl_close(nn_backend *be) {
     nn_cl_ctx *c = nn_cl_of(be);
     if (!c) return;
@@ -95,6 +98,7 @@ static void cl_close(nn_backend *be) {
     be->ctx = NULL;
 }
 
+/* ops.alloc: one cl_mem of max(count, 1) floats (contents undefined). */
 static nn_status cl_alloc(nn_backend *be, size_t count, nn_buf **out, nn_error *err) {
     nn_cl_ctx *c = nn_cl_of(be);
     *out = NULL;
@@ -120,6 +124,7 @@ static nn_status cl_alloc(nn_backend *be, size_t count, nn_buf **out, nn_error *
     return NN_OK;
 }
 
+/* ops.release: drop the buffer (OpenCL keeps it alive for queued kernels). */
 static void cl_release(nn_backend *be, nn_buf *b) {
     (void)be;
     if (!b) return;
@@ -127,6 +132,7 @@ static void cl_release(nn_backend *be, nn_buf *b) {
     free(b);
 }
 
+/* ops.write: blocking host -> device copy of count elements. */
 static nn_status cl_write(nn_backend *be, nn_view dst, const void *src, size_t count,
                           nn_error *err) {
     nn_cl_ctx *c = nn_cl_of(be);
@@ -143,6 +149,7 @@ static nn_status cl_write(nn_backend *be, nn_view dst, const void *src, size_t c
     return NN_OK;
 }
 
+/* ops.read: blocking device -> host copy of count elements. */
 static nn_status cl_read(nn_backend *be, nn_view src, void *dst, size_t count, nn_error *err) {
     nn_cl_ctx *c = nn_cl_of(be);
     nn_status st = nn_cl_check_view(src, count, "read", "src", err);
@@ -158,6 +165,7 @@ static nn_status cl_read(nn_backend *be, nn_view src, void *dst, size_t count, n
     return NN_OK;
 }
 
+/* ops.fill: dst[0..count) = value, enqueued. */
 static nn_status cl_fill(nn_backend *be, nn_view dst, float value, size_t count, nn_error *err) {
     nn_cl_ctx *c = nn_cl_of(be);
     nn_status st = nn_cl_check_view(dst, count, "fill", "dst", err);
@@ -170,6 +178,7 @@ static nn_status cl_fill(nn_backend *be, nn_view dst, float value, size_t count,
     return nn_cl_launch_1d(c, &k, count, err);
 }
 
+/* ops.sync: wait for all queued work and collect its profile. */
 static nn_status cl_sync(nn_backend *be, nn_error *err) {
     nn_cl_ctx *c = nn_cl_of(be);
     cl_int rc = clFinish(c->queue);

@@ -108,6 +108,7 @@ nn_status nn_cl_enumerate(nn_cl_device_ref **out, size_t *count, nn_error *err) 
     return NN_OK;
 }
 
+/* 1 for the device types that "auto" prefers: GPUs and accelerators. */
 static int is_gpu_like(cl_device_type t) {
     return (t & (CL_DEVICE_TYPE_GPU | CL_DEVICE_TYPE_ACCELERATOR)) != 0;
 }
@@ -124,13 +125,15 @@ static int contains_nocase(const char *hay, const char *needle) {
     size_t n = strlen(needle);
     for (; *hay; hay++) {
         size_t i = 0;
-        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
             i++;
         if (i == n) return 1;
     }
     return n == 0;
 }
 
+/* "GPU", "ACCELERATOR", "CPU" or "OTHER". */
 static const char *type_name(cl_device_type t) {
     if (t & CL_DEVICE_TYPE_GPU) return "GPU";
     if (t & CL_DEVICE_TYPE_ACCELERATOR) return "ACCELERATOR";

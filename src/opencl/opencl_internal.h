@@ -54,12 +54,15 @@ void nn_cl_platform_str(cl_platform_id pf, cl_platform_info what, char *buf, siz
 typedef struct nn_cl_tune {
     unsigned wpt_m, wpt_n;   /* matmul: rows x columns of c per work-item (wpt_n = vector width) */
     unsigned wg_m, wg_n;     /* matmul: work-group of wg_n x wg_m work-items */
-    unsigned pack_wg;        /* matmul pack kernels: pack_wg x pack_wg work-items */
-    int pack_panels;         /* 1: pack operands into panels of wpt (CPU); 0: pack b row-major (GPU) */
+    unsigned pack_wg;        /* nn_matmul_transpose: pack_wg x pack_wg work-items */
+    int pack_panels;         /* 1: pack into panels of wpt (CPU); 0: copy only b^T, row-major */
+    int local;               /* 1: nn_matmul_local (local-memory tiles; needs pack_panels 0) */
+    unsigned tile_k;         /* nn_matmul_local: steps of k per staged tile */
     size_t direct_max;       /* an operand of at most this many elements is read in place */
     unsigned wg_1d;          /* work-group of 1-D elementwise kernels */
     unsigned wg_2d_x, wg_2d_y; /* work-group of 2-D (column, row) kernels */
     unsigned red_wg, red_items; /* nn_reduce_sum: work-group (power of two), items per work-item */
+    int fp64;                /* 1: accumulate losses in double when the device has fp64; 0: float */
 } nn_cl_tune;
 
 /* Defaults for a device type, then overrides from $NN_OPENCL_TUNE ("cpu" or
@@ -92,8 +95,10 @@ typedef enum nn_cl_kernel_id {
     NN_K_MOMENTUM,
     NN_K_ADAM,
     NN_K_MATMUL,
-    NN_K_PACK_ROWS,
-    NN_K_PACK_COLS,
+    NN_K_MATMUL_LOCAL,
+    NN_K_PACK_A,
+    NN_K_PACK_B,
+    NN_K_TRANSPOSE,
     NN_K_COUNT
 } nn_cl_kernel_id;
 

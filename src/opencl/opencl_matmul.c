@@ -16,30 +16,54 @@ typedef struct operand {
 
 static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
-/* Copy the (k, w) matrix X, X(p, j) = src[off + p*s_p + j*s_j], into `slot`
- * as panels of width pw (zero-padded to w_pad columns); *out = the copy. */
-static nn_status pack(nn_cl_ctx *c, int slot, cl_mem src, size_t off, size_t k, size_t w,
-                      size_t pw, size_t s_p, size_t s_j, cl_mem *out, nn_error *err) {
-    const size_t w_pad = round_up(w, pw);
+/* Scratch `slot` with room for a (k, w_pad) matrix; checks the sizes. */
+static nn_status packed_space(nn_cl_ctx *c, int slot, size_t k, size_t w_pad, cl_mem *out,
+                              nn_error *err) {
     nn_status st = nn_cl_check_dims("matmul", w_pad, k, 0, err);
     if (st != NN_OK) return st;
     if (w_pad > SIZE_MAX / sizeof(float) / k)
         return nn_error_set(err, NN_E_NOMEM, "matmul: packed operand of %zu x %zu overflows", k,
                             w_pad);
-    st = nn_cl_scratch(c, slot, w_pad * k * sizeof(float), out, err); /* (w_pad/pw, k, pw) */
+    return nn_cl_scratch(c, slot, w_pad * k * sizeof(float), out, err);
+}
+
+/* Copy the (k, w) matrix X(p, j) = src[off + p*s_p + j*s_j] into `slot` as
+ * panels of (k, pw) (pw = wpt_m for NN_K_PACK_A, wpt_n for NN_K_PACK_B),
+ * zero-padded to a multiple of pw columns; *out = the copy. */
+static nn_status pack_panels(nn_cl_ctx *c, nn_cl_kernel_id id, int slot, cl_mem src, size_t off,
+                             size_t k, size_t w, size_t pw, size_t s_p, size_t s_j, cl_mem *out,
+                             nn_error *err) {
+    nn_status st = packed_space(c, slot, k, round_up(w, pw), out, err); /* (w_pad/pw, k, pw) */
     if (st != NN_OK) return st;
-    const int rows_fast = s_j == 1; /* source contiguous along j: dimension 0 = j */
-    nn_cl_call kc = nn_cl_begin(c, rows_fast ? NN_K_PACK_ROWS : NN_K_PACK_COLS);
+    nn_cl_call kc = nn_cl_begin(c, id);
+    nn_cl_arg_mem(&kc, *out);
+    nn_cl_arg_mem(&kc, src);
+    nn_cl_arg_u64(&kc, off);
+    nn_cl_arg_u32(&kc, (cl_uint)k);
+    nn_cl_arg_u32(&kc, (cl_uint)w);
+    nn_cl_arg_u64(&kc, s_p);
+    nn_cl_arg_u64(&kc, s_j);
+    const size_t work[2] = {k, (w + pw - 1) / pw}; /* (row p, panel) */
+    size_t local[2] = {c->tune.wg_1d, 1};
+    if (local[0] > c->kernel_max_wg[id]) local[0] = c->kernel_max_wg[id];
+    return nn_cl_launch(c, &kc, 2, work, local, err);
+}
+
+/* Row-major (k, w_pad) copy of X(p, j) = src[off + p + j*s_j] (b stored
+ * transposed) into the B scratch, zero past column w; *out = the copy. */
+static nn_status transpose(nn_cl_ctx *c, cl_mem src, size_t off, size_t k, size_t w,
+                           size_t w_pad, size_t s_j, cl_mem *out, nn_error *err) {
+    nn_status st = packed_space(c, NN_SCRATCH_PACK_B, k, w_pad, out, err); /* (k, w_pad) */
+    if (st != NN_OK) return st;
+    nn_cl_call kc = nn_cl_begin(c, NN_K_TRANSPOSE);
     nn_cl_arg_mem(&kc, *out);
     nn_cl_arg_mem(&kc, src);
     nn_cl_arg_u64(&kc, off);
     nn_cl_arg_u32(&kc, (cl_uint)k);
     nn_cl_arg_u32(&kc, (cl_uint)w);
     nn_cl_arg_u32(&kc, (cl_uint)w_pad);
-    nn_cl_arg_u32(&kc, (cl_uint)pw);
-    nn_cl_arg_u64(&kc, rows_fast ? s_p : s_j);
-    const size_t work[2] = {rows_fast ? w_pad : k, rows_fast ? k : w_pad};
-    const size_t local[2] = {c->tune.pack_wg, c->tune.pack_wg};
+    nn_cl_arg_u64(&kc, s_j);
+    const size_t work[2] = {k, w_pad}, local[2] = {c->tune.pack_wg, c->tune.pack_wg};
     return nn_cl_launch(c, &kc, 2, work, local, err);
 }
 
@@ -56,8 +80,8 @@ static nn_status operand_a(nn_cl_ctx *c, nn_view a, size_t m, size_t k, int ta, 
         o->blk = k;
         o->rs = 1;
         o->ps = t->wpt_m;
-        return pack(c, NN_SCRATCH_PACK_A, a.buf->mem, a.off, k, m, t->wpt_m, m, 1, &o->mem,
-                    err);
+        return pack_panels(c, NN_K_PACK_A, NN_SCRATCH_PACK_A, a.buf->mem, a.off, k, m, t->wpt_m,
+                           m, 1, &o->mem, err);
     }
     o->blk = ta ? 1 : k;
     o->rs = ta ? 1 : k;
@@ -73,15 +97,22 @@ static nn_status operand_b(nn_cl_ctx *c, nn_view b, size_t n, size_t k, int tb, 
     o->off = b.off;
     o->rs = 0;
     int big = t->pack_panels && (double)n * (double)k > (double)t->direct_max;
-    if (k > 0 && (tb || big)) {
-        const size_t pw = t->pack_panels ? t->wpt_n : round_up(n, t->wpt_n);
-        o->off = 0;
-        o->blk = t->pack_panels ? k : 1;
-        o->ps = pw;
-        o->cols = (cl_uint)round_up(n, pw);
+    if (k > 0 && (tb || big) && t->pack_panels) {
         /* element (p, j) at b[p*n + j], or at b[j*k + p] when transposed */
-        return pack(c, NN_SCRATCH_PACK_B, b.buf->mem, b.off, k, n, pw, tb ? 1 : n, tb ? k : 1,
-                    &o->mem, err);
+        o->off = 0;
+        o->blk = k;
+        o->ps = t->wpt_n;
+        o->cols = (cl_uint)round_up(n, t->wpt_n);
+        return pack_panels(c, NN_K_PACK_B, NN_SCRATCH_PACK_B, b.buf->mem, b.off, k, n, t->wpt_n,
+                           tb ? 1 : n, tb ? k : 1, &o->mem, err);
+    }
+    if (k > 0 && tb) {
+        const size_t w_pad = round_up(n, t->wpt_n);
+        o->off = 0;
+        o->blk = 1;
+        o->ps = w_pad;
+        o->cols = (cl_uint)w_pad;
+        return transpose(c, b.buf->mem, b.off, k, n, w_pad, k, &o->mem, err);
     }
     o->blk = 1;
     o->ps = n;
@@ -106,7 +137,7 @@ nn_status nn_cl_matmul(nn_backend *be, nn_view c, nn_view a, nn_view b, size_t m
     if (st != NN_OK) return st;
 
     const nn_cl_tune *t = &ctx->tune;
-    nn_cl_call kc = nn_cl_begin(ctx, NN_K_MATMUL);
+    nn_cl_call kc = nn_cl_begin(ctx, t->local ? NN_K_MATMUL_LOCAL : NN_K_MATMUL);
     nn_cl_arg_mem(&kc, c.buf->mem);
     nn_cl_arg_u64(&kc, c.off);
     nn_cl_arg_mem(&kc, oa.mem);

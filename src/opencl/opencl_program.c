@@ -32,14 +32,17 @@ static const char *const KERNEL_NAMES[NN_K_COUNT] = {
     [NN_K_MOMENTUM] = "nn_momentum",
     [NN_K_ADAM] = "nn_adam",
     [NN_K_MATMUL] = "nn_matmul",
-    [NN_K_PACK_ROWS] = "nn_matmul_pack_rows",
-    [NN_K_PACK_COLS] = "nn_matmul_pack_cols",
+    [NN_K_MATMUL_LOCAL] = "nn_matmul_local",
+    [NN_K_PACK_A] = "nn_matmul_pack_a",
+    [NN_K_PACK_B] = "nn_matmul_pack_b",
+    [NN_K_TRANSPOSE] = "nn_matmul_transpose",
 };
 
 const char *nn_cl_kernel_name(nn_cl_kernel_id id) {
     return (unsigned)id < NN_K_COUNT ? KERNEL_NAMES[id] : "?";
 }
 
+/* Monotonic wall clock in seconds (for build_seconds). */
 static double wall_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -111,10 +114,11 @@ static void build_options(const nn_cl_ctx *c, char *buf, size_t len) {
     if (clGetDeviceInfo(c->device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL) != CL_SUCCESS)
         fp = 0;
     snprintf(buf, len,
-             "%s -DWPT_M=%u -DWPT_N=%u -DWG_M=%u -DWG_N=%u -DPACK_WG=%u -DRED_WG=%u "
+             "%s -DWPT_M=%u -DWPT_N=%u -DWG_M=%u -DWG_N=%u -DTILE_K=%u -DPACK_WG=%u -DRED_WG=%u "
              "-DRED_ITEMS=%u -DNN_LOSS_CAP=%.17g%s%s",
              (major > 1 || (major == 1 && minor >= 2)) ? "-cl-std=CL1.2" : "", t->wpt_m,
-             t->wpt_n, t->wg_m, t->wg_n, t->pack_wg, t->red_wg, t->red_items, -log(NN_BCE_EPS),
+             t->wpt_n, t->wg_m, t->wg_n, t->tile_k, t->pack_wg, t->red_wg, t->red_items,
+             -log(NN_BCE_EPS),
              c->fp64 ? " -DNN_FP64" : "",
              (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) ? " -cl-fp32-correctly-rounded-divide-sqrt"
                                                         : "");
@@ -142,9 +146,8 @@ static void keep_log(nn_cl_ctx *c) {
 static nn_status check_fixed_groups(const nn_cl_ctx *c, nn_error *err) {
     const nn_cl_tune *t = &c->tune;
     const struct { nn_cl_kernel_id id; size_t size; } fixed[] = {
-        {NN_K_MATMUL, (size_t)t->wg_m * t->wg_n},
-        {NN_K_PACK_ROWS, (size_t)t->pack_wg * t->pack_wg},
-        {NN_K_PACK_COLS, (size_t)t->pack_wg * t->pack_wg},
+        {t->local ? NN_K_MATMUL_LOCAL : NN_K_MATMUL, (size_t)t->wg_m * t->wg_n},
+        {NN_K_TRANSPOSE, (size_t)t->pack_wg * t->pack_wg},
         {NN_K_REDUCE_SUM, t->red_wg},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)

@@ -12,16 +12,18 @@
  * outputs with float16 loads; operands are packed into contiguous panels
  * unless they are small enough to stay in cache. */
 static const nn_cl_tune TUNE_CPU = {
-    .wpt_m = 8, .wpt_n = 16, .wg_m = 4, .wg_n = 4, .pack_wg = 16, .pack_panels = 1,
-    .direct_max = 32768, .wg_1d = 64, .wg_2d_x = 16, .wg_2d_y = 4, .red_wg = 64, .red_items = 4,
+    .wpt_m = 8, .wpt_n = 16, .wg_m = 4, .wg_n = 4,
+    .pack_wg = 16, .pack_panels = 1, .local = 0, .tile_k = 16, .direct_max = 32768,
+    .wg_1d = 64, .wg_2d_x = 16, .wg_2d_y = 4, .red_wg = 64, .red_items = 4, .fp64 = 1,
 };
 
-/* GPUs and accelerators: 16 x 16 work-groups of 4 x 4 outputs each, coalesced
- * row reads of b; only a transposed b is copied (into row-major order). */
+/* GPUs and accelerators: 16 x 16 work-groups of 4 x 4 outputs each (64 x 64
+ * tiles staged in local memory 16 steps of k at a time); only a transposed b
+ * is copied first (into row-major order). */
 static const nn_cl_tune TUNE_GPU = {
-    .wpt_m = 4, .wpt_n = 4, .wg_m = 16, .wg_n = 16, .pack_wg = 16, .pack_panels = 0,
-    .direct_max = SIZE_MAX, .wg_1d = 256, .wg_2d_x = 32, .wg_2d_y = 8, .red_wg = 256,
-    .red_items = 4,
+    .wpt_m = 4, .wpt_n = 4, .wg_m = 16, .wg_n = 16,
+    .pack_wg = 16, .pack_panels = 0, .local = 1, .tile_k = 16, .direct_max = SIZE_MAX,
+    .wg_1d = 256, .wg_2d_x = 32, .wg_2d_y = 8, .red_wg = 256, .red_items = 4, .fp64 = 1,
 };
 
 /* Pointer to the unsigned field of t named `key`, or NULL. */
@@ -32,6 +34,7 @@ static unsigned *field(nn_cl_tune *t, const char *key) {
         {"pack_wg", offsetof(nn_cl_tune, pack_wg)}, {"wg_1d", offsetof(nn_cl_tune, wg_1d)},
         {"wg_2d_x", offsetof(nn_cl_tune, wg_2d_x)}, {"wg_2d_y", offsetof(nn_cl_tune, wg_2d_y)},
         {"red_wg", offsetof(nn_cl_tune, red_wg)},   {"red_items", offsetof(nn_cl_tune, red_items)},
+        {"tile_k", offsetof(nn_cl_tune, tile_k)},
     };
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++)
         if (strcmp(F[i].key, key) == 0) return (unsigned *)((char *)t + F[i].off);
@@ -51,7 +54,8 @@ static nn_status apply_token(nn_cl_tune *t, const char *tok, nn_error *err) {
     const char *eq = strchr(tok, '=');
     char key[32];
     if (!eq || (size_t)(eq - tok) >= sizeof key)
-        return nn_error_set(err, NN_E_INVALID, "NN_OPENCL_TUNE: expected cpu, gpu or key=value, got '%s'", tok);
+        return nn_error_set(err, NN_E_INVALID,
+                            "NN_OPENCL_TUNE: expected cpu, gpu or key=value, got '%s'", tok);
     memcpy(key, tok, (size_t)(eq - tok));
     key[eq - tok] = '\0';
     char *end;
@@ -60,6 +64,10 @@ static nn_status apply_token(nn_cl_tune *t, const char *tok, nn_error *err) {
         return nn_error_set(err, NN_E_INVALID, "NN_OPENCL_TUNE: bad value in '%s'", tok);
     if (strcmp(key, "pack_panels") == 0) {
         t->pack_panels = v != 0;
+    } else if (strcmp(key, "local") == 0) {
+        t->local = v != 0;
+    } else if (strcmp(key, "fp64") == 0) {
+        t->fp64 = v != 0;
     } else if (strcmp(key, "direct_max") == 0) {
         t->direct_max = (size_t)v;
     } else {
@@ -89,6 +97,8 @@ static nn_status validate(const nn_cl_tune *t, size_t max_wg, nn_error *err) {
     else if (!pow2(t->red_wg) || t->red_wg > max_wg)
         bad = "red_wg must be a power of two <= device max";
     else if (t->red_items < 1 || t->red_items > 1024) bad = "red_items must be in [1, 1024]";
+    else if (t->tile_k < 1 || t->tile_k > 256) bad = "tile_k must be in [1, 256]";
+    else if (t->local && t->pack_panels) bad = "local=1 needs pack_panels=0";
     if (bad)
         return nn_error_set(err, NN_E_INVALID, "OpenCL tuning: %s (max work-group size %zu)",
                             bad, max_wg);
