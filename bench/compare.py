@@ -36,7 +36,7 @@ def mlp(name, width, outputs, batch, samples, epochs, optimizer="sgd", lr=None):
     w = dict(name=name, kind="mlp", layers=[256, width, width, outputs], loss=loss,
              classes=2 if outputs == 1 else outputs, batch=batch, samples=samples,
              epochs=epochs, optimizer=optimizer,
-             lr=lr if lr is not None else (0.001 if optimizer == "adam" else 0.02))
+             lr=lr if lr is not None else (0.001 if optimizer == "adam" else round(0.02 * 512 / width, 6)))
     return describe(w)
 
 
@@ -223,6 +223,7 @@ class Runner:
         self.py = args.python or python_for_peers()
         self.rows = []
         self.notes = []
+        self.planned = []
 
     def nnbench_cmd(self, w, backend, threads):
         cmd = [self.args.nnbench, "--json", "-", "--quiet"]
@@ -256,18 +257,49 @@ class Runner:
                 "--test-samples", str(w["samples"] - n), "--threads", str(threads)]
         return cmd
 
-    def measure(self, w, impl, threads, cmd, env=None, note=None):
-        """Run cmd --repeat times, keep the fastest; add a row."""
-        best, err, walls = None, None, []
-        for _ in range(self.args.repeat):
-            rec, e, wall = run_json(cmd, env=env, timeout=self.args.timeout)
-            walls.append(wall)
-            if rec is None:
-                err = e
-                break
-            if best is None or rec.get("train_seconds", 1e30) < best.get("train_seconds", 1e30):
-                best = rec
-        row = dict(workload=w["name"], implementation=impl, threads=threads, note=note,
+    def measure(self, w, impl, threads, cmd, env=None):
+        """Queue one row of workload w; run_planned() runs the queue."""
+        self.planned.append((w, impl, threads, cmd, env))
+
+    def run_planned(self):
+        """Run the queued rows --repeat times round-robin (so that a burst of load
+        elsewhere does not hit every try of one row) and keep each row's fastest."""
+        plan, self.planned = self.planned, []
+        results = [dict(best=None, err=None, walls=[]) for _ in plan]
+        for rep in range(self.args.repeat):
+            if self.args.repeat > 1:
+                log("  -- try %d of %d" % (rep + 1, self.args.repeat))
+            for (w, impl, threads, cmd, env), res in zip(plan, results):
+                if res["err"]:
+                    continue
+                rec, e, wall = run_json(cmd, env=env, timeout=self.args.timeout)
+                res["walls"].append(wall)
+                if rec is None:
+                    res["err"] = e
+                elif res["best"] is None or (rec.get("train_seconds", 1e30)
+                                             < res["best"].get("train_seconds", 1e30)):
+                    res["best"] = rec
+                self.progress(impl, threads, rec, e)
+        if self.args.repeat > 1:
+            log("  -- kept the fastest try of each row")
+        for (w, impl, threads, cmd, env), res in zip(plan, results):
+            row = self.make_row(w, impl, threads, cmd, res["best"], res["err"], res["walls"])
+            if self.args.repeat > 1:
+                self.progress(impl, row["threads"], res["best"], row["error"])
+
+    def progress(self, impl, threads, rec, err):
+        label = impl + (" t=%s" % threads if threads else "")
+        if rec is None:
+            log("  %-34s %s" % (label, err))
+            return
+        sps = rec.get("samples_per_second")
+        log("  %-34s %8.3f s %12s samples/s %8s GFLOP/s  loss %s acc %s" % (
+            label, rec.get("train_seconds") or float("nan"), fmt_rate(sps),
+            fmt(rec.get("gflops"), ".2f"), fmt(rec.get("final_loss"), ".4f"),
+            fmt(rec.get("test_accuracy"), ".4f")))
+
+    def make_row(self, w, impl, threads, cmd, best, err, walls):
+        row = dict(workload=w["name"], implementation=impl, threads=threads,
                    command=" ".join(cmd), wall_seconds=round(sum(walls), 3), error=err,
                    train_seconds=None, samples_per_second=None, gflops=None,
                    gflops_recomputed=None, final_loss=None, test_accuracy=None,
@@ -289,14 +321,8 @@ class Runner:
             if row["final_loss"] is not None and not math.isfinite(row["final_loss"]):
                 row["error"] = "loss is not finite"
         self.rows.append(row)
-        if row["error"] and best is None:
-            log("  %-34s %s" % (impl + (" t=%s" % threads if threads else ""), row["error"]))
-        else:
-            log("  %-34s %8.3f s %12s samples/s %8s GFLOP/s  loss %s acc %s%s" % (
-                impl + (" t=%s" % threads if threads else ""), row["train_seconds"],
-                fmt_rate(row["samples_per_second"]), fmt(row["gflops_recomputed"], ".2f"),
-                fmt(row["final_loss"], ".4f"), fmt(row["test_accuracy"], ".4f"),
-                ("  [" + row["error"] + "]") if row["error"] else ""))
+        if row["error"] and best is not None:
+            log("  %-34s [%s]" % (impl, row["error"]))
         return row
 
     def check_nnbench(self, w, rec):
@@ -370,26 +396,24 @@ class Runner:
         quick = a.quick
         for w in workloads:
             log("== %s: %s" % (w["name"], w["what"]))
-            nn_rows = []
             if w["kind"] == "tutorial":
                 if have_nnbench:
-                    nn_rows.append(self.measure(w, "nnbench cpu (default run)", ncpu,
-                                                self.nnbench_cmd(w, "cpu", None)))
+                    self.measure(w, "nnbench cpu (default run)", ncpu,
+                                 self.nnbench_cmd(w, "cpu", None))
                     if not quick:
-                        nn_rows.append(self.measure(w, "nnbench cpu", 1,
-                                                    self.nnbench_cmd(w, "cpu", 1)))
+                        self.measure(w, "nnbench cpu", 1, self.nnbench_cmd(w, "cpu", 1))
                     if a.opencl and not quick:
                         self.measure(w, "nnbench opencl", None,
                                      self.nnbench_cmd(w, "opencl", None))
                 if have_tut:
                     self.measure(w, "numpy tutorial", None,
                                  self.peer_cmd(w, "tutorial_numpy.py", None), env=np_env)
+                self.run_planned()
                 self.rows_done(w)
                 continue
             if have_nnbench:
                 for t in thread_counts:
-                    nn_rows.append(self.measure(w, "nnbench cpu", t,
-                                                self.nnbench_cmd(w, "cpu", t)))
+                    self.measure(w, "nnbench cpu", t, self.nnbench_cmd(w, "cpu", t))
                 if a.opencl and not quick:
                     self.measure(w, "nnbench opencl", None, self.nnbench_cmd(w, "opencl", None))
             if have_torch:
@@ -414,6 +438,7 @@ class Runner:
                         extra["OPENBLAS_CORETYPE"] = core
                     self.measure(w, label, t, self.peer_cmd(w, "numpy_mlp.py", t),
                                  env=scrubbed_env(extra, scrub_openblas=True))
+            self.run_planned()
             self.rows_done(w)
 
     def rows_done(self, w):

@@ -8,6 +8,8 @@
  *
  * Matrix storage is contiguous row-major; (r, c) below means r rows of c
  * elements. All ops must be correct for any size, including 0 and 1.
+ * An output view either equals an input view exactly (where an op allows
+ * it) or does not overlap any input: backends run elements in parallel.
  */
 #ifndef NN_BACKEND_H
 #define NN_BACKEND_H
@@ -82,7 +84,8 @@ struct nn_backend_ops {
     /* out: (cols) = sum over rows of x: (rows, cols), rows summed in order. */
     nn_status (*col_sum)(nn_backend *be, nn_view out, nn_view x, size_t rows, size_t cols,
                          nn_error *err);
-    /* dst: (rows, cols)[r] = src[idx[r]]; idx: (rows) uint32 row indices. */
+    /* dst: (rows, cols)[r] = src[idx[r]]; idx: (rows) uint32 row indices, each
+     * below the number of rows of src (others are invalid input). */
     nn_status (*gather_rows)(nn_backend *be, nn_view dst, nn_view src, nn_view idx, size_t rows,
                              size_t cols, nn_error *err);
     /* One optimizer step on n parameters p with gradients g and state m, v
@@ -97,7 +100,8 @@ struct nn_backend_ops {
                         nn_view v, size_t n, nn_error *err);
     /* Wait for all queued work. */
     nn_status (*sync)(nn_backend *be, nn_error *err);
-    /* Optional (may be NULL): fill p with profiling totals. */
+    /* Optional (may be NULL): fill p with profiling totals; waits for queued
+     * work so that every event is counted. */
     void (*profile)(const nn_backend *be, nn_profile *p);
 };
 
