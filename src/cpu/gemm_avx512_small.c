@@ -6,11 +6,13 @@
  *            fewer columns than rows (the vectors then run along m);
  *   dots:    16 consecutive c entries at once as dot products of rows of op(a)
  *            and columns of op(b) (both contiguous), reduced by a fixed tree.
- * Every form's summation order depends only on the shape. */
+ * Every form's summation order depends only on the shape; threads split the
+ * entries of c, so results do not depend on the thread count. */
 #include "cpu/gemm_avx512.h"
 
 #if NN_GEMM_HAVE_AVX512
 #include <immintrin.h>
+#include <omp.h>
 
 /* Mask of the first `n` (0..16) lanes. */
 AVX512 static inline __mmask16 first_lanes(size_t n) {
@@ -23,20 +25,20 @@ typedef struct view {
     size_t rs, qs;
 } view;
 
-/* c rows [i0, i0+4) (fewer when m is short: the extra rows repeat the last one
- * and are not stored), columns [j, j+16) masked by mk: the rows form over `a`
- * (m, k) and the contiguous b (k, ldb). Stores into c (m, ldc) or, when
- * scatter is set, into the c^T positions c[j'*ldc + i'] (swapped form). */
+/* c rows [i0, i0+NROWS), columns [j, j+16) masked by mk, in the rows form over
+ * `a` (m, k) and the contiguous b (k, ldb): each sum split over p mod 4, then
+ * (s0 + s1) + (s2 + s3) without the partial sums k does not reach. Stores into
+ * c (m, ldc), or with SCATTER into the c^T positions c[j'*ldc + i']. */
 AVX512 static inline __attribute__((always_inline)) void
-rows4(float *c, size_t ldc, const int scatter, view a, const float *b, size_t ldb, size_t m,
-      size_t k, size_t i0, size_t j, __mmask16 mk, int accumulate) {
+rows_block(float *c, size_t ldc, const int SCATTER, const int NROWS, view a, const float *b,
+           size_t ldb, size_t k, size_t i0, size_t j, __mmask16 mk, int accumulate) {
     const float *ar[4]; /* row i0+r of op(a), stepped along p by a.qs */
 #pragma GCC unroll 4
-    for (size_t r = 0; r < 4; r++) ar[r] = a.p + (i0 + r < m ? i0 + r : m - 1) * a.rs;
+    for (int r = 0; r < NROWS; r++) ar[r] = a.p + (i0 + (size_t)r) * a.rs;
     const size_t qs = a.qs;
     __m512 acc[4][4]; /* [row][p mod 4] */
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
+    for (int r = 0; r < NROWS; r++)
 #pragma GCC unroll 4
         for (int u = 0; u < 4; u++) acc[r][u] = _mm512_setzero_ps();
     const float *bp = b + j;
@@ -46,7 +48,7 @@ rows4(float *c, size_t ldc, const int scatter, view a, const float *b, size_t ld
         for (int u = 0; u < 4; u++) {
             const __m512 bv = _mm512_maskz_loadu_ps(mk, bp);
 #pragma GCC unroll 4
-            for (int r = 0; r < 4; r++) {
+            for (int r = 0; r < NROWS; r++) {
                 acc[r][u] = _mm512_fmadd_ps(_mm512_set1_ps(*ar[r]), bv, acc[r][u]);
                 ar[r] += qs;
             }
@@ -57,28 +59,26 @@ rows4(float *c, size_t ldc, const int scatter, view a, const float *b, size_t ld
         if (p + (size_t)u < k) {
             const __m512 bv = _mm512_maskz_loadu_ps(mk, bp);
 #pragma GCC unroll 4
-            for (int r = 0; r < 4; r++) {
+            for (int r = 0; r < NROWS; r++) {
                 acc[r][u] = _mm512_fmadd_ps(_mm512_set1_ps(*ar[r]), bv, acc[r][u]);
                 ar[r] += qs;
             }
             bp += ldb;
         }
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i idx = /* lane l of c^T row i' lives at c[(j+l)*ldc + i'] */
+        _mm512_mullo_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32((int)j)),
+                           _mm512_set1_epi32((int)ldc));
 #pragma GCC unroll 4
-    for (size_t r = 0; r < 4; r++) {
-        if (i0 + r >= m) break;
-        /* (s0 + s1) + (s2 + s3), leaving out the partial sums that k does not reach */
+    for (int r = 0; r < NROWS; r++) {
         __m512 s = k > 1 ? _mm512_add_ps(acc[r][0], acc[r][1]) : acc[r][0];
         if (k > 2) s = _mm512_add_ps(s, k > 3 ? _mm512_add_ps(acc[r][2], acc[r][3]) : acc[r][2]);
-        if (!scatter) {
-            float *cr = c + (i0 + r) * ldc + j;
+        if (!SCATTER) {
+            float *cr = c + (i0 + (size_t)r) * ldc + j;
             if (accumulate) s = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, cr), s);
             _mm512_mask_storeu_ps(cr, mk, s);
-        } else { /* entry (i0+r, j+l) of c^T is c[(j+l)*ldc + i0+r] */
-            const __m512i lane =
-                _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            const __m512i idx = _mm512_mullo_epi32(
-                _mm512_add_epi32(lane, _mm512_set1_epi32((int)j)), _mm512_set1_epi32((int)ldc));
-            float *cr = c + i0 + r;
+        } else {
+            float *cr = c + i0 + (size_t)r;
             if (accumulate)
                 s = _mm512_add_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, cr, 4), s);
             _mm512_mask_i32scatter_ps(cr, mk, idx, s, 4);
@@ -86,21 +86,25 @@ rows4(float *c, size_t ldc, const int scatter, view a, const float *b, size_t ld
     }
 }
 
-/* The rows form on all of c (m, n), stored row-major with stride ldc. */
-AVX512 static void rows_form(float *c, size_t ldc, view a, const float *b, size_t ldb, size_t m,
-                             size_t n, size_t k, int accumulate) {
-    for (size_t j = 0; j < n; j += 16) {
+/* Items [lo, hi) of the rows form on c (m, n) (row-major, stride ldc; with
+ * scatter: c^T stored as (n, m)). Item q = (16-column chunk q / groups, 4-row group q % groups). */
+AVX512 static void rows_items(float *c, size_t ldc, int scatter, view a, const float *b,
+                              size_t ldb, size_t m, size_t n, size_t k, int accumulate, size_t lo,
+                              size_t hi) {
+    const size_t groups = (m + 3) / 4;
+    for (size_t q = lo; q < hi; q++) {
+        const size_t j = q / groups * 16, i0 = q % groups * 4, rows = m - i0 < 4 ? m - i0 : 4;
         const __mmask16 mk = first_lanes(n - j);
-        for (size_t i0 = 0; i0 < m; i0 += 4) rows4(c, ldc, 0, a, b, ldb, m, k, i0, j, mk, accumulate);
-    }
-}
-
-/* The rows form for c^T (m, n), stored transposed as c (n, m) with stride ldc. */
-AVX512 static void rows_form_t(float *c, size_t ldc, view a, const float *b, size_t ldb, size_t m,
-                               size_t n, size_t k, int accumulate) {
-    for (size_t j = 0; j < n; j += 16) {
-        const __mmask16 mk = first_lanes(n - j);
-        for (size_t i0 = 0; i0 < m; i0 += 4) rows4(c, ldc, 1, a, b, ldb, m, k, i0, j, mk, accumulate);
+        switch (rows * 2 + (scatter != 0)) {
+        case 8: rows_block(c, ldc, 0, 4, a, b, ldb, k, i0, j, mk, accumulate); break;
+        case 9: rows_block(c, ldc, 1, 4, a, b, ldb, k, i0, j, mk, accumulate); break;
+        case 6: rows_block(c, ldc, 0, 3, a, b, ldb, k, i0, j, mk, accumulate); break;
+        case 7: rows_block(c, ldc, 1, 3, a, b, ldb, k, i0, j, mk, accumulate); break;
+        case 4: rows_block(c, ldc, 0, 2, a, b, ldb, k, i0, j, mk, accumulate); break;
+        case 5: rows_block(c, ldc, 1, 2, a, b, ldb, k, i0, j, mk, accumulate); break;
+        case 2: rows_block(c, ldc, 0, 1, a, b, ldb, k, i0, j, mk, accumulate); break;
+        default: rows_block(c, ldc, 1, 1, a, b, ldb, k, i0, j, mk, accumulate); break;
+        }
     }
 }
 
@@ -125,26 +129,29 @@ AVX512 static __m512 reduce16(__m512 y[16]) {
     return _mm512_permutexvar_ps(order, f);
 }
 
-/* The dots form: c (m, n) entries e = i*n + j, 16 at a time, as dot products of
- * a row i of a (m, k) and a row j of bt (n, k), both contiguous. */
-AVX512 static void dots_form(float *c, const float *a, const float *bt, size_t m, size_t n,
-                             size_t k, int accumulate) {
+/* Blocks [lo, hi) of the dots form: c (m, n) entries e = i*n + j, 16 per
+ * block, as dot products of row i of a (m, k) and row j of bt (n, k). */
+AVX512 static void dots_items(float *c, const float *a, const float *bt, size_t m, size_t n,
+                              size_t k, int accumulate, size_t lo, size_t hi) {
     const size_t total = m * n;
-    size_t i = 0, j = 0; /* (i, j) of entry e */
-    for (size_t e0 = 0; e0 < total; e0 += 16) {
-        const size_t cnt = total - e0 < 16 ? total - e0 : 16;
+    for (size_t blk = lo; blk < hi; blk++) {
+        const size_t e0 = blk * 16, cnt = total - e0 < 16 ? total - e0 : 16;
+        const float *ai[16], *bj[16]; /* operands of entry e0 + l (repeats past cnt) */
+        size_t i = e0 / n, j = e0 % n;
+        for (size_t l = 0; l < 16; l++) {
+            ai[l] = a + i * k;
+            bj[l] = bt + j * k;
+            if (l + 1 < cnt && ++j == n) j = 0, i++;
+        }
         __m512 y[16];
 #pragma GCC unroll 16
-        for (size_t l = 0; l < 16; l++) {
-            y[l] = _mm512_setzero_ps();
-            if (l >= cnt) continue;
-            const float *ai = a + i * k, *bj = bt + j * k;
-            for (size_t p = 0; p < k; p += 16) {
-                const __mmask16 mk = first_lanes(k - p);
-                y[l] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, ai + p),
-                                       _mm512_maskz_loadu_ps(mk, bj + p), y[l]);
-            }
-            if (++j == n) j = 0, i++;
+        for (int l = 0; l < 16; l++) y[l] = _mm512_setzero_ps();
+        for (size_t p = 0; p < k; p += 16) {
+            const __mmask16 mk = first_lanes(k - p);
+#pragma GCC unroll 16
+            for (int l = 0; l < 16; l++)
+                y[l] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, ai[l] + p),
+                                       _mm512_maskz_loadu_ps(mk, bj[l] + p), y[l]);
         }
         const __mmask16 out = first_lanes(cnt);
         __m512 s = reduce16(y);
@@ -153,37 +160,74 @@ AVX512 static void dots_form(float *c, const float *a, const float *bt, size_t m
     }
 }
 
-void nn_gemm_avx512_small(const nn_gemm_args *g) {
+/* One product prepared for the direct loops: the form and its operands. */
+typedef struct small_plan {
+    enum { FORM_ROWS, FORM_ROWS_T, FORM_DOTS } form;
+    const nn_gemm_args *g;
+    view a;         /* rows forms: the row operand (m', k) */
+    const float *b; /* rows forms: (k, n') contiguous; dots: the column operand as rows (n, k) */
+    size_t ldb, m, n; /* rows forms: m', n' (swapped for FORM_ROWS_T) */
+    size_t items;
+} small_plan;
+
+/* Run part t of `parts` of the plan's items. */
+AVX512 static void run_part(const small_plan *sp, int t, int parts) {
+    const size_t lo = sp->items * (size_t)t / (size_t)parts;
+    const size_t hi = sp->items * (size_t)(t + 1) / (size_t)parts;
+    const nn_gemm_args *g = sp->g;
+    if (sp->form == FORM_DOTS)
+        dots_items(g->c, g->a, sp->b, g->m, g->n, g->k, g->accumulate, lo, hi);
+    else
+        rows_items(g->c, g->n, sp->form == FORM_ROWS_T, sp->a, sp->b, sp->ldb, sp->m, sp->n,
+                   g->k, g->accumulate, lo, hi);
+}
+
+void nn_gemm_avx512_small(const nn_gemm_args *g, int threads) {
     const size_t m = g->m, n = g->n, k = g->k;
     float bt[NN_GEMM_SMALL_MAX_BT]; /* op(b) as (k, n), or op(b)^T as (n, k) */
     const int bt_fits = n * k <= NN_GEMM_SMALL_MAX_BT;
     /* rough uop counts: dots pay a reduction per 16 entries, rows pay for unused lanes */
-    const size_t dots_cost = (m * n + 15) / 16 * (48 * ((k + 15) / 16) + 60);
-    const size_t rows_cost = 2 * m * ((n + 15) / 16) * k;
-    if (!g->trans_a && (g->trans_b || bt_fits) && dots_cost < rows_cost) {
-        const float *b_rows = g->b; /* op(b)^T: (n, k) */
+    const double dots_cost = (double)((m * n + 15) / 16) * (48.0 * (double)((k + 15) / 16) + 60.0);
+    const double rows_cost = 2.0 * (double)m * (double)((n + 15) / 16) * (double)k;
+    small_plan sp = {.g = g};
+    if (!g->trans_a && (g->trans_b || bt_fits) && (dots_cost < rows_cost || (g->trans_b && !bt_fits))) {
+        sp.form = FORM_DOTS;
+        sp.b = g->b; /* op(b)^T: (n, k) */
         if (!g->trans_b) {
             for (size_t p = 0; p < k; p++)
                 for (size_t j = 0; j < n; j++) bt[j * k + p] = g->b[p * n + j];
-            b_rows = bt;
+            sp.b = bt;
         }
-        dots_form(g->c, g->a, b_rows, m, n, k, g->accumulate);
+        sp.items = (m * n + 15) / 16;
     } else if (g->trans_a && n < 16 && m > n) {
         /* swapped: c^T (n, m) = op(b)^T (n, k) · op(a)^T, whose rows are rows of a (k, m) */
-        const view bv = {g->b, g->trans_b ? k : 1, g->trans_b ? 1 : n}; /* op(b)^T */
-        rows_form_t(g->c, n, bv, g->a, m, n, m, k, g->accumulate);
+        sp.form = FORM_ROWS_T;
+        sp.a = (view){g->b, g->trans_b ? k : 1, g->trans_b ? 1 : n}; /* op(b)^T */
+        sp.b = g->a;
+        sp.ldb = m;
+        sp.m = n;
+        sp.n = m;
     } else if (!g->trans_b || bt_fits) {
-        const view a = {g->a, g->trans_a ? 1 : k, g->trans_a ? m : 1}; /* op(a): (m, k) */
-        const float *b = g->b;                                            /* op(b): (k, n) */
+        sp.form = FORM_ROWS;
+        sp.a = (view){g->a, g->trans_a ? 1 : k, g->trans_a ? m : 1}; /* op(a): (m, k) */
+        sp.b = g->b;                                                   /* op(b): (k, n) */
         if (g->trans_b) {
             nn_gemm_transpose_b(bt, g);
-            b = bt;
+            sp.b = bt;
         }
-        rows_form(g->c, n, a, b, n, m, n, k, g->accumulate);
-    } else if (!g->trans_a) {
-        dots_form(g->c, g->a, g->b, m, n, k, g->accumulate);
+        sp.ldb = n;
+        sp.m = m;
+        sp.n = n;
     } else {
-        nn_gemm_small_c(g); /* large transposed b with a transposed a: not a small shape */
+        nn_gemm_small_c(g, threads); /* a large transposed b with a transposed a */
+        return;
+    }
+    if (sp.form != FORM_DOTS) sp.items = (sp.n + 15) / 16 * ((sp.m + 3) / 4);
+    if (threads > 1 && sp.items > 1) {
+#pragma omp parallel num_threads(threads)
+        run_part(&sp, omp_get_thread_num(), omp_get_num_threads());
+    } else {
+        run_part(&sp, 0, 1);
     }
 }
 
