@@ -17,6 +17,15 @@
 
 static int nthreads(const nn_backend *be) { return be->threads > 0 ? be->threads : 1; }
 
+/* Elementwise loops get AVX2 and AVX-512 clones chosen at load time. Without
+ * -ffast-math and with FP contraction off (ISO C mode) every clone computes
+ * the same bits as the portable one. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SIMD_CLONES
+#endif
+
 /* Arguments of one op, shared by its range functions. */
 typedef struct op_args {
     int kind;          /* activation / loss / optimizer */
@@ -52,7 +61,7 @@ static void par_for(const nn_backend *be, size_t n, size_t min_par, range_fn bod
 
 /* ------------------------------------------------------------------- fill */
 
-static void fill_range(op_args *a, size_t i0, size_t i1) {
+SIMD_CLONES static void fill_range(op_args *a, size_t i0, size_t i1) {
     for (size_t i = i0; i < i1; i++) a->out[i] = a->s;
 }
 
@@ -75,7 +84,7 @@ nn_status nn_cpu_matmul(nn_backend *be, nn_view c, nn_view a, nn_view b, size_t 
 
 /* --------------------------------------------------------------- bias add */
 
-static void bias_range(op_args *a, size_t r0, size_t r1) {
+SIMD_CLONES static void bias_range(op_args *a, size_t r0, size_t r1) {
     const size_t cols = a->cols;
     for (size_t r = r0; r < r1; r++) {
         float *row = a->out + r * cols;
@@ -96,7 +105,7 @@ nn_status nn_cpu_bias_add(nn_backend *be, nn_view z, nn_view bias, size_t rows, 
 
 static float sigmoidf(float z) { return 1.0f / (1.0f + expf(-z)); }
 
-static void act_forward_range(op_args *a, size_t i0, size_t i1) {
+SIMD_CLONES static void act_forward_range(op_args *a, size_t i0, size_t i1) {
     float *y = a->out;
     const float *z = a->a;
     switch (a->kind) {
@@ -147,7 +156,7 @@ nn_status nn_cpu_act_forward(nn_backend *be, nn_act act, nn_view y, nn_view z, s
 }
 
 /* dz = dy * act'(.) with a = dy, b = z (pre-activation), c = y (activation). */
-static void act_backward_range(op_args *a, size_t i0, size_t i1) {
+SIMD_CLONES static void act_backward_range(op_args *a, size_t i0, size_t i1) {
     float *dz = a->out;
     const float *dy = a->a, *z = a->b, *y = a->c;
     switch (a->kind) {
@@ -155,7 +164,10 @@ static void act_backward_range(op_args *a, size_t i0, size_t i1) {
         if (dz != dy) memmove(dz + i0, dy + i0, (i1 - i0) * sizeof(float));
         break;
     case NN_ACT_RELU:
-        for (size_t i = i0; i < i1; i++) dz[i] = z[i] > 0.0f ? dy[i] : 0.0f;
+        for (size_t i = i0; i < i1; i++) {
+            const float g = dy[i]; /* loaded unconditionally so the select vectorizes */
+            dz[i] = z[i] > 0.0f ? g : 0.0f;
+        }
         break;
     case NN_ACT_SIGMOID:
         for (size_t i = i0; i < i1; i++) dz[i] = dy[i] * y[i] * (1.0f - y[i]);
@@ -238,7 +250,7 @@ nn_status nn_cpu_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, 
     return NN_OK;
 }
 
-static void loss_grad_range(op_args *a, size_t i0, size_t i1) {
+SIMD_CLONES static void loss_grad_range(op_args *a, size_t i0, size_t i1) {
     for (size_t i = i0; i < i1; i++) a->out[i] = a->s * (a->a[i] - a->b[i]);
 }
 
@@ -259,7 +271,7 @@ nn_status nn_cpu_loss_grad(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, 
 /* ------------------------------------------------------------- reductions */
 
 /* Columns [c0, c1): out[c] = sum over rows of x[r, c], rows in order. */
-static void col_sum_range(op_args *a, size_t c0, size_t c1) {
+SIMD_CLONES static void col_sum_range(op_args *a, size_t c0, size_t c1) {
     const size_t cols = a->cols;
     float acc[64]; /* one strip of columns */
     for (size_t s0 = c0; s0 < c1; s0 += 64) {
@@ -299,7 +311,7 @@ nn_status nn_cpu_gather_rows(nn_backend *be, nn_view dst, nn_view src, nn_view i
 
 /* -------------------------------------------------------------- optimizer */
 
-static void update_range(op_args *a, size_t i0, size_t i1) {
+SIMD_CLONES static void update_range(op_args *a, size_t i0, size_t i1) {
     const nn_opt_step *st = a->step;
     float *p = a->out, *m = a->m, *v = a->v;
     const float *g = a->a, lr = st->lr;

@@ -7,8 +7,13 @@
 
 #include "cpu/gemm_internal.h"
 
-/* Products with at most this many multiply-adds take the direct loop. */
+/* Products with at most this many multiply-adds take the direct loops. */
 #define SMALL_MAX_MACS ((size_t)32768)
+/* So do skinny ones, where most of a micro-tile would be padding (n or m at
+ * most this) or packing would cost more than the product (k at most this). */
+#define SKINNY_MAX_N 8
+#define SKINNY_MAX_M 4
+#define SKINNY_MAX_K 8
 /* Products with fewer multiply-adds than this run on one thread (no fork). */
 #define PARALLEL_MIN_MACS ((size_t)1 << 20)
 
@@ -57,11 +62,15 @@ static const nn_gemm_isa *isa_of(nn_gemm_path path) {
     }
 }
 
-/* 1 if the shape takes the direct loop. */
-int nn_gemm_is_small(size_t m, size_t n, size_t k) {
-    /* Each factor is bounded first so the product cannot overflow. */
-    if (m > SMALL_MAX_MACS || n > SMALL_MAX_MACS || k > SMALL_MAX_MACS) return 0;
-    return m * n <= SMALL_MAX_MACS && m * n * k <= SMALL_MAX_MACS;
+int nn_gemm_is_direct(size_t m, size_t n, size_t k, int trans_a, int trans_b) {
+    if (k == 0) return 1;
+    /* each factor is bounded first so the products cannot overflow */
+    const int small = m <= SMALL_MAX_MACS && n <= SMALL_MAX_MACS && k <= SMALL_MAX_MACS &&
+                      m * n <= SMALL_MAX_MACS && m * n * k <= SMALL_MAX_MACS;
+    const int skinny = n <= SKINNY_MAX_N || m <= SKINNY_MAX_M || k <= SKINNY_MAX_K;
+    /* a transposed b is copied to the stack unless the dot-product form reads it in place */
+    const int b_ok = !trans_b || !trans_a || (n <= NN_GEMM_SMALL_MAX_BT / k);
+    return (small || skinny) && b_ok;
 }
 
 /* c (m, n) = 0, or left alone when accumulating: the k = 0 product. */
@@ -78,13 +87,13 @@ void nn_cpu_gemm_with(nn_gemm_path path, int threads, float *c, const float *a, 
     }
     const nn_gemm_isa *isa = isa_of(path);
     const nn_gemm_args args = {c, a, b, m, n, k, trans_a != 0, trans_b != 0, accumulate != 0};
-    if (nn_gemm_is_small(m, n, k) && (!trans_b || n * k <= NN_GEMM_SMALL_MAX_BT)) {
-        isa->small(&args);
-        return;
-    }
     int nt = threads > 0 ? threads : omp_get_max_threads();
     if (nt < 1 || (double)m * (double)n * (double)k < (double)PARALLEL_MIN_MACS) nt = 1;
-    if (nn_gemm_blocked(isa, nt, &args) != 0) nn_gemm_small_c(&args); /* out of memory */
+    if (nn_gemm_is_direct(m, n, k, trans_a, trans_b)) {
+        isa->small(&args, nt);
+        return;
+    }
+    if (nn_gemm_blocked(isa, nt, &args) != 0) nn_gemm_small_c(&args, nt); /* out of memory */
 }
 
 void nn_cpu_gemm(int threads, float *c, const float *a, const float *b, size_t m, size_t n,

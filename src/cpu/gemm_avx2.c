@@ -1,10 +1,11 @@
 /* gemm_avx2.c — AVX2+FMA path: a 6x16 register-blocked micro-kernel (12 ymm
- * accumulators) and a masked direct loop for small products. Only the
+ * accumulators) and masked direct loops for small and skinny products. Only the
  * functions marked AVX2 use AVX2/FMA, and they run only when the CPU has them. */
 #include "cpu/gemm_internal.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#include <omp.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define MR 6
@@ -54,21 +55,12 @@ AVX2 static void kernel_6x16(size_t kc, const float *ap, const float *bp, float 
     }
 }
 
-/* Direct loop: each c row in 8-wide masked chunks, summed over p in registers. */
-AVX2 static void small_avx2(const nn_gemm_args *g) {
+/* Rows [i0, i1) of the rows form: each c row in 8-wide masked chunks, summed
+ * over p in a register; b is op(b) as (k, n). */
+AVX2 static void rows_avx2(const nn_gemm_args *g, const float *b, size_t i0, size_t i1) {
     const size_t m = g->m, n = g->n, k = g->k;
-    float bt[NN_GEMM_SMALL_MAX_BT]; /* (k, n): op(b) when b is transposed */
-    const float *b = g->b;
-    if (g->trans_b) {
-        if (n * k > NN_GEMM_SMALL_MAX_BT) {
-            nn_gemm_small_c(g);
-            return;
-        }
-        nn_gemm_transpose_b(bt, g);
-        b = bt;
-    }
     const size_t sai = g->trans_a ? 1 : k, sap = g->trans_a ? m : 1; /* op(a)(i,p) = a[i*sai + p*sap] */
-    for (size_t i = 0; i < m; i++) {
+    for (size_t i = i0; i < i1; i++) {
         const float *ai = g->a + i * sai;
         float *ci = g->c + i * n;
         for (size_t j = 0; j < n; j += 8) {
@@ -79,6 +71,62 @@ AVX2 static void small_avx2(const nn_gemm_args *g) {
                                       _mm256_maskload_ps(b + p * n + j, mk), acc);
             _mm256_maskstore_ps(ci + j, mk, acc);
         }
+    }
+}
+
+/* Rows [i0, i1) of the dots form for a (m, k) and a transposed b (n, k): each
+ * entry an 8-wide dot product, then a fixed horizontal sum. */
+AVX2 static void dots_avx2(const nn_gemm_args *g, size_t i0, size_t i1) {
+    const size_t n = g->n, k = g->k;
+    for (size_t i = i0; i < i1; i++) {
+        const float *ai = g->a + i * k;
+        for (size_t j = 0; j < n; j++) {
+            const float *bj = g->b + j * k;
+            __m256 acc = _mm256_setzero_ps();
+            for (size_t p = 0; p < k; p += 8) {
+                const __m256i mk = lanes(k - p);
+                acc = _mm256_fmadd_ps(_mm256_maskload_ps(ai + p, mk), _mm256_maskload_ps(bj + p, mk),
+                                      acc);
+            }
+            __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            h = _mm_add_ss(h, _mm_movehdup_ps(h));
+            const float s = _mm_cvtss_f32(h);
+            g->c[i * n + j] = g->accumulate ? g->c[i * n + j] + s : s;
+        }
+    }
+}
+
+/* Rows [i0, i1) of c in the chosen form (bt: op(b) as (k, n), or NULL for dots). */
+AVX2 static void small_rows(const nn_gemm_args *g, const float *b, size_t i0, size_t i1) {
+    if (b) rows_avx2(g, b, i0, i1);
+    else dots_avx2(g, i0, i1);
+}
+
+/* Direct loops (see nn_gemm_small_fn): rows form, or dots for a large transposed b. */
+AVX2 static void small_avx2(const nn_gemm_args *g, int threads) {
+    const size_t n = g->n, k = g->k;
+    float bt[NN_GEMM_SMALL_MAX_BT]; /* (k, n): op(b) when b is transposed */
+    const float *b = g->b;
+    if (g->trans_b) {
+        if (n * k <= NN_GEMM_SMALL_MAX_BT) {
+            nn_gemm_transpose_b(bt, g);
+            b = bt;
+        } else if (!g->trans_a) {
+            b = NULL; /* dots */
+        } else {
+            nn_gemm_small_c(g, threads);
+            return;
+        }
+    }
+    if (threads <= 1 || g->m < 2) {
+        small_rows(g, b, 0, g->m);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+        const size_t t = (size_t)omp_get_thread_num(), parts = (size_t)omp_get_num_threads();
+        small_rows(g, b, g->m * t / parts, g->m * (t + 1) / parts);
     }
 }
 

@@ -21,7 +21,7 @@ AVX512 void nn_gemm_avx512_pack_a(float *dst, const nn_gemm_args *args, size_t i
  * (nr % 16 == 0; dst 64-byte aligned). */
 AVX512 void nn_gemm_avx512_pack_b(float *dst, const nn_gemm_args *args, size_t p0, size_t kc,
                                   size_t j0, size_t nc, size_t nr);
-/* The direct loop for small products (see nn_gemm_small_fn). */
-AVX512 void nn_gemm_avx512_small(const nn_gemm_args *args);
+/* The direct loops for small and skinny products (see nn_gemm_small_fn). */
+AVX512 void nn_gemm_avx512_small(const nn_gemm_args *args, int threads);
 
 #endif

@@ -111,12 +111,15 @@ AVX512 static void rows_items(float *c, size_t ldc, int scatter, view a, const f
 /* out lane l = sum of the lanes of y[l] (a fixed tree), for 16 vectors. */
 AVX512 static __m512 reduce16(__m512 y[16]) {
     __m512 z[8], w[4], v[2];
+#pragma GCC unroll 8
     for (int q = 0; q < 8; q++) /* rows 2q, 2q+1: 8 partials each */
         z[q] = _mm512_add_ps(_mm512_shuffle_f32x4(y[2 * q], y[2 * q + 1], 0x44),
                              _mm512_shuffle_f32x4(y[2 * q], y[2 * q + 1], 0xee));
+#pragma GCC unroll 4
     for (int r = 0; r < 4; r++) /* rows 4r..4r+3: 4 partials each, one per 128-bit block */
         w[r] = _mm512_add_ps(_mm512_shuffle_f32x4(z[2 * r], z[2 * r + 1], 0x88),
                              _mm512_shuffle_f32x4(z[2 * r], z[2 * r + 1], 0xdd));
+#pragma GCC unroll 2
     for (int s = 0; s < 2; s++) { /* 2 partials of rows b+8s, b+8s+4 in block b */
         const __m512d w0 = _mm512_castps_pd(w[2 * s]), w1 = _mm512_castps_pd(w[2 * s + 1]);
         v[s] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(w0, w1)),
@@ -137,11 +140,12 @@ AVX512 static void dots_items(float *c, const float *a, const float *bt, size_t 
     for (size_t blk = lo; blk < hi; blk++) {
         const size_t e0 = blk * 16, cnt = total - e0 < 16 ? total - e0 : 16;
         const float *ai[16], *bj[16]; /* operands of entry e0 + l (repeats past cnt) */
-        size_t i = e0 / n, j = e0 % n;
+        const size_t i = e0 / n, j = e0 % n;
+        const float *ap = a + i * k, *bp = bt + j * k, *const b_end = bt + n * k;
         for (size_t l = 0; l < 16; l++) {
-            ai[l] = a + i * k;
-            bj[l] = bt + j * k;
-            if (l + 1 < cnt && ++j == n) j = 0, i++;
+            ai[l] = ap;
+            bj[l] = bp;
+            if (l + 1 < cnt && (bp += k) == b_end) bp = bt, ap += k;
         }
         __m512 y[16];
 #pragma GCC unroll 16

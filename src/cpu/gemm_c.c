@@ -1,5 +1,7 @@
 /* gemm_c.c — portable C path: a 4x16 micro-kernel the compiler can vectorize
  * with baseline SIMD, and the generic direct loop that every path falls back on. */
+#include <omp.h>
+
 #include "cpu/gemm_internal.h"
 
 #define MR 4
@@ -19,12 +21,13 @@ static void kernel_4x16(size_t kc, const float *ap, const float *bp, float *c, s
         for (size_t j = 0; j < nr; j++) c[i * ldc + j] = add ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
-void nn_gemm_small_c(const nn_gemm_args *g) {
+/* Rows [i0, i1) of the portable direct loop: sequential sums over p. */
+static void small_rows(const nn_gemm_args *g, size_t i0, size_t i1) {
     const size_t m = g->m, n = g->n, k = g->k;
     /* op(a)(i, p) = a[i*sai + p*sap], op(b)(p, j) = b[p*sbp + j*sbj] */
     const size_t sai = g->trans_a ? 1 : k, sap = g->trans_a ? m : 1;
     const size_t sbp = g->trans_b ? 1 : n, sbj = g->trans_b ? k : 1;
-    for (size_t i = 0; i < m; i++) {
+    for (size_t i = i0; i < i1; i++) {
         const float *ai = g->a + i * sai;
         float *ci = g->c + i * n;
         for (size_t j = 0; j < n; j++) {
@@ -33,6 +36,18 @@ void nn_gemm_small_c(const nn_gemm_args *g) {
             for (size_t p = 0; p < k; p++) s += ai[p * sap] * bj[p * sbp];
             ci[j] = s;
         }
+    }
+}
+
+void nn_gemm_small_c(const nn_gemm_args *g, int threads) {
+    if (threads <= 1 || g->m < 2) {
+        small_rows(g, 0, g->m);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+        const size_t t = (size_t)omp_get_thread_num(), parts = (size_t)omp_get_num_threads();
+        small_rows(g, g->m * t / parts, g->m * (t + 1) / parts);
     }
 }
 

@@ -2,10 +2,12 @@
  * micro-kernel descriptor the blocked driver runs, and the direct loop for
  * small products. Not part of the backend interface.
  *
- * Numerics shared by every path: c(i, j) is accumulated over k in blocks of
- * NN_GEMM_KC, in increasing k; each block's partial sum is a sequential chain
- * over its k values, then added to c (or stored when it is the first block and
- * the call does not accumulate). Nothing depends on the thread count. */
+ * Numerics: in the blocked algorithm, c(i, j) is accumulated over k in blocks
+ * of NN_GEMM_KC, in increasing k; each block's partial sum is a sequential
+ * chain over its k values, then added to c (or stored when it is the first
+ * block and the call does not accumulate). The direct loops use orders fixed by
+ * the shape. Which algorithm runs depends only on the shape and transposes,
+ * and threads only split the entries of c: nothing depends on the thread count. */
 #ifndef NN_CPU_GEMM_INTERNAL_H
 #define NN_CPU_GEMM_INTERNAL_H
 
@@ -45,10 +47,12 @@ typedef void (*nn_gemm_pack_a_fn)(float *dst, const nn_gemm_args *args, size_t i
 typedef void (*nn_gemm_pack_b_fn)(float *dst, const nn_gemm_args *args, size_t p0, size_t kc,
                                   size_t j0, size_t nc, size_t nr);
 
-/* Direct loop for small products: the whole of args (any shape), on the
- * calling thread, without allocating. A transposed B of more than
- * NN_GEMM_SMALL_MAX_BT elements takes the portable loop. */
-typedef void (*nn_gemm_small_fn)(const nn_gemm_args *args);
+/* Direct loops (no packing, no allocation) for small and skinny products: the
+ * whole of args (any shape) on up to `threads` threads (1 = the calling thread,
+ * no fork). Threads split the entries of c; each entry's sum runs in an order
+ * fixed by the shape. May use a stack copy of op(b) of up to
+ * NN_GEMM_SMALL_MAX_BT floats; shapes needing more take slower loops. */
+typedef void (*nn_gemm_small_fn)(const nn_gemm_args *args, int threads);
 #define NN_GEMM_SMALL_MAX_BT 4096
 
 /* What the blocked driver needs from one instruction-set path. */
@@ -80,15 +84,15 @@ const char *nn_gemm_path_name(nn_gemm_path path);
 void nn_cpu_gemm_with(nn_gemm_path path, int threads, float *c, const float *a, const float *b,
                       size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate);
 
-/* 1 if a product of this shape takes the direct loop (depends only on the shape). */
-int nn_gemm_is_small(size_t m, size_t n, size_t k);
+/* 1 if a product of this shape takes the direct loops (depends only on the shape). */
+int nn_gemm_is_direct(size_t m, size_t n, size_t k, int trans_a, int trans_b);
 
 /* The blocked, packed algorithm on up to `threads` OpenMP threads (>= 1).
  * Returns 0, or -1 (c untouched) when its packing buffers cannot be allocated. */
 int nn_gemm_blocked(const nn_gemm_isa *isa, int threads, const nn_gemm_args *args);
 
 /* The portable direct loop (any shape, any transposes, no allocation). */
-void nn_gemm_small_c(const nn_gemm_args *args);
+void nn_gemm_small_c(const nn_gemm_args *args, int threads);
 /* bt (k, n) = op(b) for a transposed b (n, k). */
 void nn_gemm_transpose_b(float *bt, const nn_gemm_args *args);
 
