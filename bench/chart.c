@@ -60,6 +60,15 @@ static void fmt(double v, char *buf, size_t len) {
     else snprintf(buf, len, "%g", v);
 }
 
+void chart_sort_series(chart_series *s) {
+    for (size_t i = 1; i < s->n; i++) /* insertion sort: at most CHART_MAX_POINTS */
+        for (size_t j = i; j > 0 && s->x[j - 1] > s->x[j]; j--) {
+            double tx = s->x[j], ty = s->y[j];
+            s->x[j] = s->x[j - 1], s->y[j] = s->y[j - 1];
+            s->x[j - 1] = tx, s->y[j - 1] = ty;
+        }
+}
+
 int chart_write_svg(const char *path, const chart *c) {
     double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
     for (size_t s = 0; s < c->n_series; s++)
@@ -69,7 +78,7 @@ int chart_write_svg(const char *path, const chart *c) {
             xlo = fmin(xlo, x), xhi = fmax(xhi, x), ylo = fmin(ylo, y), yhi = fmax(yhi, y);
         }
     if (!isfinite(xlo)) xlo = 0, xhi = 1, ylo = 0, yhi = 1;
-    if (c->ideal) yhi = fmax(yhi, xhi / xlo);
+    if (c->ideal) yhi = fmax(yhi, xhi / xlo), ylo = fmin(ylo, 1.0);
     axis ax = fit(xlo, xhi, 1, 0), ay = fit(ylo, yhi, 1, 1);
     FILE *f = fopen(path, "w");
     if (!f) return -1;

@@ -22,6 +22,9 @@ typedef struct chart {
     int ideal;      /* draw the line y = x / x_min (ideal speedup) */
 } chart;
 
+/* Sort a series' points by x. */
+void chart_sort_series(chart_series *s);
+
 /* Write the chart as SVG; axes become logarithmic when their data span a
  * factor of 10 or more. Returns 0, or -1 if the file cannot be written. */
 int chart_write_svg(const char *path, const chart *c);

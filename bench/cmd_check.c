@@ -93,6 +93,9 @@ int cmd_check(int argc, char **argv) {
         return EXIT_OK;
     }
     if (rc != EXIT_OK) return rc;
+    if (o.json_path || o.plot_path || o.no_fallback || strcmp(o.backend, "cpu") != 0)
+        return cli_usage_error("check: --json, --plot, --backend and --no-fallback do not apply "
+                               "(check always compares cpu with opencl)");
     experiment_data d;
     if ((rc = experiment_prepare(&o, &d)) != EXIT_OK) return rc;
 
@@ -114,15 +117,31 @@ int cmd_check(int argc, char **argv) {
     float *init = NULL;
     nn_model *probe = NULL;
     rc = EXIT_FAIL;
-    if (!a || !b || nn_model_create(cpu, &o.model, &probe, &err) != NN_OK) goto done;
+    if (!a || !b) goto done;
+    if (nn_model_create(cpu, &o.model, &probe, &err) != NN_OK) {
+        fprintf(stderr, "nnbench: %s\n", err.msg);
+        goto done;
+    }
     a->n_params = b->n_params = nn_model_param_count(probe);
     int points = o.train.log_every > 0 ? o.train.epochs / o.train.log_every + 2 : 1;
     if (points > MAX_POINTS) points = MAX_POINTS;
+    if (cli_check_memory("--log-every", 2.0 * points * (double)a->n_params * sizeof(float),
+                         "weight snapshots at every logging point")) {
+        rc = EXIT_USAGE;
+        goto done;
+    }
     init = malloc(a->n_params * sizeof(float));
     a->weights = malloc((size_t)points * a->n_params * sizeof(float));
     b->weights = malloc((size_t)points * b->n_params * sizeof(float));
-    if (!init || !a->weights || !b->weights) goto done;
-    if (nn_model_get_params(probe, init, a->n_params, &err) != NN_OK) goto done;
+    if (!init || !a->weights || !b->weights) {
+        fprintf(stderr, "nnbench: check: out of memory for %d snapshots of %zu weights (use a "
+                        "larger --log-every)\n", points, a->n_params);
+        goto done;
+    }
+    if (nn_model_get_params(probe, init, a->n_params, &err) != NN_OK) {
+        fprintf(stderr, "nnbench: %s\n", err.msg);
+        goto done;
+    }
 
     char layers[512];
     experiment_layers_str(&o.model, layers, sizeof layers);
@@ -138,11 +157,12 @@ int cmd_check(int argc, char **argv) {
     printf("tolerances: |dloss| <= %g + %g*|loss|; max|dw| <= %g*max|w|\n", LOSS_ATOL, LOSS_RTOL,
            WEIGHT_RTOL);
     if (o.loss != NN_LOSS_MSE)
-        printf("test accuracy: cpu %.4f, opencl %.4f\n", ea.accuracy, eb.accuracy);
+        printf("%s accuracy: cpu %.4f, opencl %.4f\n", d.n_test ? "test" : "train", ea.accuracy,
+               eb.accuracy);
     printf("%s\n", ok ? "PASS" : "FAIL");
     rc = ok ? EXIT_OK : EXIT_FAIL;
 done:
-    if (rc == EXIT_FAIL && (!a || !b || !init)) fprintf(stderr, "nnbench: out of memory\n");
+    if (!a || !b) fprintf(stderr, "nnbench: out of memory\n");
     if (a) nn_model_free(a->m), free(a->weights);
     if (b) nn_model_free(b->m), free(b->weights);
     free(a);

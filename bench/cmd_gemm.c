@@ -17,7 +17,10 @@
 #define TARGET_SECONDS 0.3 /* auto repeats: about this long per (impl, shape) */
 #define MIN_REPEATS 3
 #define MAX_REPEATS 100000
-#define OPENBLAS_SETTLE_US 200000 /* OpenBLAS's idle threads spin this long after a call */
+/* Pause after an implementation's runs while its idle threads still spin
+ * (OpenBLAS: up to ~0.1 s; OpenMP: a few ms), so they do not slow the next one. */
+#define OPENBLAS_SETTLE_US 200000
+#define OTHER_SETTLE_US 20000
 
 typedef struct gemm_options {
     gemm_shape shapes[MAX_SHAPES];
@@ -52,22 +55,26 @@ static const gemm_shape DEFAULT_SHAPES[] = {
     {800, 8, 1, 0, 1}, {800, 2, 8, 0, 0}, {800, 8, 1, 0, 0}, {8, 2, 800, 1, 0},
 };
 
+/* Monotonic clock in seconds. */
 static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* qsort order for doubles. */
 static int cmp_double(const void *x, const void *y) {
     const double a = *(const double *)x, b = *(const double *)y;
     return a < b ? -1 : a > b;
 }
 
+/* "nn", "tn", "nt" or "tt". */
 static const char *trans_name(const gemm_shape *s) {
     static const char *const names[4] = {"nn", "tn", "nt", "tt"};
     return names[(s->ta ? 1 : 0) + (s->tb ? 2 : 0)];
 }
 
+/* The --help text. */
 static void usage(FILE *f) {
     fprintf(f,
             "usage: nnbench gemm [options]\n"
@@ -238,7 +245,7 @@ static void measure(gemm_impl *im, const gemm_shape *s, const float *a, const fl
     if (im->run(im, row->error, sizeof row->error) == 0 &&
         im->read(im, c, row->error, sizeof row->error) == 0) {
         if (ref_error) {
-            snprintf(row->error, sizeof row->error, "no reference: %s", ref_error);
+            snprintf(row->error, sizeof row->error, "no reference: %.480s", ref_error);
         } else {
             row->max_err = gemm_ref_check(ref, c, &row->verified);
             if (!row->verified)
@@ -259,25 +266,23 @@ static void fmt_seconds(char *buf, size_t len, double s) {
     else snprintf(buf, len, "%.2f s", s);
 }
 
+/* Column titles of the table. */
 static void print_header(FILE *f) {
     fprintf(f, "%-9s %-16s %-3s %9s %-21s %9s %11s %10s  %s\n", "impl", "shape MxNxK", "op",
             "GFLOP/s", " [min - max]", "vs oblas", "max_abs_err", "time/call", "check");
 }
 
+/* One table row: rates, ratio to OpenBLAS, error, time, verdict (available implementations). */
 static void print_row(FILE *f, const gemm_impl *im, const gemm_shape *s, const gemm_row *r,
                       const gemm_row *openblas) {
     char shape[48], range[48] = "", ratio[16] = "-", t[24] = "-", gf[16] = "-", err[16] = "-";
     snprintf(shape, sizeof shape, "%zux%zux%zu", s->m, s->n, s->k);
-    if (im->why_not[0]) {
-        fprintf(f, "%-9s %-16s %-3s unavailable (%s)\n", im->name, shape, trans_name(s),
-                im->why_not);
-        return;
-    }
     if (r->ran) {
         snprintf(gf, sizeof gf, "%.2f", r->gf_med);
         snprintf(range, sizeof range, " [%.2f - %.2f]", r->gf_min, r->gf_max);
         fmt_seconds(t, sizeof t, r->sec_med);
-        if (openblas && openblas->ran) snprintf(ratio, sizeof ratio, "%.2fx", r->gf_med / openblas->gf_med);
+        if (openblas && openblas->ran)
+            snprintf(ratio, sizeof ratio, "%.2fx", r->gf_med / openblas->gf_med);
     }
     if (r->verified || r->max_err > 0) snprintf(err, sizeof err, "%.2e", r->max_err);
     fprintf(f, "%-9s %-16s %-3s %9s %-21s %9s %11s %10s  %s%s%s\n", im->name, shape,
@@ -286,6 +291,7 @@ static void print_row(FILE *f, const gemm_impl *im, const gemm_shape *s, const g
     fflush(f);
 }
 
+/* One JSON record per (implementation, shape). */
 static void json_row(json_writer *w, const gemm_impl *im, const gemm_shape *s, const gemm_row *r,
                      const gemm_row *openblas, const gemm_ref *ref, int threads) {
     json_begin_object(w);
@@ -352,10 +358,10 @@ static int run_shape(const gemm_options *o, gemm_impl impls[NIMPL], const gemm_s
         memset(&rows[i], 0, sizeof rows[i]);
         if (!o->use[i] || impls[i].why_not[0]) continue;
         measure(&impls[i], s, a, b, ref, ref_error[0] ? ref_error : NULL, o->repeats, c, &rows[i]);
-        if (strcmp(impls[i].name, "openblas") == 0) {
-            struct timespec pause = {0, OPENBLAS_SETTLE_US * 1000L};
-            nanosleep(&pause, NULL);
-        }
+        const long settle_us =
+            strcmp(impls[i].name, "openblas") == 0 ? OPENBLAS_SETTLE_US : OTHER_SETTLE_US;
+        struct timespec pause = {0, settle_us * 1000L};
+        nanosleep(&pause, NULL);
     }
     free(a);
     free(b);
@@ -363,6 +369,7 @@ static int run_shape(const gemm_options *o, gemm_impl impls[NIMPL], const gemm_s
     return 0;
 }
 
+/* `nnbench gemm`: open, then verify and time every implementation on every shape. */
 int cmd_gemm(int argc, char **argv) {
     gemm_options o;
     int rc = parse_options(argc, argv, &o);
@@ -392,7 +399,8 @@ int cmd_gemm(int argc, char **argv) {
             json_key_string(&w, "impl", impls[i].name);
             json_key_bool(&w, "available", !impls[i].why_not[0]);
             json_key_string(&w, "info", impls[i].why_not[0] ? NULL : impls[i].info);
-            json_key_string(&w, "unavailable_reason", impls[i].why_not[0] ? impls[i].why_not : NULL);
+            json_key_string(&w, "unavailable_reason",
+                            impls[i].why_not[0] ? impls[i].why_not : NULL);
             json_key_string(&w, "note", impls[i].note[0] ? impls[i].note : NULL);
             json_end_object(&w);
         }
@@ -414,7 +422,7 @@ int cmd_gemm(int argc, char **argv) {
         const gemm_row *ob = o.use[2] && !impls[2].why_not[0] ? &rows[2] : NULL;
         for (int i = 0; i < NIMPL; i++) {
             if (!o.use[i]) continue;
-            print_row(out, &impls[i], s, &rows[i], ob);
+            if (!impls[i].why_not[0]) print_row(out, &impls[i], s, &rows[i], ob);
             if (json) json_row(&w, &impls[i], s, &rows[i], ob, &ref, o.threads);
             if (!impls[i].why_not[0] && !rows[i].ran) failed = 1;
         }

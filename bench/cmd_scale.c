@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "chart.h"
-#include "cli.h"
+#include "experiment.h"
 
 #define MAX_VALUES 32
 #define MAX_REPEATS 50
@@ -268,7 +268,7 @@ static void run_point_child(const scale_options *o, point *pt) {
     tc.batch = (size_t)pt->p[AX_BATCH];
     tc.seed = o->seed;
     tc.log_every = 0;
-    tc.chunk_rows = (size_t)1 << 18;
+    tc.chunk_rows = experiment_chunk_rows(train.features, mc.sizes[mc.n_sizes - 1]);
     nn_model *m = NULL;
     nn_status st = NN_OK;
     for (int r = -o->warmup; r < o->repeats && st == NN_OK; r++) {
@@ -425,13 +425,16 @@ static void json_point(json_writer *w, const scale_options *o, const point *pt) 
 /* Rewrite scale.json with every finished point (valid JSON after each point). */
 static void write_json(const char *path, const scale_options *o, const point *pts, size_t n) {
     FILE *f = fopen(path, "w");
-    if (!f) return;
+    if (!f) {
+        cli_warn("cannot write %s", path);
+        return;
+    }
     json_writer w = {f, 0, {0}};
     fputc('[', f);
     w.depth = 1;
     for (size_t i = 0; i < n; i++) json_point(&w, o, &pts[i]);
     fputs("\n]\n", f);
-    fclose(f);
+    if (fclose(f) != 0) cli_warn("cannot write %s", path);
 }
 
 static double median_sps(const scale_options *o, const point *pt) {
@@ -477,13 +480,13 @@ static void write_charts(const scale_options *o, const point *pts, size_t n, FIL
                     se->n++;
                 }
             }
+            for (size_t s = 0; s < ns; s++) chart_sort_series(&series[s]);
             if (speedup)
                 for (size_t s = 0; s < ns; s++) {
                     double base = NAN, xmin = INFINITY;
                     for (size_t i = 0; i < series[s].n; i++)
                         if (series[s].x[i] < xmin) xmin = series[s].x[i], base = series[s].y[i];
-                    for (size_t i = 0; i < series[s].n; i++)
-                        series[s].y[i] = series[s].y[i] / base * xmin;
+                    for (size_t i = 0; i < series[s].n; i++) series[s].y[i] /= base;
                 }
             snprintf(xlabel, sizeof xlabel, "%s", axis == AX_SAMPLES ? "samples" : o->ax[axis].name);
             if (speedup) {
@@ -538,10 +541,11 @@ int cmd_scale(int argc, char **argv) {
         }
         uint64_t n_test = (uint64_t)((double)pts[i].p[AX_SAMPLES] * o.test_fraction + 0.5);
         if (pts[i].p[AX_SAMPLES] - n_test < pts[i].p[AX_BATCH]) {
+            rc = cli_usage_error("--batch: %llu is larger than the %llu training samples of a point",
+                                 (unsigned long long)pts[i].p[AX_BATCH],
+                                 (unsigned long long)(pts[i].p[AX_SAMPLES] - n_test));
             free(pts);
-            return cli_usage_error("--batch: %llu is larger than the %llu training samples of a point",
-                                   (unsigned long long)pts[i].p[AX_BATCH],
-                                   (unsigned long long)(pts[i].p[AX_SAMPLES] - n_test));
+            return rc;
         }
         double params = (double)pts[i].p[AX_HIDDEN] * ((double)pts[i].p[AX_FEATURES] +
                         (double)pts[i].p[AX_HIDDEN] * (double)(pts[i].p[AX_DEPTH] - 1) + 16.0);
@@ -590,7 +594,7 @@ int cmd_scale(int argc, char **argv) {
                     (unsigned long long)pt->p[AX_HIDDEN], (unsigned long long)pt->p[AX_DEPTH],
                     (unsigned long long)pt->p[AX_BATCH]);
         if (run_point(&o, pt) != 0) snprintf(pt->error, sizeof pt->error, "cannot start a run");
-        if (interrupted) break;
+        if (interrupted && !pt->ok) break; /* a point that finished is kept */
         if (tty) fprintf(stderr, "\r\033[K");
         if (pt->ok) {
             double sm, s0, s1, rm, r0, r1;
@@ -613,6 +617,10 @@ int cmd_scale(int argc, char **argv) {
         fflush(stdout);
         csv_row(csv, &o, pt);
         write_json(json_path, &o, pts, done + 1);
+        if (interrupted) {
+            done++;
+            break;
+        }
     }
     fclose(csv);
     if (tty) fprintf(stderr, "\r\033[K");

@@ -15,6 +15,7 @@
 
 /* What the logging callback collects. */
 typedef struct run_log {
+    FILE *out;      /* human-readable output: stdout, or stderr when JSON goes to stdout */
     int quiet;
     progress bar;
     size_t n;
@@ -31,8 +32,8 @@ static int on_log(void *user, int epoch, double loss) {
     }
     if (!r->quiet) {
         progress_clear(&r->bar);
-        printf("Epoch %d: Loss = %.4f\n", epoch, loss);
-        fflush(stdout);
+        fprintf(r->out, "Epoch %d: Loss = %.4f\n", epoch, loss);
+        fflush(r->out);
     }
     return 0;
 }
@@ -45,7 +46,7 @@ static int on_progress(void *user, double fraction) {
 static void write_json(FILE *f, const experiment_options *o, const experiment_data *d,
                        nn_backend *be, const char *fallback, const nn_train_result *res,
                        const nn_eval *tr, const nn_eval *te, const run_log *log,
-                       const nn_profile *prof, const char *layers) {
+                       const nn_profile *prof, const char *layers, int has_test) {
     json_writer w = {f, 0, {0}};
     json_begin_object(&w);
     json_key_string(&w, "requested_backend", o->backend);
@@ -65,11 +66,13 @@ static void write_json(FILE *f, const experiment_options *o, const experiment_da
     json_key_number(&w, "lr", o->train.lr);
     json_key_int(&w, "epochs", o->train.epochs);
     json_key_int(&w, "batch", (long long)o->train.batch);
+    json_key_int(&w, "batch_rows", (long long)(o->train.batch && o->train.batch < d->n_train
+                                                   ? o->train.batch : d->n_train));
     json_key_int(&w, "seed", (long long)o->seed);
     json_key_number(&w, "final_loss", res->final_loss);
     json_key_number(&w, "train_accuracy", tr->accuracy >= 0 ? tr->accuracy : NAN);
-    json_key_number(&w, "test_accuracy", te->accuracy >= 0 ? te->accuracy : NAN);
-    json_key_number(&w, "test_loss", te->loss);
+    json_key_number(&w, "test_accuracy", has_test && te->accuracy >= 0 ? te->accuracy : NAN);
+    json_key_number(&w, "test_loss", has_test ? te->loss : NAN);
     json_key_number(&w, "train_seconds", res->seconds);
     json_key_number(&w, "samples_per_second", res->samples_per_second);
     json_key_number(&w, "gflops", res->gflops);
@@ -80,7 +83,7 @@ static void write_json(FILE *f, const experiment_options *o, const experiment_da
     json_begin_array(&w, "loss_curve");
     for (size_t i = 0; i < log->n; i++) json_array_number(&w, log->losses[i]);
     json_end_array(&w);
-    if (o->profile) {
+    if (o->profile && strcmp(nn_backend_name(be), "cpu") != 0) {
         json_key_number(&w, "kernel_seconds", prof->kernel_seconds);
         json_key_number(&w, "transfer_seconds", prof->transfer_seconds);
         json_key_number(&w, "build_seconds", prof->build_seconds);
@@ -91,7 +94,9 @@ static void write_json(FILE *f, const experiment_options *o, const experiment_da
 }
 
 /* Train, evaluate and report; returns the exit code. */
-static int run(experiment_options *o, experiment_data *d, nn_backend *be, const char *fallback) {
+static int run(experiment_options *o, experiment_data *d, nn_backend *be, const char *fallback,
+               FILE *json) {
+    FILE *out = json == stdout ? stderr : stdout;
     nn_error err;
     nn_model *m = NULL;
     if (nn_model_create(be, &o->model, &m, &err) != NN_OK) {
@@ -102,9 +107,11 @@ static int run(experiment_options *o, experiment_data *d, nn_backend *be, const 
     experiment_layers_str(&o->model, layers, sizeof layers);
     if (!o->quiet) {
         char batch[32];
-        if (o->train.batch) snprintf(batch, sizeof batch, "batch %zu", o->train.batch);
-        else snprintf(batch, sizeof batch, "full batch");
-        printf("nnbench: %s (%llu train / %llu test), layers %s %s/%s, %s lr %g, %s, %d epochs, "
+        if (o->train.batch && o->train.batch < d->n_train)
+            snprintf(batch, sizeof batch, "batch %zu", o->train.batch);
+        else
+            snprintf(batch, sizeof batch, "full batch");
+        fprintf(out, "nnbench: %s (%llu train / %llu test), layers %s %s/%s, %s lr %g, %s, %d epochs, "
                "seed %llu\n", d->name, (unsigned long long)d->n_train,
                (unsigned long long)d->n_test, layers, nn_act_name(o->activation),
                nn_act_name(o->loss == NN_LOSS_BCE ? NN_ACT_SIGMOID
@@ -112,7 +119,7 @@ static int run(experiment_options *o, experiment_data *d, nn_backend *be, const 
                nn_optimizer_name(o->train.optimizer), o->train.lr, batch, o->train.epochs,
                (unsigned long long)o->seed);
     }
-    run_log log = {o->quiet, {0}, 0, malloc(MAX_LOG_POINTS * sizeof(int)),
+    run_log log = {out, o->quiet, {0}, 0, malloc(MAX_LOG_POINTS * sizeof(int)),
                    malloc(MAX_LOG_POINTS * sizeof(double))};
     if (!log.epochs || !log.losses) {
         free(log.epochs);
@@ -142,36 +149,35 @@ static int run(experiment_options *o, experiment_data *d, nn_backend *be, const 
         rc = err.status == NN_E_INVALID ? EXIT_USAGE : EXIT_FAIL;
     } else {
         if (o->loss != NN_LOSS_MSE) {
-            if (test.n) printf("Test accuracy: %.4f (%llu samples)\n", te.accuracy, (unsigned long long)test.n);
-            printf("Train accuracy: %.4f (%s%llu samples)\n", tr.accuracy,
+            if (test.n) fprintf(out, "Test accuracy: %.4f (%llu samples)\n", te.accuracy, (unsigned long long)test.n);
+            fprintf(out, "Train accuracy: %.4f (%s%llu samples)\n", tr.accuracy,
                    train_eval.n < src.n ? "first " : "", (unsigned long long)train_eval.n);
         } else {
-            if (test.n) printf("Test MSE: %.6f (%llu samples)\n", te.loss, (unsigned long long)test.n);
-            printf("Train MSE: %.6f (%s%llu samples)\n", tr.loss, train_eval.n < src.n ? "first " : "",
+            if (test.n) fprintf(out, "Test MSE: %.6f (%llu samples)\n", te.loss, (unsigned long long)test.n);
+            fprintf(out, "Train MSE: %.6f (%s%llu samples)\n", tr.loss, train_eval.n < src.n ? "first " : "",
                    (unsigned long long)train_eval.n);
         }
         char threads[32] = "";
         if (nn_backend_threads(be) > 0)
             snprintf(threads, sizeof threads, ", %d thread%s", nn_backend_threads(be),
                      nn_backend_threads(be) == 1 ? "" : "s");
-        printf("Backend: %s on %s%s%s\n", nn_backend_name(be), nn_backend_device(be), threads,
+        fprintf(out, "Backend: %s on %s%s%s\n", nn_backend_name(be), nn_backend_device(be), threads,
                fallback[0] ? " (fallback: OpenCL unavailable)" : "");
-        printf("Training time: %.4f s, %.0f samples/s, %.2f GFLOP/s, peak RSS %.1f MiB\n",
+        fprintf(out, "Training time: %.4f s, %.0f samples/s, %.2f GFLOP/s, peak RSS %.1f MiB\n",
                res.seconds, res.samples_per_second, res.gflops, nn_peak_rss_mb());
         nn_profile prof;
         nn_backend_profile(be, &prof);
-        if (o->profile)
-            printf("Profile: kernels %.4f s (%ld launches), transfers %.4f s (%ld), program build "
+        if (o->profile && strcmp(nn_backend_name(be), "cpu") == 0)
+            fprintf(out, "Profile: the cpu backend has no device profile (use perf)\n");
+        else if (o->profile)
+            fprintf(out, "Profile: kernels %.4f s (%ld launches), transfers %.4f s (%ld), program build "
                    "%.4f s\n", prof.kernel_seconds, prof.kernel_launches, prof.transfer_seconds,
                    prof.transfers, prof.build_seconds);
-        if (o->json_path) {
-            FILE *f = strcmp(o->json_path, "-") == 0 ? stdout : fopen(o->json_path, "w");
-            if (!f) {
+        if (json) {
+            write_json(json, o, d, be, fallback, &res, &tr, &te, &log, &prof, layers, test.n > 0);
+            if (fflush(json) != 0 || ferror(json)) {
                 fprintf(stderr, "nnbench: --json: cannot write '%s'\n", o->json_path);
-                rc = EXIT_USAGE;
-            } else {
-                write_json(f, o, d, be, fallback, &res, &tr, &te, &log, &prof, layers);
-                if (f != stdout) fclose(f);
+                rc = EXIT_FAIL;
             }
         }
         if (o->plot_path && rc == EXIT_OK) {
@@ -181,7 +187,7 @@ static int run(experiment_options *o, experiment_data *d, nn_backend *be, const 
                 fprintf(stderr, "nnbench: --plot: %s\n", msg);
                 rc = EXIT_USAGE;
             } else if (!o->quiet) {
-                printf("Plot: %s\n", o->plot_path);
+                fprintf(out, "Plot: %s\n", o->plot_path);
             }
         }
     }
@@ -211,11 +217,23 @@ int cmd_train(int argc, char **argv) {
         return cli_usage_error("--plot: needs 2-D data; dataset %s has %zu features", d.name,
                                d.features);
     }
+    FILE *json = NULL; /* opened before training, so that a bad path fails fast */
+    if (o.json_path) {
+        json = strcmp(o.json_path, "-") == 0 ? stdout : fopen(o.json_path, "w");
+        if (!json) {
+            experiment_data_free(&d);
+            return cli_usage_error("--json: cannot write '%s'", o.json_path);
+        }
+    }
     nn_backend_config bc = {o.threads, o.device, o.profile};
     nn_backend *be = NULL;
     char fallback[512];
     rc = cli_open_backend(o.backend, &bc, o.no_fallback, &be, fallback, sizeof fallback);
-    if (rc == EXIT_OK) rc = run(&o, &d, be, fallback);
+    if (rc == EXIT_OK) rc = run(&o, &d, be, fallback, json);
+    if (json && json != stdout && fclose(json) != 0 && rc == EXIT_OK) {
+        fprintf(stderr, "nnbench: --json: cannot write '%s'\n", o.json_path);
+        rc = EXIT_FAIL;
+    }
     nn_backend_close(be);
     experiment_data_free(&d);
     return rc;

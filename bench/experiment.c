@@ -197,6 +197,8 @@ int experiment_parse(int argc, char **argv, experiment_options *o) {
         }
 #undef VALUE
     }
+    if (o->device && strcmp(o->backend, "cpu") == 0)
+        return cli_usage_error("--device: selects an OpenCL device; add --backend opencl");
     o->spec.seed = o->seed;
     o->train.seed = o->seed;
     o->model.seed = o->seed;
@@ -225,7 +227,8 @@ static int prepare_streamed(experiment_options *o, experiment_data *d) {
     d->features = s.features;
     d->classes = s.classes;
     snprintf(d->name, sizeof d->name, "%s (streamed)", o->dataset);
-    o->train.chunk_rows = EXPERIMENT_CHUNK_ROWS;
+    nn_source s2 = nn_source_from_generator(&d->train_gen, d->n_train);
+    o->train.chunk_rows = experiment_chunk_rows(s2.features, s2.classes > 2 ? s2.classes : 1);
     return EXIT_OK;
 }
 
@@ -352,4 +355,9 @@ void experiment_layers_str(const nn_model_config *m, char *buf, size_t len) {
     buf[0] = '\0';
     for (size_t i = 0; i < m->n_sizes && used < len; i++)
         used += (size_t)snprintf(buf + used, len - used, i ? "-%zu" : "%zu", m->sizes[i]);
+}
+
+size_t experiment_chunk_rows(size_t features, size_t outputs) {
+    size_t rows = ((size_t)32 << 20) / ((features + outputs) * sizeof(float));
+    return rows > ((size_t)1 << 18) ? (size_t)1 << 18 : rows ? rows : 1;
 }

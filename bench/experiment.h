@@ -51,8 +51,9 @@ typedef struct experiment_data {
     char name[256]; /* e.g. "circles" or the CSV path */
 } experiment_data;
 
-/* Rows streamed per chunk (and resident at once) for streamed datasets. */
-#define EXPERIMENT_CHUNK_ROWS ((size_t)1 << 18)
+/* Rows streamed per chunk (and resident at once) for streamed datasets: at
+ * most 2^18 rows and at most 32 MiB of inputs and targets. */
+size_t experiment_chunk_rows(size_t features, size_t outputs);
 /* In-memory datasets larger than this many bytes are streamed instead. */
 #define EXPERIMENT_STREAM_BYTES ((double)(256u << 20))
 

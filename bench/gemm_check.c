@@ -111,6 +111,7 @@ static int tolerances(gemm_ref *r, const float *a, const float *b, int threads) 
     return rc;
 }
 
+/* Tolerances, then the full double or the sampled-checked CPU reference. */
 int gemm_ref_build(gemm_ref *r, const gemm_shape *s, const float *a, const float *b, int threads,
                    char *msg, size_t len) {
     const size_t mn = s->m * s->n;
@@ -132,12 +133,14 @@ int gemm_ref_build(gemm_ref *r, const gemm_shape *s, const float *a, const float
     return sampled_reference(r, a, b, threads, msg, len);
 }
 
+/* Release the reference arrays (safe after a failed build). */
 void gemm_ref_free(gemm_ref *r) {
     free(r->ref);
     free(r->tol);
     r->ref = r->tol = NULL;
 }
 
+/* Largest |c - ref| and whether every entry is within tolerance. */
 double gemm_ref_check(const gemm_ref *r, const float *c, int *ok) {
     const size_t mn = r->s.m * r->s.n;
     double worst = 0.0;
@@ -150,4 +153,5 @@ double gemm_ref_check(const gemm_ref *r, const float *c, int *ok) {
     return worst;
 }
 
+/* Name of the reference kind. */
 const char *gemm_ref_kind(const gemm_ref *r) { return r->exact ? "double" : "cpu+sampled-double"; }

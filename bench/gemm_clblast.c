@@ -109,6 +109,7 @@ static size_t choose_device(const cl_dev *devs, size_t count, const char *want) 
     return 0;
 }
 
+/* Release the shape's device buffers. */
 static void cb_unprepare(gemm_impl *im) {
     clblast_state *st = im->state;
     cl_mem *bufs[3] = {&st->a, &st->b, &st->c};
@@ -128,6 +129,7 @@ static cl_mem upload(clblast_state *st, const float *src, size_t count, cl_int *
     return m;
 }
 
+/* Device buffers for a, b (uploaded) and c. */
 static int cb_prepare(gemm_impl *im, const gemm_shape *s, const float *a, const float *b,
                       char *msg, size_t len) {
     clblast_state *st = im->state;
@@ -144,6 +146,7 @@ static int cb_prepare(gemm_impl *im, const gemm_shape *s, const float *a, const 
     return 0;
 }
 
+/* CLBlastSgemm on the resident buffers, then clFinish. */
 static int cb_run(gemm_impl *im, char *msg, size_t len) {
     clblast_state *st = im->state;
     const gemm_shape *s = &st->s;
@@ -164,6 +167,7 @@ static int cb_run(gemm_impl *im, char *msg, size_t len) {
     return 0;
 }
 
+/* Blocking read of c to host memory. */
 static int cb_read(gemm_impl *im, float *c, char *msg, size_t len) {
     clblast_state *st = im->state;
     cl_int rc = clEnqueueReadBuffer(st->queue, st->c, CL_TRUE, 0,
@@ -175,6 +179,7 @@ static int cb_read(gemm_impl *im, float *c, char *msg, size_t len) {
     return 0;
 }
 
+/* Release buffers, queue and context. */
 static void cb_close(gemm_impl *im) {
     clblast_state *st = im->state;
     if (!st) return;
@@ -185,6 +190,7 @@ static void cb_close(gemm_impl *im) {
     im->state = NULL;
 }
 
+/* A context and queue on the chosen device; CLBlast compiles its kernels on first use. */
 int gemm_impl_open_clblast(gemm_impl *im, const char *opencl_device) {
     cl_dev *devs;
     size_t count = list_devices(&devs, im->why_not, sizeof im->why_not);
@@ -218,10 +224,11 @@ int gemm_impl_open_clblast(gemm_impl *im, const char *opencl_device) {
 
 #else
 
+/* Without CLBlast: unavailable, saying why. */
 int gemm_impl_open_clblast(gemm_impl *im, const char *opencl_device) {
     (void)opencl_device;
     snprintf(im->why_not, sizeof im->why_not,
-             "not installed (CLBlast or OpenCL was not found at build time)");
+             "not installed: CLBlast or OpenCL was not found at build time");
     return -1;
 }
 

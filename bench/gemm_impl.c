@@ -20,6 +20,7 @@ typedef struct backend_state {
     nn_buf *c; /* (m, n) */
 } backend_state;
 
+/* Release the shape's backend buffers. */
 static void be_unprepare(gemm_impl *im) {
     backend_state *st = im->state;
     nn_buf **bufs[3] = {&st->a, &st->b, &st->c};
@@ -30,6 +31,7 @@ static void be_unprepare(gemm_impl *im) {
         }
 }
 
+/* Backend buffers for a, b (written) and c. */
 static int be_prepare(gemm_impl *im, const gemm_shape *s, const float *a, const float *b,
                       char *msg, size_t len) {
     backend_state *st = im->state;
@@ -50,6 +52,7 @@ static int be_prepare(gemm_impl *im, const gemm_shape *s, const float *a, const 
     return 0;
 }
 
+/* The backend's matmul, then sync. */
 static int be_run(gemm_impl *im, char *msg, size_t len) {
     backend_state *st = im->state;
     nn_backend *be = st->be;
@@ -64,6 +67,7 @@ static int be_run(gemm_impl *im, char *msg, size_t len) {
     return 0;
 }
 
+/* Read c back to host memory. */
 static int be_read(gemm_impl *im, float *c, char *msg, size_t len) {
     backend_state *st = im->state;
     nn_error err;
@@ -74,6 +78,7 @@ static int be_read(gemm_impl *im, float *c, char *msg, size_t len) {
     return 0;
 }
 
+/* Release the buffers and close the backend. */
 static void be_close(gemm_impl *im) {
     backend_state *st = im->state;
     if (!st) return;
@@ -83,6 +88,7 @@ static void be_close(gemm_impl *im) {
     im->state = NULL;
 }
 
+/* Open an nnbench backend ("cpu", "opencl") as an implementation. */
 int gemm_impl_open_backend(gemm_impl *im, const char *backend, int threads) {
     nn_backend_config cfg = {.threads = threads, .device = NULL, .profile = 0};
     nn_error err;
@@ -114,6 +120,7 @@ int gemm_impl_open_backend(gemm_impl *im, const char *backend, int threads) {
     return 0;
 }
 
+/* Dispatch on the name; clears the entry points when unavailable. */
 int gemm_impl_open(gemm_impl *im, const char *name, int threads, const char *opencl_device) {
     memset(im, 0, sizeof *im);
     snprintf(im->name, sizeof im->name, "%s", name);

@@ -18,6 +18,7 @@ typedef struct openblas_state {
     float *c; /* (m, n) */
 } openblas_state;
 
+/* Free the shape's host copies. */
 static void ob_unprepare(gemm_impl *im) {
     openblas_state *st = im->state;
     free(st->a);
@@ -26,6 +27,7 @@ static void ob_unprepare(gemm_impl *im) {
     st->a = st->b = st->c = NULL;
 }
 
+/* Private copies of a and b, and room for c. */
 static int ob_prepare(gemm_impl *im, const gemm_shape *s, const float *a, const float *b,
                       char *msg, size_t len) {
     openblas_state *st = im->state;
@@ -44,6 +46,7 @@ static int ob_prepare(gemm_impl *im, const gemm_shape *s, const float *a, const 
     return 0;
 }
 
+/* cblas_sgemm, row-major, alpha 1, beta 0. */
 static int ob_run(gemm_impl *im, char *msg, size_t len) {
     (void)msg;
     (void)len;
@@ -56,6 +59,7 @@ static int ob_run(gemm_impl *im, char *msg, size_t len) {
     return 0;
 }
 
+/* Copy c out. */
 static int ob_read(gemm_impl *im, float *c, char *msg, size_t len) {
     (void)msg;
     (void)len;
@@ -64,6 +68,7 @@ static int ob_read(gemm_impl *im, float *c, char *msg, size_t len) {
     return 0;
 }
 
+/* Free everything. */
 static void ob_close(gemm_impl *im) {
     if (!im->state) return;
     ob_unprepare(im);
@@ -83,6 +88,7 @@ static int core_uses_avx512(const char *core) {
     return 0;
 }
 
+/* Set OpenBLAS's thread count and describe its build and chosen kernels. */
 int gemm_impl_open_openblas(gemm_impl *im, int threads) {
     openblas_state *st = calloc(1, sizeof *st);
     if (!st) {
@@ -110,9 +116,11 @@ int gemm_impl_open_openblas(gemm_impl *im, int threads) {
 
 #else
 
+/* Without OpenBLAS: unavailable, saying why. */
 int gemm_impl_open_openblas(gemm_impl *im, int threads) {
     (void)threads;
-    snprintf(im->why_not, sizeof im->why_not, "not installed (OpenBLAS was not found at build time)");
+    snprintf(im->why_not, sizeof im->why_not,
+             "not installed: OpenBLAS was not found at build time");
     return -1;
 }
 

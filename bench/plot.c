@@ -76,9 +76,23 @@ size_t plot_ticks(double lo, double hi, double *ticks, size_t max) {
     return n;
 }
 
+/* s with XML's special characters escaped (into buf). */
+static const char *xml_escape(const char *s, char *buf, size_t len) {
+    size_t o = 0;
+    for (; *s && o + 7 < len; s++) {
+        const char *rep = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;"
+                          : *s == '"' ? "&quot;" : NULL;
+        if (rep) o += (size_t)snprintf(buf + o, len - o, "%s", rep);
+        else buf[o++] = *s;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 static void text(FILE *f, double x, double y, const char *anchor, double size, const char *s) {
+    char esc[1024];
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%.0f\">%s</text>\n", x,
-            y, anchor, size, s);
+            y, anchor, size, xml_escape(s, esc, sizeof esc));
 }
 
 /* Axes box with ticks: x over [x0,x1], y over [y0,y1] into the pixel box. */
@@ -246,7 +260,8 @@ int plot_write_svg(const char *path, nn_model *m, const nn_dataset *test, const 
     /* Test points, coloured by their true class. */
     for (size_t i = 0; i < test->n; i++) {
         char c[8];
-        size_t cls = (size_t)test->y[i];
+        float yi = test->y[i];
+        size_t cls = yi >= 0 && yi < 1e6f ? (size_t)yi : 0; /* regression targets: one colour */
         hex(PALETTE[cls % N_PALETTE], c);
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.6\" fill=\"%s\" stroke=\"#111\" "
                    "stroke-width=\"0.7\"/>\n", MAP_X + (test->x[i * 2] - lo[0]) * sx,

@@ -327,8 +327,9 @@ typedef struct nn_train_result {
     double gflops;        /* achieved, from nn_model_flops_per_sample */
 } nn_train_result;
 
-/* Train the model on rows from src. Returns NN_E_NUMERIC (naming the epoch)
- * if the loss becomes NaN or Inf. */
+/* Train the model on rows from src, starting from fresh optimizer state.
+ * Returns NN_E_NUMERIC (naming the epoch) if the loss becomes NaN or Inf.
+ * The reported time covers the epochs, not producing the first chunk of rows. */
 nn_status nn_train(nn_model *m, const nn_source *src, const nn_train_config *cfg,
                    nn_train_result *res, nn_error *err);
 

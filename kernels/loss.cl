@@ -18,7 +18,8 @@ typedef float acc_t;
 #endif
 
 /* out: (rows) = BCE of each row: sum over cols of
- * min(max(z, 0) - z*t + log1p(exp(-|z|)), cap); z, t: (rows, cols) */
+ * min(max(z, 0) - z*t + log1p(exp(-|z|)), cap), NaN for a non-finite logit;
+ * z, t: (rows, cols) */
 __kernel void nn_loss_bce_rows(__global acc_t *out, ulong out_off, __global const float *z,
                                ulong z_off, __global const float *t, ulong t_off, uint rows,
                                uint cols) {
@@ -30,12 +31,13 @@ __kernel void nn_loss_bce_rows(__global acc_t *out, ulong out_off, __global cons
     for (uint j = 0; j < cols; j++) {
         const acc_t zj = z[z_off + o + j];
         const acc_t l = fmax(zj, (acc_t)0) - zj * t[t_off + o + j] + log1p(exp(-fabs(zj)));
-        s += l < cap ? l : cap;
+        s += !isfinite(zj) ? (acc_t)NAN : l < cap ? l : cap; /* divergence stays visible */
     }
     out[out_off + r] = s;
 }
 
-/* out: (rows) = min(logsumexp(z_r) - sum(t_r * z_r), cap); z, t: (rows, cols), cols >= 1 */
+/* out: (rows) = min(logsumexp(z_r) - sum(t_r * z_r), cap), NaN for a non-finite logit;
+ * z, t: (rows, cols), cols >= 1 */
 __kernel void nn_loss_ce_rows(__global acc_t *out, ulong out_off, __global const float *z,
                               ulong z_off, __global const float *t, ulong t_off, uint rows,
                               uint cols) {
@@ -44,13 +46,17 @@ __kernel void nn_loss_ce_rows(__global acc_t *out, ulong out_off, __global const
     __global const float *zr = z + z_off + (size_t)r * cols;
     __global const float *tr = t + t_off + (size_t)r * cols;
     acc_t mx = zr[0], e = 0, tz = 0;
-    for (uint j = 1; j < cols; j++) mx = zr[j] > mx ? zr[j] : mx;
+    int finite = 1;
+    for (uint j = 0; j < cols; j++) {
+        finite &= isfinite(zr[j]);
+        mx = zr[j] > mx ? zr[j] : mx;
+    }
     for (uint j = 0; j < cols; j++) {
         e += exp((acc_t)zr[j] - mx);
         tz += (acc_t)tr[j] * zr[j];
     }
     const acc_t l = mx + log(e) - tz;
-    out[out_off + r] = l < (acc_t)NN_LOSS_CAP ? l : (acc_t)NN_LOSS_CAP;
+    out[out_off + r] = !finite ? (acc_t)NAN : l < (acc_t)NN_LOSS_CAP ? l : (acc_t)NN_LOSS_CAP;
 }
 
 /* out: (rows) = sum((z - t)^2) / cols per row; z, t: (rows, cols), cols >= 1 */

@@ -21,8 +21,23 @@ typedef float acc_t;
 #define RED_ITEMS 4 /* elements each work-item adds before the tree */
 #endif
 
+/* acc: (2), a compensated float pair (acc[0] + acc[1] = running sum), += v. */
+static void pair_add(__global float *acc, acc_t v) {
+#ifdef NN_FP64
+    const double s = (double)acc[0] + (double)acc[1] + v;
+    const float hi = (float)s;
+    acc[0] = hi;
+    acc[1] = (float)(s - (double)hi);
+#else
+    const float a = acc[0], s = a + v, bv = s - a, e = (a - (s - bv)) + (v - bv);
+    const float lo = acc[1] + e, hi = s + lo;
+    acc[0] = hi;
+    acc[1] = lo - (hi - s);
+#endif
+}
+
 /* in: (n) acc_t at in_off. final == 0: out[out_off + g] = sum of group g's
- * chunk. final != 0 (one group): acc[acc_off] = (float)(acc[acc_off] + sum). */
+ * chunk. final != 0 (one group): the pair at acc + acc_off += sum. */
 __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1))) void nn_reduce_sum(
     __global const acc_t *in, ulong in_off, ulong n, __global acc_t *out, ulong out_off,
     __global float *acc, ulong acc_off, int final) {
@@ -42,7 +57,7 @@ __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1))) void nn_reduce_sum(
     }
     if (l != 0) return;
     if (final)
-        acc[acc_off] = (float)((acc_t)acc[acc_off] + part[0]);
+        pair_add(acc + acc_off, part[0]);
     else
         out[out_off + g] = part[0];
 }

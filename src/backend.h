@@ -70,11 +70,17 @@ struct nn_backend_ops {
      * convenient; all (rows, cols). Not defined for softmax. dz may equal dy. */
     nn_status (*act_backward)(nn_backend *be, nn_act act, nn_view dz, nn_view dy, nn_view z,
                               nn_view y, size_t rows, size_t cols, nn_error *err);
-    /* acc[0] += sum over rows of the per-row loss, computed stably from the
+    /* acc: (2) += sum over rows of the per-row loss, computed stably from the
      * logits z: (rows, cols) and targets t: (rows, cols) (one-hot for CE).
+     * acc[0] + acc[1] is a compensated float pair holding the running sum to
+     * about 48 bits (so epoch losses over 10^9 rows do not drift): the new
+     * sum s (in double, or float TwoSum without fp64) is stored as
+     * acc[0] = (float)s, acc[1] = (float)(s - acc[0]).
      * BCE per element: max(z,0) - z*t + log1p(exp(-|z|)), capped at -log(NN_BCE_EPS).
      * CE per row: logsumexp(z) - sum(t*z), capped likewise.
-     * MSE per row: sum((z-t)^2) / cols. The row order of the sum is fixed. */
+     * MSE per row: sum((z-t)^2) / cols. The row order of the sum is fixed.
+     * A non-finite logit makes the row's loss NaN (never capped), so that
+     * divergence is seen. */
     nn_status (*loss_sum)(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, nn_view t,
                           size_t rows, size_t cols, nn_error *err);
     /* dz: (rows, cols) = scale * (y - t) for BCE and CE (y = output activation),

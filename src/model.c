@@ -90,7 +90,7 @@ nn_status nn_model_create(nn_backend *be, const nn_model_config *cfg, nn_model *
     const struct nn_backend_ops *ops = be->ops;
     if ((st = ops->alloc(be, m->n_params, &m->params, err)) == NN_OK &&
         (st = ops->alloc(be, m->n_params, &m->grads, err)) == NN_OK &&
-        (st = ops->alloc(be, 1, &m->loss_acc, err)) == NN_OK)
+        (st = ops->alloc(be, 2, &m->loss_acc, err)) == NN_OK)
         st = ops->write(be, (nn_view){m->params, 0}, host, m->n_params, err);
     free(host);
     if (st != NN_OK) {
@@ -155,14 +155,13 @@ nn_status model_reserve(nn_model *m, size_t rows, nn_error *err) {
 nn_status model_reserve_optimizer(nn_model *m, nn_optimizer opt, nn_error *err) {
     const struct nn_backend_ops *ops = m->be->ops;
     nn_status st = NN_OK;
-    if (opt != NN_OPT_SGD && !m->opt_m) {
-        st = ops->alloc(m->be, m->n_params, &m->opt_m, err);
-        if (st == NN_OK) st = ops->fill(m->be, (nn_view){m->opt_m, 0}, 0.0f, m->n_params, err);
-    }
-    if (st == NN_OK && opt == NN_OPT_ADAM && !m->opt_v) {
+    if (opt != NN_OPT_SGD && !m->opt_m) st = ops->alloc(m->be, m->n_params, &m->opt_m, err);
+    if (st == NN_OK && opt == NN_OPT_ADAM && !m->opt_v)
         st = ops->alloc(m->be, m->n_params, &m->opt_v, err);
-        if (st == NN_OK) st = ops->fill(m->be, (nn_view){m->opt_v, 0}, 0.0f, m->n_params, err);
-    }
+    if (st == NN_OK && opt != NN_OPT_SGD)
+        st = ops->fill(m->be, (nn_view){m->opt_m, 0}, 0.0f, m->n_params, err);
+    if (st == NN_OK && opt == NN_OPT_ADAM)
+        st = ops->fill(m->be, (nn_view){m->opt_v, 0}, 0.0f, m->n_params, err);
     return st;
 }
 
@@ -255,6 +254,12 @@ static void score_rows(const nn_model *m, const float *p, const float *y, size_t
     for (size_t i = 0; i < n; i++) {
         const float *pi = p + i * no;
         double yi = y[i];
+        int finite = 1;
+        for (size_t j = 0; j < no; j++) finite &= isfinite(pi[j]) != 0;
+        if (!finite) { /* diverged weights: the loss must not look finite */
+            *loss = NAN;
+            continue;
+        }
         if (m->cfg.loss == NN_LOSS_BCE) {
             double q = fmin(fmax(pi[0], NN_BCE_EPS), 1.0 - NN_BCE_EPS);
             *loss += -(yi * log(q) + (1.0 - yi) * log(1.0 - q));

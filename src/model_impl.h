@@ -24,7 +24,7 @@ struct nn_model {
     size_t z_off[NN_MAX_LAYERS]; /* Z_l: (cap_rows, out_l) pre-activations */
     size_t a_off[NN_MAX_LAYERS]; /* A_l: (cap_rows, out_l) activations */
     nn_buf *delta;              /* two (cap_rows, max_width) gradient ping-pong areas */
-    nn_buf *loss_acc;           /* (1) running loss sum */
+    nn_buf *loss_acc;           /* (2) running loss sum, a compensated float pair */
 };
 
 /* Width of layer boundary i (0 = inputs). */
@@ -34,7 +34,7 @@ static inline size_t model_inputs(const nn_model *m) { return m->cfg.sizes[0]; }
 
 /* Make sure the workspace holds at least `rows` rows (allocates; not for inner loops). */
 nn_status model_reserve(nn_model *m, size_t rows, nn_error *err);
-/* Allocate optimizer state for `opt` (zeroed) if not yet there. */
+/* Allocate optimizer state for `opt` if not yet there, and zero it. */
 nn_status model_reserve_optimizer(nn_model *m, nn_optimizer opt, nn_error *err);
 /* Forward pass of x: (rows, inputs) into the workspace; rows <= cap_rows. */
 nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err);

@@ -122,6 +122,7 @@ static nn_status stage_alloc(stage *s, const nn_source *src, nn_loss loss, size_
 }
 
 /* ------------------------------------------------------------- the loop */
+/* Each nn_train call starts with fresh optimizer state (zero moments, step 1). */
 
 typedef struct loop {
     nn_model *m;
@@ -183,7 +184,13 @@ static nn_status plan(loop *L, nn_error *err) {
     uint64_t fit = budget / row_bytes;
     if (fit > UINT32_MAX) fit = UINT32_MAX; /* row indices are uint32 */
     uint64_t chunk = cfg->chunk_rows ? cfg->chunk_rows : n <= fit ? n : fit;
+    if (cfg->batch > chunk) chunk = cfg->batch; /* a chunk holds at least one whole batch */
     if (chunk > n) chunk = n;
+    if (chunk == 0 || chunk > fit)
+        return nn_error_set(err, NN_E_INVALID,
+                            "a memory limit of %zu bytes holds %llu rows of %zu bytes; need at "
+                            "least %llu", budget, (unsigned long long)fit, row_bytes,
+                            (unsigned long long)(chunk ? chunk : 1));
     if (cfg->batch == 0) {
         if (chunk < n)
             return nn_error_set(err, NN_E_INVALID,
@@ -192,10 +199,9 @@ static nn_status plan(loop *L, nn_error *err) {
                                 (unsigned long long)n, (double)n * row_bytes / 1048576.0);
         L->batch = (size_t)n;
     } else {
-        L->batch = cfg->batch < chunk ? cfg->batch : (size_t)chunk;
+        L->batch = cfg->batch < chunk ? cfg->batch : (size_t)chunk; /* at most n */
         if (chunk < n) chunk -= chunk % L->batch; /* whole batches per chunk */
     }
-    if (chunk == 0) return nn_error_set(err, NN_E_INVALID, "chunk of 0 rows");
     L->chunk_rows = (size_t)chunk;
     L->n_chunks = (n + chunk - 1) / chunk;
     return NN_OK;
@@ -278,11 +284,6 @@ static nn_status train_chunk(loop *L, size_t rows, int epoch, uint64_t chunk, in
     return NN_OK;
 }
 
-typedef struct producer {
-    pthread_t thread;
-    int running;
-} producer;
-
 static nn_status upload_stage(loop *L, const stage *s, nn_error *err) {
     nn_backend *be = L->m->be;
     if (s->st != NN_OK) {
@@ -300,65 +301,67 @@ static void stage_set_range(loop *L, stage *s, uint64_t chunk) {
     s->st = NN_OK;
 }
 
+/* Read the epoch's mean loss; NN_E_NUMERIC when it is not finite. */
+static nn_status epoch_loss(loop *L, int epoch, int last_logged, double *loss, nn_error *err) {
+    nn_model *m = L->m;
+    float acc[2]; /* compensated pair */
+    TRY(m->be->ops->read(m->be, (nn_view){m->loss_acc, 0}, acc, 2, err));
+    *loss = ((double)acc[0] + (double)acc[1]) / (double)L->src->n;
+    if (isfinite(*loss)) return NN_OK;
+    const char *what = isnan(*loss) ? "NaN" : "Inf";
+    if (last_logged < 0 || last_logged + 1 == epoch)
+        return nn_error_set(err, NN_E_NUMERIC,
+                            "training diverged: the loss is %s at epoch %d (try a smaller --lr)",
+                            what, epoch);
+    return nn_error_set(err, NN_E_NUMERIC,
+                        "training diverged: the loss became %s between epoch %d and epoch %d "
+                        "(try a smaller --lr)", what, last_logged + 1, epoch);
+}
+
+/* The epochs. A resident dataset (one chunk) is already uploaded. Streamed
+ * chunks form one sequence over all epochs; a worker thread produces item
+ * j + 1 (the next epoch's first chunk after an epoch's last) while item j trains. */
 static nn_status run_epochs(loop *L, stage st[2], nn_train_result *res, nn_error *err) {
     nn_model *m = L->m;
     nn_backend *be = m->be;
     const nn_train_config *cfg = L->cfg;
-    const uint64_t n = L->src->n;
-    const double steps_per_epoch = (double)(L->n_chunks - 1) * (double)(L->chunk_rows / L->batch) +
-                                   (double)((n - (L->n_chunks - 1) * L->chunk_rows + L->batch - 1) / L->batch);
+    const uint64_t n = L->src->n, per_chunk = L->chunk_rows / L->batch;
+    const uint64_t last_rows = n - (L->n_chunks - 1) * L->chunk_rows;
+    const double steps_per_epoch =
+        (double)(L->n_chunks - 1) * (double)per_chunk + (double)((last_rows + L->batch - 1) / L->batch);
     const double total_steps = steps_per_epoch * cfg->epochs;
-    double done = 0.0;
-    int last_logged = -1;
-
-    if (L->n_chunks == 1) { /* resident dataset: upload once */
-        stage_set_range(L, &st[0], 0);
-        stage_produce(&st[0]);
-        TRY(upload_stage(L, &st[0], err));
-    }
-    for (int epoch = 0; epoch < cfg->epochs; epoch++) {
-        int with_loss = (cfg->log_every > 0 && epoch % cfg->log_every == 0) || epoch == cfg->epochs - 1;
-        if (with_loss) TRY(be->ops->fill(be, (nn_view){m->loss_acc, 0}, 0.0f, 1, err));
+    const uint64_t items = (uint64_t)cfg->epochs * L->n_chunks;
+    int last_logged = -1, cur = 0;
+    for (uint64_t j = 0; j < items; j++) {
+        const int epoch = (int)(j / L->n_chunks);
+        const uint64_t c = j % L->n_chunks;
+        const int with_loss =
+            (cfg->log_every > 0 && epoch % cfg->log_every == 0) || epoch == cfg->epochs - 1;
+        if (c == 0 && with_loss) TRY(be->ops->fill(be, (nn_view){m->loss_acc, 0}, 0.0f, 2, err));
+        const double done = (double)epoch * steps_per_epoch + (double)c * (double)per_chunk;
         if (L->n_chunks == 1) {
-            TRY(train_chunk(L, st[0].rows, epoch, 0, with_loss, done, total_steps, err));
+            TRY(train_chunk(L, (size_t)n, epoch, 0, with_loss, done, total_steps, err));
         } else {
-            /* Stream: produce chunk c+1 on a worker while chunk c trains. */
-            int cur = 0;
-            stage_set_range(L, &st[cur], 0);
-            stage_produce(&st[cur]);
-            for (uint64_t c = 0; c < L->n_chunks; c++) {
-                TRY(upload_stage(L, &st[cur], err));
-                producer p = {0};
-                if (c + 1 < L->n_chunks) {
-                    stage_set_range(L, &st[1 - cur], c + 1);
-                    p.running = pthread_create(&p.thread, NULL, stage_produce, &st[1 - cur]) == 0;
-                    if (!p.running) stage_produce(&st[1 - cur]);
-                }
-                nn_status s = train_chunk(L, st[cur].rows, epoch, c, with_loss,
-                                          done + (double)c * (double)(L->chunk_rows / L->batch),
-                                          total_steps, err);
-                if (p.running) pthread_join(p.thread, NULL);
-                if (s != NN_OK) return s;
-                cur = 1 - cur;
+            TRY(upload_stage(L, &st[cur], err));
+            pthread_t worker;
+            int running = 0;
+            if (j + 1 < items) {
+                stage_set_range(L, &st[1 - cur], (j + 1) % L->n_chunks);
+                running = pthread_create(&worker, NULL, stage_produce, &st[1 - cur]) == 0;
+                if (!running) stage_produce(&st[1 - cur]);
             }
+            nn_status s = train_chunk(L, st[cur].rows, epoch, c, with_loss, done, total_steps, err);
+            if (running) pthread_join(worker, NULL);
+            if (s != NN_OK) return s;
+            cur = 1 - cur;
         }
-        done += steps_per_epoch;
+        if (c + 1 < L->n_chunks) continue;
+        /* end of an epoch */
         res->samples_seen += n;
         res->epochs_run = epoch + 1;
         if (with_loss) {
-            float acc;
-            TRY(be->ops->read(be, (nn_view){m->loss_acc, 0}, &acc, 1, err));
-            double loss = (double)acc / (double)n;
-            if (!isfinite(loss)) {
-                if (last_logged < 0 || last_logged + 1 == epoch)
-                    return nn_error_set(err, NN_E_NUMERIC,
-                                        "training diverged: the loss is %s at epoch %d (try a "
-                                        "smaller --lr)", isnan(loss) ? "NaN" : "Inf", epoch);
-                return nn_error_set(err, NN_E_NUMERIC,
-                                    "training diverged: the loss became %s between epoch %d and "
-                                    "epoch %d (try a smaller --lr)",
-                                    isnan(loss) ? "NaN" : "Inf", last_logged + 1, epoch);
-            }
+            double loss;
+            TRY(epoch_loss(L, epoch, last_logged, &loss, err));
             res->final_loss = loss;
             last_logged = epoch;
             if (cfg->on_log && cfg->on_log(cfg->user, epoch, loss))
@@ -390,6 +393,20 @@ nn_status nn_train(nn_model *m, const nn_source *src, const nn_train_config *cfg
     nn_status s = setup_buffers(&L, err);
     for (int i = 0; i < (L.n_chunks > 1 ? 2 : 1) && s == NN_OK; i++)
         s = stage_alloc(&st[i], src, m->cfg.loss, model_outputs(m), L.chunk_rows, err);
+    /* The first chunk is produced before the clock starts; a resident dataset
+     * is also uploaded now and its host copy released. */
+    if (s == NN_OK) {
+        stage_set_range(&L, &st[0], 0);
+        stage_produce(&st[0]);
+        if (L.n_chunks == 1) {
+            s = upload_stage(&L, &st[0], err);
+            stage_free(&st[0]);
+            memset(&st[0], 0, sizeof st[0]);
+        } else if (st[0].st != NN_OK) {
+            s = st[0].st;
+            if (err) *err = st[0].err;
+        }
+    }
     double t0 = nn_now();
     if (s == NN_OK) s = run_epochs(&L, st, res, err);
     res->seconds = nn_now() - t0;

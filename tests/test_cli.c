@@ -72,11 +72,38 @@ Test(cli, json_record_has_the_documented_keys) {
     free(dir);
 }
 
-Test(cli, json_to_stdout) {
-    tu_result r = RUN("--epochs", "10", "--json", "-", "--quiet");
+Test(cli, json_to_stdout_is_the_only_thing_on_stdout) {
+    tu_result r = RUN("--epochs", "10", "--json", "-");
     cr_assert_eq(r.status, 0);
+    cr_assert_eq(r.out[0], '{', "%s", r.out);
     cr_assert(strstr(r.out, "\"final_loss\": ") != NULL);
+    cr_assert(strstr(r.out, "Epoch") == NULL && strstr(r.err, "Epoch 0: Loss") != NULL);
+    cr_assert_eq(r.out[strlen(r.out) - 2], '}');
     tu_result_free(&r);
+}
+
+Test(cli, without_a_test_set_test_figures_are_null) {
+    tu_result r = RUN("--epochs", "10", "--test-fraction", "0", "--json", "-", "--quiet");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "\"test_accuracy\": null") != NULL, "%s", r.out);
+    tu_result_free(&r);
+}
+
+Test(cli, unwritable_json_fails_before_training) {
+    tu_result r = RUN("--json", "/nonexistent-dir/r.json");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "--json") != NULL);
+    cr_assert(strstr(r.out, "Epoch") == NULL, "trained anyway: %s", r.out);
+    tu_result_free(&r);
+    r = RUN("--json", "/dev/full", "--epochs", "3", "--quiet");
+    cr_assert_eq(r.status, 1, "a failed write is an error");
+    tu_result_free(&r);
+}
+
+Test(cli, check_rejects_options_it_cannot_honour) {
+    expect_usage_error(RUN("check", "--json", "x.json"), "check");
+    expect_usage_error(RUN("check", "--backend", "opencl"), "check");
+    expect_usage_error(RUN("--device", "0"), "--device");
 }
 
 Test(cli, plot_writes_an_svg) {
@@ -171,6 +198,12 @@ Test(cli, divergence_exits_non_zero_without_printing_a_result) {
     cr_assert(strstr(r.err, "epoch") != NULL, "%s", r.err);
     cr_assert(strstr(r.out, "accuracy") == NULL && strstr(r.out, "nan") == NULL);
     tu_result_free(&r);
+    /* cross-entropy losses are capped per sample, but a diverged network is still caught */
+    r = RUN("--layers", "2,64,64,1", "--batch", "32", "--lr", "1000", "--epochs", "200", "--quiet");
+    cr_assert_eq(r.status, 1, "bce: exit %d: %s", r.status, r.err);
+    cr_assert(strstr(r.err, "diverged") != NULL, "%s", r.err);
+    cr_assert(strstr(r.out, "accuracy") == NULL);
+    tu_result_free(&r);
 }
 
 static tu_result run_csv(const char *text) {
@@ -212,8 +245,11 @@ Test(cli, bad_csv_names_file_and_line) {
 }
 
 Test(cli, results_do_not_depend_on_the_thread_count) {
-    tu_result a = RUN("--threads", "1", "--epochs", "300", "--batch", "64", "--json", "-", "--quiet");
-    tu_result b = RUN("--threads", "2", "--epochs", "300", "--batch", "64", "--json", "-", "--quiet");
+    /* wide enough for the parallel GEMM and elementwise paths */
+    tu_result a = RUN("--threads", "1", "--layers", "2,256,256,1", "--epochs", "3", "--batch",
+                      "400", "--log-every", "1", "--json", "-", "--quiet");
+    tu_result b = RUN("--threads", "2", "--layers", "2,256,256,1", "--epochs", "3", "--batch",
+                      "400", "--log-every", "1", "--json", "-", "--quiet");
     cr_assert_eq(a.status, 0);
     cr_assert_eq(b.status, 0);
     const char *la = strstr(a.out, "\"loss_curve\""), *lb = strstr(b.out, "\"loss_curve\"");
@@ -234,15 +270,25 @@ static tu_result run_without_opencl(const char *const *args) {
 }
 
 Test(cli, opencl_falls_back_to_cpu_with_one_warning) {
+    char *dir = tu_tmpdir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/r.json", dir);
     tu_result r = run_without_opencl((const char *const[]){"--backend", "opencl", "--epochs", "20",
-                                                           "--json", "-", "--quiet", NULL});
+                                                           "--json", path, "--quiet", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert(strstr(r.err, "warning") && strstr(r.err, "falling back to the cpu backend"), "%s", r.err);
     cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "one line: %s", r.err);
-    cr_assert(strstr(r.out, "\"requested_backend\": \"opencl\"") != NULL, "%s", r.out);
-    cr_assert(strstr(r.out, "\"backend\": \"cpu\"") != NULL, "%s", r.out);
-    cr_assert(strstr(r.out, "\"fallback_reason\": \"") != NULL, "%s", r.out);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char json[8192];
+    json[fread(json, 1, sizeof json - 1, f)] = '\0';
+    fclose(f);
+    cr_assert(strstr(json, "\"requested_backend\": \"opencl\"") != NULL, "%s", json);
+    cr_assert(strstr(json, "\"backend\": \"cpu\"") != NULL, "%s", json);
+    cr_assert(strstr(json, "\"fallback_reason\": \"") != NULL, "%s", json);
+    cr_assert(strstr(r.out, "fallback") != NULL, "the result names the fallback: %s", r.out);
     tu_result_free(&r);
+    free(dir);
 }
 
 Test(cli, no_fallback_exits_3) {

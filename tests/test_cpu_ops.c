@@ -220,7 +220,7 @@ static double ref_row_loss(nn_loss loss, const float *z, const float *t, size_t 
         for (size_t j = 0; j < cols; j++) e += exp(z[j] - mx);
         for (size_t j = 0; j < cols; j++) s += -t[j] * ((z[j] - mx) - log(e));
     } else {
-        for (size_t j = 0; j < cols; j++) s += (z[j] - t[j]) * (z[j] - t[j]);
+        for (size_t j = 0; j < cols; j++) s += ((double)z[j] - t[j]) * ((double)z[j] - t[j]);
         s /= (double)cols;
     }
     return s;
@@ -242,15 +242,15 @@ Test(cpu_ops, loss_sum_and_grad_against_reference) {
                 else for (size_t j = 0; j < cols; j++) t[r * cols + j] = (float)((r + j) % 2);
             }
             nn_buf *zb = tu_upload(be, z, rows * cols), *tb = tu_upload(be, t, rows * cols);
-            float start = 0.5f;
-            nn_buf *acc = tu_upload(be, &start, 1);
+            float start[2] = {0.5f, 0.0f}; /* compensated pair */
+            nn_buf *acc = tu_upload(be, start, 2);
             cr_assert_eq(be->ops->loss_sum(be, loss, (nn_view){acc, 0}, (nn_view){zb, 0},
                                            (nn_view){tb, 0}, rows, cols, &err), NN_OK);
-            float *got = tu_download(be, (nn_view){acc, 0}, 1);
-            double ref = 0.5;
+            float *got = tu_download(be, (nn_view){acc, 0}, 2);
+            double ref = 0.5, sum = (double)got[0] + got[1];
             for (size_t r = 0; r < rows; r++) ref += ref_row_loss(loss, z + r * cols, t + r * cols, cols);
-            cr_assert(fabs(got[0] - ref) <= 1e-5 * fabs(ref) + 1e-5, "%s rows=%zu: %g vs %g",
-                      nn_loss_name(loss), rows, got[0], ref);
+            cr_assert(fabs(sum - ref) <= 1e-9 * fabs(ref) + 1e-9, "%s rows=%zu: %.12g vs %.12g",
+                      nn_loss_name(loss), rows, sum, ref);
 
             /* gradient from the output activation y */
             nn_buf *yb = NULL;
@@ -276,8 +276,8 @@ Test(cpu_ops, loss_sum_and_grad_against_reference) {
 Test(cpu_ops, saturated_logits_give_finite_capped_loss) {
     nn_backend *be = tu_open("cpu", 1);
     nn_error err;
-    float z[4] = {200.0f, -200.0f, 1e30f, -1e30f}, t[4] = {0, 1, 0, 1}, zero = 0;
-    nn_buf *zb = tu_upload(be, z, 4), *tb = tu_upload(be, t, 4), *acc = tu_upload(be, &zero, 1);
+    float z[4] = {200.0f, -200.0f, 1e30f, -1e30f}, t[4] = {0, 1, 0, 1}, zero[2] = {0, 0};
+    nn_buf *zb = tu_upload(be, z, 4), *tb = tu_upload(be, t, 4), *acc = tu_upload(be, zero, 2);
     cr_assert_eq(be->ops->loss_sum(be, NN_LOSS_BCE, (nn_view){acc, 0}, (nn_view){zb, 0},
                                    (nn_view){tb, 0}, 4, 1, &err), NN_OK);
     float *got = tu_download(be, (nn_view){acc, 0}, 1);

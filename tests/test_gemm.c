@@ -29,6 +29,7 @@ typedef struct problem {
     double *mag; /* (m, n): sum over p of |op(a)(i,p) op(b)(p,j)| */
 } problem;
 
+/* op(a)(i, p) and op(b)(p, j) of a problem. */
 static float op_a(const problem *pr, size_t i, size_t p) {
     return pr->ta ? pr->a[p * pr->m + i] : pr->a[i * pr->k + p];
 }
@@ -62,6 +63,7 @@ static problem problem_make(size_t m, size_t n, size_t k, int ta, int tb, uint64
     return pr;
 }
 
+/* Free a problem's arrays. */
 static void problem_free(problem *pr) {
     free(pr->a);
     free(pr->b);
@@ -78,6 +80,7 @@ static float *guarded_alloc(size_t mn) {
     return g + CANARY;
 }
 
+/* Check both canary regions around c, then free it. */
 static void guarded_check_free(float *c, size_t mn, const char *what) {
     for (size_t i = 0; i < CANARY; i++) {
         cr_assert(c[-1 - (ptrdiff_t)i] == CANARY_VALUE, "%s: canary before c overwritten", what);
@@ -161,6 +164,19 @@ Test(gemm, blocking_edges) {
         check_shape(shapes[s][0], shapes[s][1], shapes[s][2], 2);
 }
 
+/* The direct loops: small products of every form, skinny products (n <= 8,
+ * m <= 4 or k <= 8) of any size, and the stack copy limit of a transposed b. */
+Test(gemm, direct_loop_shapes) {
+    static const size_t shapes[][3] = {
+        {1, 1, 30000}, {1, 30000, 1}, {30000, 1, 1}, {3, 5, 2000}, {5, 3, 2000},
+        {2000, 3, 5},  {64, 64, 8},   {17, 16, 100}, {16, 17, 100}, {256, 1, 1024},
+        {1024, 1, 256}, {256, 1000, 1}, {3, 700, 900}, {700, 7, 900}, {300, 500, 3},
+        {2, 2100, 2},  {5, 9, 1000},  {9, 5, 1000}, {100, 40, 8},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        check_shape(shapes[s][0], shapes[s][1], shapes[s][2], 2);
+}
+
 Test(gemm, k_zero_clears_or_keeps_c) {
     for (size_t q = 0; q < NPATHS; q++) {
         if (!nn_gemm_path_supported(PATHS[q])) continue;
@@ -201,8 +217,10 @@ static void check_bitwise(const problem *pr, nn_gemm_path path, int threads, int
 
 Test(gemm, bit_identical_for_any_thread_count) {
     /* large enough to run in parallel; odd sizes so thread shares differ */
-    static const size_t shapes[][3] = {{257, 301, 530}, {13, 700, 300}, {600, 40, 777}};
-    for (size_t s = 0; s < 3; s++)
+    static const size_t shapes[][3] = {{257, 301, 530}, {13, 700, 300}, {600, 40, 777},
+                                       {2000, 1, 900}, {3, 900, 800}, {1000, 900, 2},
+                                       {901, 6, 500}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int t = 0; t < 4; t++) {
             problem pr = problem_make(shapes[s][0], shapes[s][1], shapes[s][2], t & 1, t >> 1, 77);
             const size_t mn = pr.m * pr.n;

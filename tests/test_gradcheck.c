@@ -90,7 +90,7 @@ static void check_network(const size_t *sizes, size_t n_sizes, nn_act hidden, nn
     cr_assert_eq(model_backward(m, (nn_view){xb, 0}, (nn_view){tb, 0}, rows, &err), NN_OK);
     float *grad = tu_download(be, (nn_view){m->grads, 0}, np);
 
-    double *p = malloc(np * sizeof(double));
+    double *p = calloc(np, sizeof(double));
     double min_z = 0;
     cr_assert_not_null(p);
     for (size_t i = 0; i < np; i++) p[i] = pf[i];

@@ -454,9 +454,9 @@ static void check_loss(pair *p, nn_loss loss, size_t rows, size_t cols) {
     size_t n = rows * cols;
     float *z1 = rand_floats(n, n + 11 * loss, -6, 6), *z2 = rand_floats(n, n + 13 * loss, -60, 60);
     float *t = targets(loss, rows, cols, n + 17);
-    float a0 = 3.25f;
+    float a0[2] = {3.25f, 0.0f}; /* compensated pair */
     gpair gz1 = gp_new(p, z1, n), gz2 = gp_new(p, z2, n), gt = gp_new(p, t, n),
-          gacc = gp_new(p, &a0, 1), gdz = gp_new(p, NULL, n);
+          gacc = gp_new(p, a0, 2), gdz = gp_new(p, NULL, n);
     nn_backend *bes[2] = {p->cpu, p->ocl};
     gbuf *z1s[2] = {&gz1.cpu, &gz1.ocl}, *z2s[2] = {&gz2.cpu, &gz2.ocl},
          *ts[2] = {&gt.cpu, &gt.ocl}, *accs[2] = {&gacc.cpu, &gacc.ocl},
@@ -472,10 +472,11 @@ static void check_loss(pair *p, nn_loss loss, size_t rows, size_t cols) {
                      NN_OK, "%s", err.msg);
     }
     float *ac = g_read(&gacc.cpu, "loss_sum"), *ao = g_read(&gacc.ocl, "loss_sum");
-    cr_assert(isfinite(ao[0]), "%s loss (%zu x %zu) is %g", nn_loss_name(loss), rows, cols, ao[0]);
-    cr_assert(fabs((double)ao[0] - ac[0]) <= LOSS_RTOL * fabs((double)ac[0]) + 1e-6,
+    double so = (double)ao[0] + ao[1], sc = (double)ac[0] + ac[1];
+    cr_assert(isfinite(so), "%s loss (%zu x %zu) is %g", nn_loss_name(loss), rows, cols, so);
+    cr_assert(fabs(so - sc) <= LOSS_RTOL * fabs(sc) + 1e-6,
               "%s loss_sum (%zu x %zu): opencl %.9g, cpu %.9g", nn_loss_name(loss), rows, cols,
-              ao[0], ac[0]);
+              so, sc);
     gp_compare(&gdz, 0, 0, "loss_grad", rows, cols);
     free(ac);
     free(ao);
@@ -515,8 +516,8 @@ Test(opencl_ops, loss_caps_saturated_logits) {
     pair p = open_pair();
     nn_error err = {0};
     /* BCE with confidently wrong logits, CE with the target class at -1000 */
-    float z[4] = {200.0f, -200.0f, 50.0f, -1000.0f}, t[4] = {0, 1, 0, 1}, zero = 0;
-    gpair gz = gp_new(&p, z, 4), gt = gp_new(&p, t, 4), ga = gp_new(&p, &zero, 1);
+    float z[4] = {200.0f, -200.0f, 50.0f, -1000.0f}, t[4] = {0, 1, 0, 1}, zero[2] = {0, 0};
+    gpair gz = gp_new(&p, z, 4), gt = gp_new(&p, t, 4), ga = gp_new(&p, zero, 2);
     cr_assert_eq(p.ocl->ops->loss_sum(p.ocl, NN_LOSS_BCE, ga.ocl.v, gz.ocl.v, gt.ocl.v, 4, 1, &err),
                  NN_OK);
     cr_assert_eq(p.cpu->ops->loss_sum(p.cpu, NN_LOSS_BCE, ga.cpu.v, gz.cpu.v, gt.cpu.v, 4, 1, &err),
@@ -528,7 +529,7 @@ Test(opencl_ops, loss_caps_saturated_logits) {
     free(o);
     free(c);
     float zc[3] = {0.0f, 5.0f, -1000.0f}, tc[3] = {0, 0, 1};
-    gpair gzc = gp_new(&p, zc, 3), gtc = gp_new(&p, tc, 3), gac = gp_new(&p, &zero, 1);
+    gpair gzc = gp_new(&p, zc, 3), gtc = gp_new(&p, tc, 3), gac = gp_new(&p, zero, 2);
     cr_assert_eq(
         p.ocl->ops->loss_sum(p.ocl, NN_LOSS_CE, gac.ocl.v, gzc.ocl.v, gtc.ocl.v, 1, 3, &err),
         NN_OK);
@@ -536,6 +537,27 @@ Test(opencl_ops, loss_caps_saturated_logits) {
     cr_assert(fabs(o[0] - cap) < 1e-5, "CE capped %.9g", o[0]);
     free(o);
     gp_free(&gz), gp_free(&gt), gp_free(&ga), gp_free(&gzc), gp_free(&gtc), gp_free(&gac);
+    close_pair(&p);
+}
+
+/* A non-finite logit (diverged weights) gives a NaN loss on both backends, never the cap. */
+Test(opencl_ops, loss_of_non_finite_logits_is_nan) {
+    pair p = open_pair();
+    nn_error err = {0};
+    const nn_loss losses[3] = {NN_LOSS_BCE, NN_LOSS_CE, NN_LOSS_MSE};
+    float z[3][2] = {{INFINITY, 0.5f}, {NAN, 0.5f}, {-INFINITY, 0.5f}}, t[2] = {1, 0}, zero[2] = {0, 0};
+    for (int l = 0; l < 3; l++)
+        for (int v = 0; v < 3; v++) {
+            gpair gz = gp_new(&p, z[v], 2), gt = gp_new(&p, t, 2), ga = gp_new(&p, zero, 2);
+            size_t rows = losses[l] == NN_LOSS_CE ? 1 : 2, cols = losses[l] == NN_LOSS_CE ? 2 : 1;
+            cr_assert_eq(p.ocl->ops->loss_sum(p.ocl, losses[l], ga.ocl.v, gz.ocl.v, gt.ocl.v, rows, cols, &err), NN_OK);
+            cr_assert_eq(p.cpu->ops->loss_sum(p.cpu, losses[l], ga.cpu.v, gz.cpu.v, gt.cpu.v, rows, cols, &err), NN_OK);
+            float *o = g_read(&ga.ocl, "loss_sum"), *c = g_read(&ga.cpu, "loss_sum");
+            cr_assert(!isfinite(o[0]) && !isfinite(c[0]), "%s, logit %g: opencl %g, cpu %g",
+                      nn_loss_name(losses[l]), z[v][0], o[0], c[0]);
+            free(o), free(c);
+            gp_free(&gz), gp_free(&gt), gp_free(&ga);
+        }
     close_pair(&p);
 }
 
@@ -645,7 +667,7 @@ static float *run_pipeline(nn_backend *be, size_t *count) {
     float *z = rand_floats(rows, 3, -8, 8), *t = targets(NN_LOSS_BCE, rows, 1, 4);
     nn_buf *ab = tu_upload(be, a, m * k), *bb = tu_upload(be, b, k * n),
            *cb = tu_upload(be, a, m * n);
-    nn_buf *zb = tu_upload(be, z, rows), *tb = tu_upload(be, t, rows), *accb = tu_upload(be, z, 1);
+    nn_buf *zb = tu_upload(be, z, rows), *tb = tu_upload(be, t, rows), *accb = tu_upload(be, z, 2);
     nn_view c = {cb, 0}, acc = {accb, 0};
     cr_assert_eq(be->ops->matmul(be, c, (nn_view){bb, 0}, (nn_view){ab, 0}, n, m, k, 1, 1, 0, &err),
                  NN_OK);
@@ -658,7 +680,7 @@ static float *run_pipeline(nn_backend *be, size_t *count) {
     *count = m * n + 1;
     float *out = malloc(*count * sizeof(float));
     cr_assert_eq(be->ops->read(be, c, out, m * n, &err), NN_OK);
-    cr_assert_eq(be->ops->read(be, acc, out + m * n, 1, &err), NN_OK);
+    cr_assert_eq(be->ops->read(be, acc, out + m * n, 1, &err), NN_OK); /* high part of the pair */
     be->ops->release(be, ab), be->ops->release(be, bb), be->ops->release(be, cb);
     be->ops->release(be, zb), be->ops->release(be, tb), be->ops->release(be, accb);
     free(a), free(b), free(z), free(t);

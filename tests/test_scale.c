@@ -39,7 +39,8 @@ Test(scale, small_sweep_writes_rows_and_charts) {
     cr_assert_not_null(csv);
     cr_assert_eq(count_lines(csv), 5, "header + 4 rows:\n%s", csv);
     cr_assert(strstr(csv, "samples_per_second_median") != NULL);
-    cr_assert(strstr(csv, ",ok\n") != NULL);
+    for (const char *row = strchr(csv, '\n') + 1; *row; row = strchr(row, '\n') + 1)
+        cr_assert(strncmp(strchr(row, '\n') - 3, ",ok", 3) == 0, "row not ok: %.200s", row);
     snprintf(path, sizeof path, "%s/scale.json", out);
     char *json = read_all(path);
     cr_assert_not_null(json);
@@ -63,6 +64,11 @@ Test(scale, invalid_value_fails_before_running) {
     const char *bad[][3] = {{"--samples", "1e4,abc", "abc"}, {"--hidden", "8,0", "--hidden"},
                             {"--threads", "1,-2", "--threads"}, {"--backend", "cpu,cuda", "cuda"},
                             {"--batch", "1e7", "--batch"}, {"--depth", "2,,3", "--depth"}};
+    tu_result big = tu_run_nnbench((const char *const[]){"scale", "--samples", "1000", "--batch",
+                                                         "2000", "--out", out, NULL}, NULL, NULL);
+    cr_assert_eq(big.status, 2);
+    cr_assert(strstr(big.err, "2000 is larger than the 990 training samples") != NULL, "%s", big.err);
+    tu_result_free(&big);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tu_result r = tu_run_nnbench((const char *const[]){"scale", "--samples", "1e4", bad[i][0],
                                                            bad[i][1], "--out", out, NULL},

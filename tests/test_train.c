@@ -83,6 +83,12 @@ Test(train, tutorial_run_reaches_70_percent_on_circles) {
     nn_dataset_free(&tr), nn_dataset_free(&te);
 }
 
+static int count_steps(void *user, double fraction) {
+    (void)fraction;
+    ++*(int *)user;
+    return 0;
+}
+
 /* Logging callback state (each Criterion test runs in its own process). */
 static int rec_epochs[64], rec_n;
 static int record(void *user, int epoch, double loss) {
@@ -172,17 +178,22 @@ Test(train, divergence_stops_with_the_epoch) {
     nn_dataset tr, te;
     tutorial_data(&tr, &te, 42);
     nn_backend *be = tu_open("cpu", 1);
-    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_MSE, 42);
-    nn_train_config tc = nn_train_config_default();
-    tc.lr = 1e6;
-    tc.epochs = 50;
-    tc.log_every = 1;
-    nn_source src = nn_source_from_dataset(&tr);
-    nn_error err;
-    nn_status st = nn_train(m, &src, &tc, NULL, &err);
-    cr_assert_eq(st, NN_E_NUMERIC, "status %d: %s", st, err.msg);
-    cr_assert(strstr(err.msg, "epoch") != NULL, "%s", err.msg);
-    nn_model_free(m);
+    /* MSE overflows directly; BCE's per-sample cap must not hide NaN weights */
+    const nn_loss losses[2] = {NN_LOSS_MSE, NN_LOSS_BCE};
+    for (int i = 0; i < 2; i++) {
+        nn_model *m = make_model(be, (size_t[]){2, 64, 64, 1}, 4, NN_ACT_RELU, losses[i], 42);
+        nn_train_config tc = nn_train_config_default();
+        tc.lr = i == 0 ? 1e6 : 1000;
+        tc.batch = 32;
+        tc.epochs = 200;
+        tc.log_every = 1;
+        nn_source src = nn_source_from_dataset(&tr);
+        nn_error err;
+        nn_status st = nn_train(m, &src, &tc, NULL, &err);
+        cr_assert_eq(st, NN_E_NUMERIC, "%s: status %d: %s", nn_loss_name(losses[i]), st, err.msg);
+        cr_assert(strstr(err.msg, "epoch") != NULL, "%s", err.msg);
+        nn_model_free(m);
+    }
     nn_backend_close(be);
     nn_dataset_free(&tr), nn_dataset_free(&te);
 }
@@ -207,17 +218,17 @@ Test(train, minibatch_shuffle_is_seeded) {
     nn_dataset_free(&tr), nn_dataset_free(&te);
 }
 
-/* A source that counts the rows it was asked for. */
+/* A source that counts how often each row was asked for. */
 typedef struct counting {
     const nn_dataset *d;
-    uint64_t rows;
+    int *hits; /* (n) requests per row */
     int calls;
 } counting;
 static nn_status counting_fill(void *ctx, uint64_t first, size_t count, float *x, float *y,
                                nn_error *err) {
     counting *c = ctx;
     nn_source inner = nn_source_from_dataset(c->d);
-    __atomic_add_fetch(&c->rows, count, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < count; i++) __atomic_add_fetch(&c->hits[first + i], 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&c->calls, 1, __ATOMIC_RELAXED);
     return inner.fill(inner.ctx, first, count, x, y, err);
 }
@@ -227,23 +238,66 @@ Test(train, streamed_chunks_cover_every_row_each_epoch) {
     tutorial_data(&tr, &te, 42);
     nn_backend *be = tu_open("cpu", 2);
     nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
-    counting c = {&tr, 0, 0};
+    counting c = {&tr, calloc(tr.n, sizeof(int)), 0};
     nn_source src = nn_source_from_dataset(&tr);
     src.fill = counting_fill;
     src.ctx = &c;
     nn_train_config tc = nn_train_config_default();
     tc.epochs = 300;
-    tc.batch = 50;
+    tc.batch = 48;        /* 800 rows: 4 chunks of 192 rows (4 whole batches) and one of 32 */
     tc.lr = 0.05;
-    tc.chunk_rows = 200; /* 4 chunks per epoch, produced while the previous one trains */
+    tc.chunk_rows = 200;  /* rounded down to whole batches: 192 */
     nn_train_result res;
     nn_error err;
     cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
-    cr_assert_eq(c.rows, 800u * 300u);
-    cr_assert_eq(c.calls, 4 * 300);
+    for (size_t i = 0; i < tr.n; i++) cr_assert_eq(c.hits[i], 300, "row %zu read %d times", i, c.hits[i]);
+    cr_assert_eq(c.calls, 5 * 300);
+    cr_assert_eq(res.samples_seen, 800u * 300u);
+    free(c.hits);
     nn_eval ev;
     cr_assert_eq(nn_model_evaluate(m, &te, &ev, &err), NN_OK);
     cr_assert_geq(ev.accuracy, 0.70, "streamed training reaches %g", ev.accuracy);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+}
+
+Test(train, memory_limit_below_one_row_or_batch_is_refused) {
+    nn_dataset tr, te;
+    tutorial_data(&tr, &te, 42);
+    nn_backend *be = tu_open("cpu", 1);
+    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+    nn_source src = nn_source_from_dataset(&tr);
+    nn_train_config tc = nn_train_config_default();
+    tc.batch = 32;
+    tc.memory_limit = 4; /* less than one row */
+    nn_error err;
+    cr_assert_eq(nn_train(m, &src, &tc, NULL, &err), NN_E_INVALID);
+    tc.memory_limit = 12 * 16; /* 16 rows of 12 bytes: less than a batch */
+    cr_assert_eq(nn_train(m, &src, &tc, NULL, &err), NN_E_INVALID);
+    cr_assert(strstr(err.msg, "memory limit") != NULL, "%s", err.msg);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+}
+
+Test(train, batch_larger_than_chunk_is_kept_whole) {
+    nn_dataset tr, te;
+    tutorial_data(&tr, &te, 42);
+    nn_backend *be = tu_open("cpu", 1);
+    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+    static int steps;
+    steps = 0;
+    nn_source src = nn_source_from_dataset(&tr);
+    nn_train_config tc = nn_train_config_default();
+    tc.epochs = 1;
+    tc.batch = 400;
+    tc.chunk_rows = 100; /* smaller than a batch: the chunk grows to one batch */
+    tc.on_progress = count_steps;
+    tc.user = &steps;
+    nn_error err;
+    cr_assert_eq(nn_train(m, &src, &tc, NULL, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(steps, 2, "800 rows in batches of 400: %d steps", steps);
     nn_model_free(m);
     nn_backend_close(be);
     nn_dataset_free(&tr), nn_dataset_free(&te);

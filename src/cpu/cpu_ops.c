@@ -198,17 +198,21 @@ static double row_loss(int loss, const float *z, const float *t, size_t cols) {
     if (loss == NN_LOSS_BCE) {
         for (size_t j = 0; j < cols; j++) {
             double zj = z[j], l = fmax(zj, 0.0) - zj * t[j] + log1p(exp(-fabs(zj)));
-            s += l < cap ? l : cap;
+            s += !isfinite(zj) ? NAN : l < cap ? l : cap;
         }
     } else if (loss == NN_LOSS_CE) {
         double mx = z[0], e = 0.0, tz = 0.0;
-        for (size_t j = 1; j < cols; j++) mx = z[j] > mx ? z[j] : mx;
+        int finite = 1;
+        for (size_t j = 0; j < cols; j++) {
+            finite &= isfinite(z[j]) != 0;
+            mx = z[j] > mx ? z[j] : mx;
+        }
         for (size_t j = 0; j < cols; j++) {
             e += exp((double)z[j] - mx);
             tz += (double)t[j] * z[j];
         }
         double l = mx + log(e) - tz;
-        s = l < cap ? l : cap;
+        s = !finite ? NAN : l < cap ? l : cap;
     } else {
         for (size_t j = 0; j < cols; j++) {
             double d = (double)z[j] - t[j];
@@ -245,8 +249,10 @@ nn_status nn_cpu_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, 
     }
     double total = 0.0;
     for (int blk = 0; blk < LOSS_BLOCKS; blk++) total += part[blk];
-    float *ap = nn_cpu_ptr(acc);
-    ap[0] = (float)((double)ap[0] + total);
+    float *ap = nn_cpu_ptr(acc); /* (2) compensated pair */
+    double sum = (double)ap[0] + (double)ap[1] + total;
+    ap[0] = (float)sum;
+    ap[1] = (float)(sum - (double)ap[0]);
     return NN_OK;
 }
 

@@ -1,5 +1,6 @@
-/* gemm.c — entry points of the CPU GEMM: path detection and the choice
- * between the direct loop (small products) and the blocked, packed driver. */
+/* gemm.c — entry points of the CPU GEMM: instruction-set path detection and the
+ * choice between the direct loops (small and skinny products) and the blocked,
+ * packed driver, made from the shape alone. */
 #include "cpu/gemm.h"
 
 #include <omp.h>
@@ -62,6 +63,7 @@ static const nn_gemm_isa *isa_of(nn_gemm_path path) {
     }
 }
 
+/* 1 if the shape takes the direct loops: small, or skinny enough that packing wastes work. */
 int nn_gemm_is_direct(size_t m, size_t n, size_t k, int trans_a, int trans_b) {
     if (k == 0) return 1;
     /* each factor is bounded first so the products cannot overflow */
@@ -78,6 +80,7 @@ static void gemm_k0(float *c, size_t m, size_t n, int accumulate) {
     if (!accumulate) memset(c, 0, m * n * sizeof(float));
 }
 
+/* nn_cpu_gemm on an explicit instruction-set path (see gemm_internal.h). */
 void nn_cpu_gemm_with(nn_gemm_path path, int threads, float *c, const float *a, const float *b,
                       size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate) {
     if (m == 0 || n == 0) return;
@@ -96,6 +99,7 @@ void nn_cpu_gemm_with(nn_gemm_path path, int threads, float *c, const float *a, 
     if (nn_gemm_blocked(isa, nt, &args) != 0) nn_gemm_small_c(&args, nt); /* out of memory */
 }
 
+/* c = op(a)·op(b) (+c) on the best path this CPU supports (see gemm.h). */
 void nn_cpu_gemm(int threads, float *c, const float *a, const float *b, size_t m, size_t n,
                  size_t k, int trans_a, int trans_b, int accumulate) {
     nn_cpu_gemm_with(NN_GEMM_PATH_AUTO, threads, c, a, b, m, n, k, trans_a, trans_b, accumulate);

@@ -55,21 +55,33 @@ AVX2 static void kernel_6x16(size_t kc, const float *ap, const float *bp, float 
     }
 }
 
-/* Rows [i0, i1) of the rows form: each c row in 8-wide masked chunks, summed
- * over p in a register; b is op(b) as (k, n). */
+/* Rows [i0, i1) of the rows form: each c row in 32-wide pieces (four masked
+ * 8-wide chains), summed over p in registers; b is op(b) as (k, n). */
 AVX2 static void rows_avx2(const nn_gemm_args *g, const float *b, size_t i0, size_t i1) {
     const size_t m = g->m, n = g->n, k = g->k;
-    const size_t sai = g->trans_a ? 1 : k, sap = g->trans_a ? m : 1; /* op(a)(i,p) = a[i*sai + p*sap] */
+    /* op(a)(i, p) = a[i*sai + p*sap] */
+    const size_t sai = g->trans_a ? 1 : k, sap = g->trans_a ? m : 1;
     for (size_t i = i0; i < i1; i++) {
         const float *ai = g->a + i * sai;
         float *ci = g->c + i * n;
-        for (size_t j = 0; j < n; j += 8) {
-            const __m256i mk = lanes(n - j);
-            __m256 acc = g->accumulate ? _mm256_maskload_ps(ci + j, mk) : _mm256_setzero_ps();
-            for (size_t p = 0; p < k; p++)
-                acc = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p * sap),
-                                      _mm256_maskload_ps(b + p * n + j, mk), acc);
-            _mm256_maskstore_ps(ci + j, mk, acc);
+        for (size_t j = 0; j < n; j += 32) {
+            __m256i mk[4];
+            __m256 acc[4];
+#pragma GCC unroll 4
+            for (int v = 0; v < 4; v++) {
+                const size_t jv = j + 8 * (size_t)v;
+                mk[v] = lanes(jv < n ? n - jv : 0);
+                acc[v] = g->accumulate ? _mm256_maskload_ps(ci + jv, mk[v]) : _mm256_setzero_ps();
+            }
+            for (size_t p = 0; p < k; p++) {
+                const __m256 av = _mm256_broadcast_ss(ai + p * sap);
+                const float *bp = b + p * n + j;
+#pragma GCC unroll 4
+                for (int v = 0; v < 4; v++)
+                    acc[v] = _mm256_fmadd_ps(av, _mm256_maskload_ps(bp + 8 * v, mk[v]), acc[v]);
+            }
+#pragma GCC unroll 4
+            for (int v = 0; v < 4; v++) _mm256_maskstore_ps(ci + j + 8 * v, mk[v], acc[v]);
         }
     }
 }
@@ -85,8 +97,8 @@ AVX2 static void dots_avx2(const nn_gemm_args *g, size_t i0, size_t i1) {
             __m256 acc = _mm256_setzero_ps();
             for (size_t p = 0; p < k; p += 8) {
                 const __m256i mk = lanes(k - p);
-                acc = _mm256_fmadd_ps(_mm256_maskload_ps(ai + p, mk), _mm256_maskload_ps(bj + p, mk),
-                                      acc);
+                acc = _mm256_fmadd_ps(_mm256_maskload_ps(ai + p, mk),
+                                      _mm256_maskload_ps(bj + p, mk), acc);
             }
             __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
             h = _mm_add_ps(h, _mm_movehl_ps(h, h));

@@ -6,19 +6,17 @@
 #if NN_GEMM_HAVE_AVX512
 #include <immintrin.h>
 
-#ifndef MR
 #define MR 14
-#endif
-#ifndef NV
 #define NV 2 /* vectors per micro-tile row */
-#endif
 #define NR (16 * NV)
 #ifndef MCB
-#define MCB 16 /* micro-panels per A block */
+#define MCB 16 /* micro-panels per A block (tunable: -DMCB=...) */
 #endif
-#ifndef PFH
-#define PFH _MM_HINT_T0
+#ifndef KUNROLL
+#define KUNROLL 1 /* unrolling of the k loop (tunable) */
 #endif
+#define PRAGMA_(x) _Pragma(#x)
+#define UNROLL_BY(n) PRAGMA_(GCC unroll n)
 
 /* Mask of the first `cols` (0..16) lanes. */
 AVX512 static inline __mmask16 lanes(size_t cols) {
@@ -49,7 +47,9 @@ AVX512 static void kernel(size_t kc, const float *ap, const float *bp, float *c,
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
     for (size_t i = 0; i < mr; i++)
-        for (int v = 0; v < NV; v++) _mm_prefetch((const char *)(c + i * ldc + 16 * v), PFH);
+        for (int v = 0; v < NV; v++)
+            _mm_prefetch((const char *)(c + i * ldc + 16 * v), _MM_HINT_T0);
+    UNROLL_BY(KUNROLL)
     for (size_t p = 0; p < kc; p++) {
         __m512 bv[NV];
 #pragma GCC unroll 4
@@ -84,7 +84,7 @@ const nn_gemm_isa nn_gemm_isa_avx512 = {
     .mr = MR,
     .nr = NR,
     .mc = MCB * MR,
-    .nc = 4096,
+    .nc = 2048,
     .kernel = kernel,
     .pack_a = nn_gemm_avx512_pack_a,
     .pack_b = nn_gemm_avx512_pack_b,

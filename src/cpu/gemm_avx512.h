@@ -14,7 +14,8 @@
 #define AVX512
 #endif
 
-/* nn_gemm_pack_a with an in-register transpose for a row-major a (mr <= 16). */
+/* nn_gemm_pack_a with vector copies, and an in-register transpose for a
+ * row-major a (mr <= 16). */
 AVX512 void nn_gemm_avx512_pack_a(float *dst, const nn_gemm_args *args, size_t i0, size_t mc,
                                   size_t p0, size_t kc, size_t mr);
 /* nn_gemm_pack_b with vector copies, and an in-register transpose for a transposed b

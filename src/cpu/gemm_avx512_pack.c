@@ -1,7 +1,7 @@
 /* gemm_avx512_pack.c — AVX-512 packing for the two layouts that need a
  * transpose (op(a) from a row-major a, op(b) from a transposed b): 16x16
  * tiles are loaded row by row, transposed in registers and stored as the
- * micro-panel rows. The layouts that are plain copies use the portable packers. */
+ * micro-panel rows. The layouts that are plain copies use masked vector copies. */
 #include "cpu/gemm_avx512.h"
 
 #if NN_GEMM_HAVE_AVX512
@@ -15,7 +15,8 @@ AVX512 static inline __mmask16 first_lanes(size_t n) {
 /* In-register transpose: r[i] lane q becomes r[q] lane i (16x16 floats). */
 AVX512 static inline void transpose16(__m512 r[16]) {
     __m512 t[16];
-    /* t[2i], t[2i+1]: rows 2i, 2i+1 interleaved (columns 4b..4b+1, 4b+2..4b+3 per 128-bit lane b) */
+    /* t[2i], t[2i+1]: rows 2i, 2i+1 interleaved (columns 4b..4b+1 and 4b+2..4b+3
+     * of each 128-bit lane b) */
 #pragma GCC unroll 8
     for (int i = 0; i < 8; i++) {
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
@@ -67,10 +68,22 @@ AVX512 static void transpose_rows(float *dst, size_t dst_stride, const float *sr
     }
 }
 
+/* Pack op(a) rows into (kc, mr) micro-panels (see nn_gemm_pack_a), with AVX-512. */
 void nn_gemm_avx512_pack_a(float *dst, const nn_gemm_args *g, size_t i0, size_t mc, size_t p0,
                            size_t kc, size_t mr) {
-    if (g->trans_a || mr > 16) {
+    if (mr > 16) {
         nn_gemm_pack_a(dst, g, i0, mc, p0, kc, mr);
+        return;
+    }
+    if (g->trans_a) { /* a: (k, m): each micro-panel row is a piece of a row of a */
+        const __mmask16 all = first_lanes(mr);
+        for (size_t ir = 0; ir < mc; ir += mr) {
+            const __mmask16 in = first_lanes(mc - ir < mr ? mc - ir : mr);
+            const float *src = g->a + p0 * g->m + i0 + ir;
+            float *d = dst + ir * kc;
+            for (size_t p = 0; p < kc; p++)
+                _mm512_mask_storeu_ps(d + p * mr, all, _mm512_maskz_loadu_ps(in, src + p * g->m));
+        }
         return;
     }
     /* a: (m, k): micro-panel rows are rows of a, transposed into dst (kc, mr) */
@@ -94,6 +107,7 @@ AVX512 static void copy_panel_b(float *dst, const float *b, size_t ldb, size_t k
     }
 }
 
+/* Pack op(b) columns into (kc, nr) micro-panels (see nn_gemm_pack_b), with AVX-512. */
 void nn_gemm_avx512_pack_b(float *dst, const nn_gemm_args *g, size_t p0, size_t kc, size_t j0,
                            size_t nc, size_t nr) {
     if (nr % 16 != 0) {

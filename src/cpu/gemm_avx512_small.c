@@ -1,5 +1,5 @@
-/* gemm_avx512_small.c — AVX-512 direct loops for small products (no packing,
- * no fork). Three forms, chosen from the shape alone:
+/* gemm_avx512_small.c — AVX-512 direct loops for small and skinny products (no
+ * packing; a fork only for large skinny ones). Three forms, chosen from the shape:
  *   rows:    c(i, j..j+15) = sum_p op(a)(i,p) · op(b)(p, j..j+15), four rows at a
  *            time, each sum split over p mod 4 (then added pairwise);
  *   swapped: the same on c^T = op(b)^T op(a)^T when a is transposed and c has
@@ -92,8 +92,10 @@ AVX512 static void rows_items(float *c, size_t ldc, int scatter, view a, const f
                               size_t ldb, size_t m, size_t n, size_t k, int accumulate, size_t lo,
                               size_t hi) {
     const size_t groups = (m + 3) / 4;
-    for (size_t q = lo; q < hi; q++) {
-        const size_t j = q / groups * 16, i0 = q % groups * 4, rows = m - i0 < 4 ? m - i0 : 4;
+    size_t j = lo / groups * 16, i0 = lo % groups * 4; /* item lo; then stepped */
+    for (size_t q = lo; q < hi; q++, i0 += 4) {
+        if (i0 >= m) i0 = 0, j += 16;
+        const size_t rows = m - i0 < 4 ? m - i0 : 4;
         const __mmask16 mk = first_lanes(n - j);
         switch (rows * 2 + (scatter != 0)) {
         case 8: rows_block(c, ldc, 0, 4, a, b, ldb, k, i0, j, mk, accumulate); break;
@@ -137,15 +139,20 @@ AVX512 static __m512 reduce16(__m512 y[16]) {
 AVX512 static void dots_items(float *c, const float *a, const float *bt, size_t m, size_t n,
                               size_t k, int accumulate, size_t lo, size_t hi) {
     const size_t total = m * n;
+    const float *ap = a + lo * 16 / n * k, *bp = bt + lo * 16 % n * k; /* entry 16*lo */
+    const float *const b_end = bt + n * k;
     for (size_t blk = lo; blk < hi; blk++) {
         const size_t e0 = blk * 16, cnt = total - e0 < 16 ? total - e0 : 16;
         const float *ai[16], *bj[16]; /* operands of entry e0 + l (repeats past cnt) */
-        const size_t i = e0 / n, j = e0 % n;
-        const float *ap = a + i * k, *bp = bt + j * k, *const b_end = bt + n * k;
         for (size_t l = 0; l < 16; l++) {
+            if (l >= cnt) { /* past the end of c: repeat the last entry (not stored) */
+                ai[l] = ai[cnt - 1];
+                bj[l] = bj[cnt - 1];
+                continue;
+            }
             ai[l] = ap;
             bj[l] = bp;
-            if (l + 1 < cnt && (bp += k) == b_end) bp = bt, ap += k;
+            if ((bp += k) == b_end) bp = bt, ap += k; /* on to entry e0 + l + 1 */
         }
         __m512 y[16];
 #pragma GCC unroll 16
@@ -186,15 +193,18 @@ AVX512 static void run_part(const small_plan *sp, int t, int parts) {
                    g->k, g->accumulate, lo, hi);
 }
 
+/* The direct loops: pick a form from the shape, then split its items over threads. */
 void nn_gemm_avx512_small(const nn_gemm_args *g, int threads) {
     const size_t m = g->m, n = g->n, k = g->k;
     float bt[NN_GEMM_SMALL_MAX_BT]; /* op(b) as (k, n), or op(b)^T as (n, k) */
     const int bt_fits = n * k <= NN_GEMM_SMALL_MAX_BT;
-    /* rough uop counts: dots pay a reduction per 16 entries, rows pay for unused lanes */
-    const double dots_cost = (double)((m * n + 15) / 16) * (48.0 * (double)((k + 15) / 16) + 60.0);
-    const double rows_cost = 2.0 * (double)m * (double)((n + 15) / 16) * (double)k;
+    /* measured uop counts: dots pay a reduction and setup per 16 entries, rows
+     * pay for unused lanes */
+    const double dots_cost = (double)((m * n + 15) / 16) * (48.0 * (double)((k + 15) / 16) + 142.0);
+    const double rows_cost = (double)m * (double)((n + 15) / 16) * (2.25 * (double)k + 6.0);
     small_plan sp = {.g = g};
-    if (!g->trans_a && (g->trans_b || bt_fits) && (dots_cost < rows_cost || (g->trans_b && !bt_fits))) {
+    if (!g->trans_a && (g->trans_b || bt_fits) &&
+        (dots_cost < rows_cost || (g->trans_b && !bt_fits))) {
         sp.form = FORM_DOTS;
         sp.b = g->b; /* op(b)^T: (n, k) */
         if (!g->trans_b) {
@@ -203,7 +213,7 @@ void nn_gemm_avx512_small(const nn_gemm_args *g, int threads) {
             sp.b = bt;
         }
         sp.items = (m * n + 15) / 16;
-    } else if (g->trans_a && n < 16 && m > n) {
+    } else if (g->trans_a && n < 16 && m > n && m * n < ((size_t)1 << 31) /* int32 indices */) {
         /* swapped: c^T (n, m) = op(b)^T (n, k) · op(a)^T, whose rows are rows of a (k, m) */
         sp.form = FORM_ROWS_T;
         sp.a = (view){g->b, g->trans_b ? k : 1, g->trans_b ? 1 : n}; /* op(b)^T */

@@ -18,7 +18,8 @@ static void kernel_4x16(size_t kc, const float *ap, const float *bp, float *c, s
         bp += NR;
     }
     for (size_t i = 0; i < mr; i++)
-        for (size_t j = 0; j < nr; j++) c[i * ldc + j] = add ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+        for (size_t j = 0; j < nr; j++)
+            c[i * ldc + j] = add ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
 /* Rows [i0, i1) of the portable direct loop: sequential sums over p. */
@@ -39,6 +40,7 @@ static void small_rows(const nn_gemm_args *g, size_t i0, size_t i1) {
     }
 }
 
+/* The portable direct loop, rows split over threads when threads > 1. */
 void nn_gemm_small_c(const nn_gemm_args *g, int threads) {
     if (threads <= 1 || g->m < 2) {
         small_rows(g, 0, g->m);

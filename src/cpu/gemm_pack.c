@@ -26,6 +26,7 @@ static void pack_a_panel(float *dst, const nn_gemm_args *g, size_t i0, size_t ro
         for (size_t p = 0; p < kc; p++) dst[p * mr + r] = 0.0f;
 }
 
+/* Pack rows [i0, i0+mc) of op(a) into (kc, mr) micro-panels, zero-padded. */
 void nn_gemm_pack_a(float *dst, const nn_gemm_args *g, size_t i0, size_t mc, size_t p0,
                     size_t kc, size_t mr) {
     for (size_t ir = 0; ir < mc; ir += mr) {
@@ -56,6 +57,7 @@ static void pack_b_panel(float *dst, const nn_gemm_args *g, size_t p0, size_t kc
         for (size_t p = 0; p < kc; p++) dst[p * nr + c] = 0.0f;
 }
 
+/* Pack columns [j0, j0+nc) of op(b) into (kc, nr) micro-panels, zero-padded. */
 void nn_gemm_pack_b(float *dst, const nn_gemm_args *g, size_t p0, size_t kc, size_t j0,
                     size_t nc, size_t nr) {
     for (size_t jr = 0; jr < nc; jr += nr) {
@@ -64,6 +66,7 @@ void nn_gemm_pack_b(float *dst, const nn_gemm_args *g, size_t p0, size_t kc, siz
     }
 }
 
+/* bt (k, n) = op(b) for a transposed b (n, k). */
 void nn_gemm_transpose_b(float *bt, const nn_gemm_args *g) {
     const size_t n = g->n, k = g->k;
     for (size_t j = 0; j < n; j++)

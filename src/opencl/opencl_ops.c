@@ -106,7 +106,7 @@ nn_status nn_cl_act_backward(nn_backend *be, nn_act act, nn_view dz, nn_view dy,
     }
 }
 
-/* acc[0] += sum of in[0..n) (acc_t values in `buf` at element 0): tree passes
+/* the pair acc[0..2) += sum of in[0..n) (acc_t values in `buf` at element 0): tree passes
  * of nn_reduce_sum ping-ponging between the regions [0, n) and [n, ...) of buf. */
 static nn_status reduce_into(nn_cl_ctx *c, cl_mem buf, size_t n, nn_view acc, nn_error *err) {
     const size_t chunk = (size_t)c->tune.red_wg * c->tune.red_items;
@@ -145,7 +145,7 @@ nn_status nn_cl_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, n
     size_t n = 0;
     nn_status st = elems("loss_sum", rows, cols, &n, err);
     if (st == NN_OK) st = nn_cl_check_dims("loss_sum", rows, cols, 0, err);
-    if (st == NN_OK) st = nn_cl_check_view(acc, 1, "loss_sum", "acc", err);
+    if (st == NN_OK) st = nn_cl_check_view(acc, 2, "loss_sum", "acc", err);
     if (st == NN_OK) st = nn_cl_check_view(z, n, "loss_sum", "z", err);
     if (st == NN_OK) st = nn_cl_check_view(t, n, "loss_sum", "t", err);
     if (st != NN_OK || n == 0) return st; /* no rows or no columns: nothing to add */

@@ -9,7 +9,8 @@
 
 /* Open a backend or fail the test. */
 nn_backend *tu_open(const char *name, int threads);
-/* Open the OpenCL backend, or NULL when no device can be used here. */
+/* Open the OpenCL backend, or NULL when no platform or device exists here;
+ * any other failure (e.g. a kernel that does not compile) fails the test. */
 nn_backend *tu_open_opencl(void);
 /* x[0..n) uniform in [lo, hi) from a seed. */
 void tu_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
