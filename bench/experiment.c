@@ -2,6 +2,7 @@
 #include "experiment.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_WIDTH 65536
 
@@ -86,6 +87,10 @@ int experiment_parse(int argc, char **argv, experiment_options *o) {
             VALUE("--threads");
             if (cli_parse_long("--threads", v, 0, 1024, &l)) return EXIT_USAGE;
             o->threads = (int)l;
+            long cores = sysconf(_SC_NPROCESSORS_ONLN);
+            if (cores > 0 && l > cores)
+                cli_warn("--threads %ld is more than the %ld cores here; threads will share cores",
+                         l, cores);
         } else if (strcmp(a, "--profile") == 0) {
             o->profile = 1;
         } else if (strcmp(a, "--check") == 0) {
@@ -326,8 +331,9 @@ int experiment_prepare(experiment_options *o, experiment_data *d) {
     }
     if (last != outputs) {
         experiment_data_free(d);
-        return cli_usage_error("--layers: the last layer has %zu outputs but loss %s on %zu "
-                               "classes needs %zu", last, nn_loss_name(o->loss), classes, outputs);
+        return cli_usage_error("--layers: the last layer has %zu output%s but loss %s on %zu "
+                               "classes needs %zu", last, last == 1 ? "" : "s",
+                               nn_loss_name(o->loss), classes, outputs);
     }
     /* parameters, gradients, two optimizer moments, plus the activations of a batch */
     double params = 0, widths = 0;
