@@ -1,17 +1,27 @@
-/* gemm_openblas.c — OpenBLAS cblas_sgemm as a `nnbench gemm` implementation
- * (only when the build found OpenBLAS: NNBENCH_HAVE_OPENBLAS). */
+/* gemm_openblas.c — OpenBLAS cblas_sgemm as a `nnbench gemm` implementation.
+ * The library is opened with dlopen only when the gemm command asks for it:
+ * linked in, OpenBLAS would start its thread pool in every nnbench run. */
 #include "gemm_impl.h"
 
-#include <stdio.h>
-
-#ifdef NNBENCH_HAVE_OPENBLAS
-#include <cblas.h>
 #include <ctype.h>
+#include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* One shape's operands in host memory. */
+/* The CBLAS constants and entry points used here (values fixed by the CBLAS ABI). */
+enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
+typedef void (*sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha,
+                         const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                         int ldc);
+typedef void (*set_threads_fn)(int);
+typedef int (*get_threads_fn)(void);
+typedef char *(*get_str_fn)(void);
+
+/* One shape's operands in host memory, and the opened library. */
 typedef struct openblas_state {
+    void *lib;
+    sgemm_fn sgemm;
     gemm_shape s;
     float *a; /* (m, k) or (k, m) */
     float *b; /* (k, n) or (n, k) */
@@ -53,9 +63,9 @@ static int ob_run(gemm_impl *im, char *msg, size_t len) {
     openblas_state *st = im->state;
     const gemm_shape *s = &st->s;
     const int lda = (int)(s->ta ? s->m : s->k), ldb = (int)(s->tb ? s->k : s->n);
-    cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans, s->tb ? CblasTrans : CblasNoTrans,
-                (int)s->m, (int)s->n, (int)s->k, 1.0f, st->a, lda > 0 ? lda : 1, st->b,
-                ldb > 0 ? ldb : 1, 0.0f, st->c, s->n > 0 ? (int)s->n : 1);
+    st->sgemm(CBLAS_ROW_MAJOR, s->ta ? CBLAS_TRANS : CBLAS_NO_TRANS,
+              s->tb ? CBLAS_TRANS : CBLAS_NO_TRANS, (int)s->m, (int)s->n, (int)s->k, 1.0f, st->a,
+              lda > 0 ? lda : 1, st->b, ldb > 0 ? ldb : 1, 0.0f, st->c, s->n > 0 ? (int)s->n : 1);
     return 0;
 }
 
@@ -72,6 +82,8 @@ static int ob_read(gemm_impl *im, float *c, char *msg, size_t len) {
 static void ob_close(gemm_impl *im) {
     if (!im->state) return;
     ob_unprepare(im);
+    openblas_state *st = im->state;
+    if (st->lib) dlclose(st->lib);
     free(im->state);
     im->state = NULL;
 }
@@ -88,18 +100,36 @@ static int core_uses_avx512(const char *core) {
     return 0;
 }
 
-/* Set OpenBLAS's thread count and describe its build and chosen kernels. */
+/* Open OpenBLAS, set its thread count and describe its build and chosen kernels. */
 int gemm_impl_open_openblas(gemm_impl *im, int threads) {
-    openblas_state *st = calloc(1, sizeof *st);
-    if (!st) {
-        snprintf(im->why_not, sizeof im->why_not, "out of memory");
+    static const char *const names[] = {"libopenblas.so.0", "libopenblas.so"};
+    void *lib = NULL;
+    for (size_t i = 0; !lib && i < sizeof names / sizeof names[0]; i++)
+        lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(im->why_not, sizeof im->why_not,
+                 "not installed: libopenblas.so.0 not found (Debian: libopenblas0)");
         return -1;
     }
-    if (threads > 0) openblas_set_num_threads(threads);
+    sgemm_fn sgemm = (sgemm_fn)dlsym(lib, "cblas_sgemm");
+    set_threads_fn set_threads = (set_threads_fn)dlsym(lib, "openblas_set_num_threads");
+    get_threads_fn get_threads = (get_threads_fn)dlsym(lib, "openblas_get_num_threads");
+    get_str_fn get_core = (get_str_fn)dlsym(lib, "openblas_get_corename");
+    get_str_fn get_config = (get_str_fn)dlsym(lib, "openblas_get_config");
+    openblas_state *st = sgemm ? calloc(1, sizeof *st) : NULL;
+    if (!st) {
+        snprintf(im->why_not, sizeof im->why_not,
+                 sgemm ? "out of memory" : "libopenblas has no cblas_sgemm");
+        dlclose(lib);
+        return -1;
+    }
+    st->lib = lib;
+    st->sgemm = sgemm;
+    if (threads > 0 && set_threads) set_threads(threads);
     im->state = st;
-    const char *core = openblas_get_corename();
-    snprintf(im->info, sizeof im->info, "%s; core %s, %d threads", openblas_get_config(), core,
-             openblas_get_num_threads());
+    const char *core = get_core ? get_core() : "unknown";
+    snprintf(im->info, sizeof im->info, "%s; core %s, %d threads",
+             get_config ? get_config() : "OpenBLAS", core, get_threads ? get_threads() : 0);
 #if defined(__x86_64__) && defined(__GNUC__)
     if (__builtin_cpu_supports("avx512f") && !core_uses_avx512(core))
         snprintf(im->note, sizeof im->note,
@@ -113,15 +143,3 @@ int gemm_impl_open_openblas(gemm_impl *im, int threads) {
     im->close = ob_close;
     return 0;
 }
-
-#else
-
-/* Without OpenBLAS: unavailable, saying why. */
-int gemm_impl_open_openblas(gemm_impl *im, int threads) {
-    (void)threads;
-    snprintf(im->why_not, sizeof im->why_not,
-             "not installed: OpenBLAS was not found at build time");
-    return -1;
-}
-
-#endif

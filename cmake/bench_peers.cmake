@@ -1,39 +1,17 @@
 # bench_peers.cmake — optional peers that `nnbench gemm` compares against:
 # OpenBLAS (cblas_sgemm) and CLBlast (sgemm on an OpenCL device). Benchmark-only:
-# they are linked into the nnbench executable, never into the nn library.
-# Defines NNBENCH_HAVE_OPENBLAS / NNBENCH_HAVE_CLBLAST on nnbench when found.
+# CLBlast is linked into the nnbench executable when found (NNBENCH_HAVE_CLBLAST),
+# OpenBLAS is opened at run time; neither ever reaches the nn library.
 
 option(NNBENCH_PEERS "Let nnbench gemm compare with OpenBLAS and CLBlast when found" ON)
 
 if(NNBENCH_PEERS)
   find_package(PkgConfig QUIET)
 
-  # ---- OpenBLAS: pkg-config first, then a plain library + cblas.h search
-  set(_nnb_openblas "")
-  if(PKG_CONFIG_FOUND)
-    pkg_check_modules(NNBENCH_OPENBLAS QUIET IMPORTED_TARGET openblas)
-    if(NNBENCH_OPENBLAS_FOUND)
-      set(_nnb_openblas PkgConfig::NNBENCH_OPENBLAS)
-    endif()
-  endif()
-  if(NOT _nnb_openblas)
-    find_library(NNBENCH_OPENBLAS_LIB NAMES openblas)
-    find_path(NNBENCH_CBLAS_INCLUDE cblas.h PATH_SUFFIXES openblas openblas-pthread
-              x86_64-linux-gnu/openblas-pthread)
-    if(NNBENCH_OPENBLAS_LIB AND NNBENCH_CBLAS_INCLUDE)
-      add_library(nnbench_openblas INTERFACE)
-      target_link_libraries(nnbench_openblas INTERFACE ${NNBENCH_OPENBLAS_LIB})
-      target_include_directories(nnbench_openblas INTERFACE ${NNBENCH_CBLAS_INCLUDE})
-      set(_nnb_openblas nnbench_openblas)
-    endif()
-  endif()
-  if(_nnb_openblas)
-    target_link_libraries(nnbench PRIVATE ${_nnb_openblas})
-    target_compile_definitions(nnbench PRIVATE NNBENCH_HAVE_OPENBLAS)
-    message(STATUS "nnbench gemm: comparing with OpenBLAS")
-  else()
-    message(STATUS "nnbench gemm: OpenBLAS not found (comparison disabled)")
-  endif()
+  # ---- OpenBLAS: loaded with dlopen by `nnbench gemm` itself (bench/gemm_openblas.c),
+  # never linked: a linked OpenBLAS starts its thread pool in every nnbench run,
+  # and its idle threads would compete with the training being measured.
+  target_link_libraries(nnbench PRIVATE ${CMAKE_DL_LIBS})
 
   # ---- CLBlast: needs OpenCL as well
   if(NOT OpenCL_FOUND)
