@@ -54,9 +54,13 @@ static size_t ticks(const axis *a, double *t, size_t max) {
     return n;
 }
 
+/* Tick label: 2.5k, 1.2M, 3G for large values, %g otherwise. */
 static void fmt(double v, char *buf, size_t len) {
     double av = fabs(v);
-    if (av >= 1e6 || (av > 0 && av < 1e-3)) snprintf(buf, len, "%.0e", v);
+    if (av >= 1e9) snprintf(buf, len, "%gG", v / 1e9);
+    else if (av >= 1e6) snprintf(buf, len, "%gM", v / 1e6);
+    else if (av >= 1e4) snprintf(buf, len, "%gk", v / 1e3);
+    else if (av > 0 && av < 1e-3) snprintf(buf, len, "%.0e", v);
     else snprintf(buf, len, "%g", v);
 }
 
