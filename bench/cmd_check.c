@@ -145,9 +145,12 @@ int cmd_check(int argc, char **argv) {
 
     char layers[512];
     experiment_layers_str(&o.model, layers, sizeof layers);
-    printf("nnbench check: %s, layers %s, %s lr %g, batch %zu, %d epochs, seed %llu\n", d.name,
-           layers, nn_optimizer_name(o.train.optimizer), o.train.lr, o.train.batch,
-           o.train.epochs, (unsigned long long)o.seed);
+    char batch[32] = "full batch";
+    if (o.train.batch && o.train.batch < d.n_train)
+        snprintf(batch, sizeof batch, "batch %zu", o.train.batch);
+    printf("nnbench check: %s, layers %s, %s lr %g, %s, %d epochs, seed %llu\n", d.name, layers,
+           nn_optimizer_name(o.train.optimizer), o.train.lr, batch, o.train.epochs,
+           (unsigned long long)o.seed);
     printf("  cpu:    %s, %d threads\n  opencl: %s\n", nn_backend_device(cpu),
            nn_backend_threads(cpu), nn_backend_device(ocl));
     nn_eval ea, eb;

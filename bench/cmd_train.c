@@ -17,6 +17,7 @@
 typedef struct run_log {
     FILE *out;      /* human-readable output: stdout, or stderr when JSON goes to stdout */
     int quiet;
+    int log_every;  /* print epochs that are multiples of this, like the tutorial */
     progress bar;
     size_t n;
     int *epochs;    /* (MAX_LOG_POINTS) logged epochs */
@@ -30,7 +31,9 @@ static int on_log(void *user, int epoch, double loss) {
         r->losses[r->n] = loss;
         r->n++;
     }
-    if (!r->quiet) {
+    /* The last epoch's loss is recorded (final_loss, loss_curve) but printed only when it is a
+     * regular logging point, so the output matches the tutorial's lines. */
+    if (!r->quiet && (r->log_every == 0 || epoch % r->log_every == 0)) {
         progress_clear(&r->bar);
         fprintf(r->out, "Epoch %d: Loss = %.4f\n", epoch, loss);
         fflush(r->out);
@@ -119,7 +122,7 @@ static int run(experiment_options *o, experiment_data *d, nn_backend *be, const 
                nn_optimizer_name(o->train.optimizer), o->train.lr, batch, o->train.epochs,
                (unsigned long long)o->seed);
     }
-    run_log log = {out, o->quiet, {0}, 0, malloc(MAX_LOG_POINTS * sizeof(int)),
+    run_log log = {out, o->quiet, o->train.log_every, {0}, 0, malloc(MAX_LOG_POINTS * sizeof(int)),
                    malloc(MAX_LOG_POINTS * sizeof(double))};
     if (!log.epochs || !log.losses) {
         free(log.epochs);

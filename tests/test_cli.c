@@ -28,6 +28,9 @@ Test(cli, default_run_prints_the_tutorial_lines) {
         snprintf(line, sizeof line, "\nEpoch %d: Loss = 0.", e);
         cr_assert(strstr(r.out, line) != NULL, "missing '%s' in:\n%s", line + 1, r.out);
     }
+    int lines = 0;
+    for (const char *p = r.out; (p = strstr(p, "Epoch ")); p++) lines++;
+    cr_assert_eq(lines, 10, "the tutorial prints 10 loss lines:\n%s", r.out);
     const char *acc = strstr(r.out, "Test accuracy: ");
     cr_assert_not_null(acc);
     double a = atof(acc + strlen("Test accuracy: "));
