@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/data_internal.h"
 #include "nn.h"
 
 /* ---------------------------------------------------------- helpers */
@@ -387,6 +388,76 @@ Test(teacher, generate_equals_generate_range) {
     free(x);
     free(y);
     nn_dataset_free(&ds);
+}
+
+/* Every instruction-set path of the teacher's kernel gives the bits of the
+ * baseline C path: odd feature counts, partial tiles, input and label
+ * noise, multi-class, and row indices that wrap past 2^64. */
+Test(teacher, kernel_paths_agree) {
+    const size_t fs[] = {1, 3, 16, 17, 40}, ks[] = {2, 3, 10, 32};
+    const size_t n = 1037; /* not a multiple of any path's rows per call */
+    const uint64_t first = UINT64_MAX - 300;
+    for (size_t a = 0; a < 5; a++)
+        for (size_t b = 0; b < 4; b++) {
+            if (fs[a] == 1 && ks[b] > 2) continue;
+            nn_data_spec s = nn_data_spec_default(NN_DATA_TEACHER);
+            s.features = fs[a];
+            s.classes = ks[b];
+            s.noise = a % 2 ? 0.3 : 0.0;
+            s.label_noise = b % 2 ? 0.2 : 0.0;
+            nn_teacher t;
+            nn_error err = {0};
+            cr_assert_eq(nn_teacher_make(&s, &t, &err), NN_OK, "%s", err.msg);
+            float *x0 = malloc(n * s.features * sizeof(float)), *y0 = malloc(n * sizeof(float));
+            float *x1 = malloc(n * s.features * sizeof(float)), *y1 = malloc(n * sizeof(float));
+            t.path = NN_TEACHER_PATH_C;
+            cr_assert_eq(nn_teacher_rows(&t, &s, 99, first, n, x0, y0, &err), NN_OK);
+            const nn_teacher_path paths[] = {NN_TEACHER_PATH_AVX2, NN_TEACHER_PATH_AVX512};
+            for (size_t p = 0; p < 2; p++) {
+                if (!nn_teacher_path_supported(paths[p])) continue;
+                t.path = paths[p];
+                cr_assert_eq(nn_teacher_rows(&t, &s, 99, first, n, x1, y1, &err), NN_OK);
+                cr_assert_arr_eq(x0, x1, n * s.features * sizeof(float), "f=%zu k=%zu path %d",
+                                 fs[a], ks[b], (int)paths[p]);
+                cr_assert_arr_eq(y0, y1, n * sizeof(float), "f=%zu k=%zu path %d", fs[a], ks[b],
+                                 (int)paths[p]);
+            }
+            free(x0);
+            free(y0);
+            free(x1);
+            free(y1);
+            nn_teacher_free(&t);
+        }
+}
+
+/* The inputs are standard normal (the ziggurat draws and their rare
+ * fix-ups together): moments, tail shares, symmetry. */
+Test(teacher, inputs_standard_normal) {
+    nn_data_spec s = nn_data_spec_default(NN_DATA_TEACHER);
+    const size_t n = 1 << 16, m = n * 16;
+    float *x, *y;
+    range(&s, 12345, n, &x, &y);
+    double m1 = 0, m2 = 0, m4 = 0, above2 = 0, above3 = 0, pos = 0, top = 0;
+    for (size_t i = 0; i < m; i++) {
+        const double v = x[i];
+        m1 += v;
+        m2 += v * v;
+        m4 += v * v * v * v;
+        above2 += fabs(v) > 2.0;
+        above3 += fabs(v) > 3.0;
+        pos += v > 0.0;
+        top = fmax(top, fabs(v));
+    }
+    m1 /= m, m2 /= m, m4 /= m, above2 /= m, above3 /= m, pos /= m;
+    cr_assert(fabs(m1) < 0.005, "mean %f", m1);
+    cr_assert(fabs(m2 - 1.0) < 0.007, "variance %f", m2);
+    cr_assert(fabs(m4 - 3.0) < 0.05, "fourth moment %f", m4);
+    cr_assert(fabs(above2 - 0.0455) < 0.0011, "P(|x| > 2) = %f", above2);
+    cr_assert(fabs(above3 - 0.0027) < 0.0003, "P(|x| > 3) = %f", above3);
+    cr_assert(fabs(pos - 0.5) < 0.0025, "P(x > 0) = %f", pos);
+    cr_assert(top > 3.66, "no draw from the tail (max |x| = %f)", top);
+    free(x);
+    free(y);
 }
 
 /* ---------------------------------------------------------- label noise */

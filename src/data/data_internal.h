@@ -29,7 +29,7 @@ enum nn_data_stream {
 #define NN_TWO_PI 6.283185307179586476925
 #define NN_PI 3.141592653589793238462
 
-/* Teacher network: features -> NN_TEACHER_HIDDEN tanh -> outputs. */
+/* Teacher network: features -> NN_TEACHER_HIDDEN softsign -> outputs. */
 #define NN_TEACHER_HIDDEN 32
 /* Class limits per kind (the teacher needs at least one hidden unit per
  * class, see teacher.c). */
@@ -56,6 +56,10 @@ extern const double nn_zig_x[NN_ZIG_LAYERS + 1]; /* (layers + 1) layer right edg
 extern const double nn_zig_ratio[NN_ZIG_LAYERS]; /* (layers) x[i + 1] / x[i] */
 /* Standard normal from r. */
 double nn_zig_normal(nn_rng *r);
+/* Finish a draw whose rectangle test failed for (layer, u), u in [-1, 1):
+ * tail or wedge, else a fresh draw, all from r (nn_zig_normal's slow path;
+ * teacher.c uses it for tail draws). */
+double nn_zig_finish(nn_rng *r, int layer, double u);
 
 /* Check that a spec is valid for its kind (all generators call this). */
 nn_status nn_data_spec_check(const nn_data_spec *spec, nn_error *err);
@@ -84,19 +88,39 @@ void nn_rows_shuffle(uint64_t seed, nn_dataset *ds);
 void nn_rows_add_noise(uint64_t seed, double noise, nn_dataset *ds);
 void nn_rows_label_noise(uint64_t seed, double label_noise, nn_dataset *ds);
 
-/* Teacher network (weights drawn from the seed's teacher stream). */
+/* Teacher network (weights drawn from the seed's teacher stream) and the
+ * rows it labels; see teacher.c for the definition. */
+#define NN_TEACHER_TILE 16 /* most rows a kernel computes together (vector lanes) */
+#define NN_TEACHER_BLOCK 8 /* hidden units per weight block */
+
+/* Instruction-set variants of the row kernel; all give identical bits. */
+typedef enum nn_teacher_path {
+    NN_TEACHER_PATH_C = 0, /* baseline C (fmaf through libm) */
+    NN_TEACHER_PATH_AVX2,  /* x86 AVX2 + FMA */
+    NN_TEACHER_PATH_AVX512 /* x86 AVX-512 F/DQ/VL/BW */
+} nn_teacher_path;
+
 typedef struct nn_teacher {
     size_t features;
-    size_t hidden;  /* units, padded to a multiple of 8 with zero weights; <= NN_TEACHER_HIDDEN */
+    size_t hidden;  /* units, padded to a multiple of NN_TEACHER_BLOCK with zero weights */
     size_t outputs; /* 1 for binary, else classes */
-    double *w1b;    /* (hidden / 8, features, 8): first layer in blocks of 8 units */
-    double *w2t;    /* (hidden, outputs): second layer, transposed */
+    float *w1b;     /* (hidden / BLOCK, features, BLOCK): first layer in blocks of units */
+    float *w2;      /* (outputs, hidden): second layer */
+    float zig_x[NN_ZIG_LAYERS];      /* nn_zig_x in float */
+    float zig_ratio[NN_ZIG_LAYERS];  /* nn_zig_ratio in float, rounded down */
+    double zig_f[NN_ZIG_LAYERS + 1]; /* exp(-nn_zig_x[i]^2 / 2) */
+    nn_teacher_path path;            /* kernel used by nn_teacher_rows */
 } nn_teacher;
 
+/* Draw the teacher for a checked spec; picks the fastest supported path. */
 nn_status nn_teacher_make(const nn_data_spec *spec, nn_teacher *t, nn_error *err);
 void nn_teacher_free(nn_teacher *t);
-/* Class of input x: (features) under the teacher (computed in double from
- * the stored float inputs, so the labels are exact for the data as stored). */
-size_t nn_teacher_label(const nn_teacher *t, const float *x);
+/* 1 if this CPU can run path. */
+int nn_teacher_path_supported(nn_teacher_path path);
+/* Rows [first, first+count) of the teacher dataset into x: (count, features)
+ * and y: (count); rows_seed as in stream.c. Uses OpenMP threads for large
+ * counts; the rows do not depend on the thread count or the path. */
+nn_status nn_teacher_rows(const nn_teacher *t, const nn_data_spec *spec, uint64_t rows_seed,
+                          uint64_t first, size_t count, float *x, float *y, nn_error *err);
 
 #endif /* NN_DATA_INTERNAL_H */

@@ -9,7 +9,8 @@
  * For the 2-D kinds the streamed form draws each row's class and position at
  * random instead of the in-memory form's evenly spaced (linspace) positions
  * and exact class counts: same shapes, not the same rows. Blobs use the same
- * centers in both forms; the teacher's in-memory form is this one.
+ * centers in both forms; the teacher's in-memory form is this one. The
+ * teacher computes its rows in tiles (teacher.c, which defines its rows).
  */
 #include "data/data_internal.h"
 
@@ -72,7 +73,6 @@ typedef struct stream_ctx {
     const nn_data_spec *spec;
     uint64_t rows_seed;
     uint64_t centers_key; /* blobs */
-    const nn_teacher *teacher;
 } stream_ctx;
 
 /* Row `index` into x: (features), y: (1). */
@@ -84,10 +84,6 @@ static void make_row(const stream_ctx *ctx, uint64_t index, float *x, float *y) 
         c = (size_t)nn_rng_below(&r, s->classes);
         for (size_t d = 0; d < s->features; d++)
             x[d] = (float)nn_blob_center(ctx->centers_key, s->features, c, d);
-        add_noise(&r, x, s->features, s->noise);
-    } else if (s->kind == NN_DATA_TEACHER) {
-        for (size_t d = 0; d < s->features; d++) x[d] = (float)nn_zig_normal(&r);
-        c = nn_teacher_label(ctx->teacher, x);
         add_noise(&r, x, s->features, s->noise);
     } else {
         c = row_2d(s, &r, x);
@@ -112,20 +108,21 @@ nn_status nn_data_generate_range(const nn_data_spec *spec, uint64_t first, size_
     if (count == 0) return NN_OK;
     if (x == NULL || y == NULL)
         return nn_error_set(err, NN_E_INVALID, "nn_data_generate_range: NULL output buffer");
-    nn_teacher teacher = {0};
+    const uint64_t rows_seed = nn_rng_at(nn_rng_make(spec->seed, NN_STREAM_ROWS).key, 0);
     if (spec->kind == NN_DATA_TEACHER) {
+        nn_teacher teacher;
         st = nn_teacher_make(spec, &teacher, err);
-        if (st != NN_OK) return st;
+        if (st == NN_OK) st = nn_teacher_rows(&teacher, spec, rows_seed, first, count, x, y, err);
+        nn_teacher_free(&teacher);
+        return st;
     }
     stream_ctx ctx = {
         .spec = spec,
-        .rows_seed = nn_rng_at(nn_rng_make(spec->seed, NN_STREAM_ROWS).key, 0),
+        .rows_seed = rows_seed,
         .centers_key = nn_rng_make(spec->seed, NN_STREAM_CENTERS).key,
-        .teacher = &teacher,
     };
     const size_t f = spec->features;
 #pragma omp parallel for schedule(static) if (count >= STREAM_PAR_ROWS)
     for (size_t i = 0; i < count; i++) make_row(&ctx, first + i, x + i * f, y + i);
-    nn_teacher_free(&teacher);
     return NN_OK;
 }

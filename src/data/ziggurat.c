@@ -20,18 +20,30 @@ static double zig_tail(nn_rng *r) {
     }
 }
 
-/* One N(0, 1) value; consumes one draw ~99% of the time. */
-double nn_zig_normal(nn_rng *r) {
+/* The rest of a draw whose rectangle test failed: `layer` and u in [-1, 1)
+ * are the rejected draw; returns the tail or wedge value, or starts over
+ * with fresh draws from r (the exact ziggurat distribution either way). */
+double nn_zig_finish(nn_rng *r, int layer, double u) {
     const double *xs = nn_zig_x;
+    int i = layer;
     for (;;) {
-        const uint64_t bits = nn_rng_u64(r);
-        const int i = (int)(bits & (NN_ZIG_LAYERS - 1));
-        const double u = (double)(bits >> 11) * 0x1.0p-52 - 1.0; /* [-1, 1) */
-        if (fabs(u) < nn_zig_ratio[i]) return u * xs[i];         /* inside the rectangle */
         if (i == 0) return u < 0.0 ? -zig_tail(r) : zig_tail(r);
         const double x = u * xs[i];
         const double f0 = exp(-0.5 * (xs[i] * xs[i] - x * x));         /* f(x[i]) / f(x) */
         const double f1 = exp(-0.5 * (xs[i + 1] * xs[i + 1] - x * x)); /* f(x[i+1]) / f(x) */
         if (f1 + nn_rng_uniform(r) * (f0 - f1) < 1.0) return x;        /* wedge */
+        const uint64_t bits = nn_rng_u64(r);
+        i = (int)(bits & (NN_ZIG_LAYERS - 1));
+        u = (double)(bits >> 11) * 0x1.0p-52 - 1.0; /* [-1, 1) */
+        if (fabs(u) < nn_zig_ratio[i]) return u * xs[i];
     }
+}
+
+/* One N(0, 1) value; consumes one draw ~99% of the time. */
+double nn_zig_normal(nn_rng *r) {
+    const uint64_t bits = nn_rng_u64(r);
+    const int i = (int)(bits & (NN_ZIG_LAYERS - 1));
+    const double u = (double)(bits >> 11) * 0x1.0p-52 - 1.0; /* [-1, 1) */
+    if (fabs(u) < nn_zig_ratio[i]) return u * nn_zig_x[i];   /* inside the rectangle */
+    return nn_zig_finish(r, i, u);
 }
