@@ -527,7 +527,7 @@ def markdown(rows, workloads, header, notes):
                  "faster. Times cover the training loop only; GFLOP/s = nnbench's flop count "
                  "(forward + dW + dX except the first layer, 2·in·out each) × samples/s for "
                  "every row. nnbench trains on its `teacher` set, the peers on random data of "
-                 "the same shape labelled by a random tanh network, so losses are alike, not "
+                 "the same shape labelled by a random softsign network, so losses are alike, not "
                  "equal.")
     t = targets(rows, workloads)
     if t:

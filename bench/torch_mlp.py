@@ -12,7 +12,7 @@ short); each step is forward, loss.backward(), opt.step(),
 opt.zero_grad(set_to_none=True). Only the training loop is timed.
 
 The data is random with the shape of nnbench's `teacher` set: x ~ N(0, I) and
-labels from a small random tanh network (32 hidden units), so the loss goes
+labels from a small random softsign network (32 hidden units), so the loss goes
 down as a sanity check.
 
 --threads T sets torch.set_num_threads(T) and also limits the BLAS pool
@@ -67,12 +67,13 @@ def blas_info():
 
 
 def teacher_data(gen, n, features, classes):
-    """x ~ N(0, I) (n, features) float32; labels of a random 32-unit tanh net."""
+    """x ~ N(0, I) (n, features) float32; labels of a random 32-unit softsign net."""
     x = torch.randn(n, features, generator=gen)
     v = torch.randn(features, 32, generator=gen) / features ** 0.5
     out = 1 if classes == 2 else classes
     u = torch.randn(32, out, generator=gen) / 32 ** 0.5
-    z = torch.tanh(x @ v) @ u
+    h = x @ v
+    z = (h / (1 + h.abs())) @ u
     y = (z[:, 0] > 0).long() if classes == 2 else z.argmax(dim=1)
     return x, y
 
