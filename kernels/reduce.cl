@@ -2,7 +2,8 @@
  * nn_reduce_sum: work-group g sums in[g*RED_WG*RED_ITEMS, (g+1)*RED_WG*RED_ITEMS)
  * in a fixed order (each work-item a strided run, then a binary tree in local
  * memory), so a result depends only on n and the -D values, never on timing.
- * nn_col_sum: each column summed over rows in order, as the CPU does. */
+ * nn_col_sum: each column summed in the CPU's order: row r goes to partial sum
+ * r mod 16 (each in ascending rows), then the partials are folded in halves. */
 #pragma OPENCL FP_CONTRACT OFF
 
 #ifndef NN_ACC_T_DEFINED /* shared with the other kernel files of the program */
@@ -62,13 +63,21 @@ __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1))) void nn_reduce_sum(
         out[out_off + g] = part[0];
 }
 
-/* out: (cols) = sum over rows of x: (rows, cols), rows in ascending order */
+/* out: (cols) = sum over rows of x: (rows, cols) in col_sum's order
+ * (backend.h): s[q] = sum of the rows r = q mod 16 in ascending order, from 0;
+ * then s[q] += s[q + h] for h = 8, 4, 2, 1; out = s[0]. */
 __kernel void nn_col_sum(__global float *out, ulong out_off, __global const float *x,
                          ulong x_off, uint rows, uint cols) {
     const uint c = (uint)get_global_id(0);
     if (c >= cols) return;
     __global const float *xc = x + x_off + c;
-    float s = 0.0f;
-    for (uint r = 0; r < rows; r++) s += xc[(size_t)r * cols];
-    out[out_off + c] = s;
+    float s[16];
+    for (uint q = 0; q < 16; q++) s[q] = 0.0f;
+    uint r = 0;
+    for (; r + 16 <= rows; r += 16)
+        for (uint q = 0; q < 16; q++) s[q] += xc[(size_t)(r + q) * cols];
+    for (uint q = 0; r + q < rows; q++) s[q] += xc[(size_t)(r + q) * cols];
+    for (uint h = 8; h > 0; h >>= 1)
+        for (uint q = 0; q < h; q++) s[q] += s[q + h];
+    out[out_off + c] = s[0];
 }

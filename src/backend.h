@@ -87,7 +87,11 @@ struct nn_backend_ops {
      * scale * 2 (y - t) / cols for MSE. */
     nn_status (*loss_grad)(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, nn_view t,
                            size_t rows, size_t cols, float scale, nn_error *err);
-    /* out: (cols) = sum over rows of x: (rows, cols), rows summed in order. */
+    /* out: (cols) = sum over rows of x: (rows, cols), in a fixed order: for each
+     * column, row r is added to partial sum s[r mod 16] (each partial starts at
+     * 0 and takes its rows in ascending order), then the partials are folded
+     * in halves, s[q] += s[q + h] for h = 8, 4, 2, 1 (q < h), and out = s[0].
+     * Every backend sums in exactly this order (bit-identical results). */
     nn_status (*col_sum)(nn_backend *be, nn_view out, nn_view x, size_t rows, size_t cols,
                          nn_error *err);
     /* dst: (rows, cols)[r] = src[idx[r]]; idx: (rows) uint32 row indices, each

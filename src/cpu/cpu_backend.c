@@ -9,12 +9,8 @@
 #include "backend.h"
 #include "cpu/cpu_ops.h"
 
-struct nn_buf {
-    size_t count;
-    float *data; /* (count) 4-byte elements, 64-byte aligned */
-};
-
-float *nn_cpu_ptr(nn_view v) { return v.buf->data + v.off; }
+/* Buffers up to this size are zeroed when allocated (see cpu_alloc). */
+#define PREFAULT_BYTES ((size_t)16 << 20)
 
 static void read_cpu_model(char *dst, size_t len) {
     snprintf(dst, len, "CPU");
@@ -59,6 +55,9 @@ static nn_status cpu_alloc(nn_backend *be, size_t count, nn_buf **out, nn_error 
         return nn_error_set(err, NN_E_NOMEM, "cannot allocate %zu bytes on the cpu backend",
                             count * sizeof(float));
     }
+    /* Fault in the pages of buffers up to PREFAULT_BYTES now, not in the first
+     * training step that writes them (page faults cost microseconds each). */
+    if (bytes <= PREFAULT_BYTES) memset(data, 0, bytes);
     b->count = count;
     b->data = data;
     *out = b;

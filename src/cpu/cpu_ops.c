@@ -1,21 +1,37 @@
 /* cpu_ops.c — the CPU backend's ops as plain loops, the numerical reference
  * for every other backend. Large ops are split over threads into contiguous
  * ranges of independent elements; every sum runs in the same order for any
- * thread count. Small ops run on the calling thread (no OpenMP region). */
+ * thread count. Small ops run on the calling thread (no OpenMP region). On
+ * AVX-512 CPUs some loops run as the hand-vectorized versions of
+ * cpu_ops_avx512.c, which compute the same bits. */
 #include "cpu/cpu_ops.h"
 
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
+#include "cpu/cpu_exp.h"
+#include "cpu/cpu_ops_avx512.h"
 #include "cpu/gemm.h"
 
 /* Elements below which an op stays on the calling thread. */
 #define PAR_MIN_ELEMS ((size_t)1 << 15)
 /* Fixed number of row blocks for the deterministic loss reduction. */
 #define LOSS_BLOCKS 64
+/* Rows per contiguous run in the loops over narrow rows (cols < this). */
+#define NARROW_ROWS 16
+/* col_sum: partial sums per column (row r goes to partial r mod COL_PARTS),
+ * a power of two; defines the summation order (see backend.h, reduce.cl). */
+#define COL_PARTS 16
 
 static int nthreads(const nn_backend *be) { return be->threads > 0 ? be->threads : 1; }
+
+/* 1 if an op over n items with threshold min_par runs on the calling thread
+ * (as par_for decides). Small ops check this first and call their AVX-512
+ * loop directly: for them the op's fixed costs are a large part. */
+static int one_thread(const nn_backend *be, size_t n, size_t min_par) {
+    return n < min_par || nthreads(be) == 1;
+}
 
 /* Elementwise loops get AVX2 and AVX-512 clones chosen at load time. Without
  * -ffast-math and with FP contraction off (ISO C mode) every clone computes
@@ -86,24 +102,47 @@ nn_status nn_cpu_matmul(nn_backend *be, nn_view c, nn_view a, nn_view b, size_t 
 
 SIMD_CLONES static void bias_range(op_args *a, size_t r0, size_t r1) {
     const size_t cols = a->cols;
-    for (size_t r = r0; r < r1; r++) {
+    size_t r = r0;
+    if (cols < NARROW_ROWS) {
+        /* narrow rows: NARROW_ROWS rows at a time as one contiguous run, with
+         * the bias repeated to match (the same additions, in long vectors) */
+        float pat[NARROW_ROWS * NARROW_ROWS]; /* (NARROW_ROWS, cols) */
+        const size_t run = NARROW_ROWS * cols;
+        for (size_t q = 0; q < NARROW_ROWS; q++)
+            for (size_t j = 0; j < cols; j++) pat[q * cols + j] = a->a[j];
+        for (; r + NARROW_ROWS <= r1; r += NARROW_ROWS) {
+            float *blk = a->out + r * cols;
+            for (size_t t = 0; t < run; t++) blk[t] += pat[t];
+        }
+    }
+    for (; r < r1; r++) {
         float *row = a->out + r * cols;
         for (size_t j = 0; j < cols; j++) row[j] += a->a[j];
     }
 }
 
+static void bias_narrow_avx512(op_args *a, size_t r0, size_t r1) {
+    nn_avx512_bias_narrow(a->out + r0 * a->cols, a->a, r1 - r0, a->cols);
+}
+
 nn_status nn_cpu_bias_add(nn_backend *be, nn_view z, nn_view bias, size_t rows, size_t cols,
                           nn_error *err) {
     (void)err;
+    const size_t min_par = cols ? PAR_MIN_ELEMS / cols + 1 : SIZE_MAX;
+    const int narrow = cols < NARROW_ROWS && nn_cpu_avx512();
+    if (narrow && one_thread(be, rows, min_par)) {
+        nn_avx512_bias_narrow(nn_cpu_ptr(z), nn_cpu_ptr(bias), rows, cols);
+        return NN_OK;
+    }
     op_args a = {.out = nn_cpu_ptr(z) /* (rows, cols) */, .a = nn_cpu_ptr(bias) /* (cols) */,
                  .cols = cols};
-    par_for(be, rows, cols ? PAR_MIN_ELEMS / cols + 1 : SIZE_MAX, bias_range, &a);
+    par_for(be, rows, min_par, narrow ? bias_narrow_avx512 : bias_range, &a);
     return NN_OK;
 }
 
 /* ------------------------------------------------------------ activations */
 
-static float sigmoidf(float z) { return 1.0f / (1.0f + expf(-z)); }
+static float sigmoidf(float z) { return 1.0f / (1.0f + nn_exp_f(-z)); }
 
 SIMD_CLONES static void act_forward_range(op_args *a, size_t i0, size_t i1) {
     float *y = a->out;
@@ -140,15 +179,35 @@ static void softmax_range(op_args *a, size_t r0, size_t r1) {
     }
 }
 
+/* The AVX-512 loops of cpu_ops_avx512.c on ranges (bit-identical to the portable ones). */
+static void relu_forward_avx512(op_args *a, size_t i0, size_t i1) {
+    nn_avx512_relu_forward(a->out + i0, a->a + i0, i1 - i0);
+}
+static void sigmoid_avx512(op_args *a, size_t i0, size_t i1) {
+    nn_avx512_sigmoid(a->out + i0, a->a + i0, i1 - i0);
+}
+static void relu_backward_avx512(op_args *a, size_t i0, size_t i1) {
+    nn_avx512_relu_backward(a->out + i0, a->a + i0, a->c + i0, i1 - i0);
+}
+
 nn_status nn_cpu_act_forward(nn_backend *be, nn_act act, nn_view y, nn_view z, size_t rows,
                              size_t cols, nn_error *err) {
+    if ((act == NN_ACT_RELU || act == NN_ACT_SIGMOID) && nn_cpu_avx512() &&
+        one_thread(be, rows * cols, PAR_MIN_ELEMS)) {
+        if (act == NN_ACT_RELU) nn_avx512_relu_forward(nn_cpu_ptr(y), nn_cpu_ptr(z), rows * cols);
+        else nn_avx512_sigmoid(nn_cpu_ptr(y), nn_cpu_ptr(z), rows * cols);
+        return NN_OK;
+    }
     op_args a = {.kind = act, .out = nn_cpu_ptr(y) /* (rows, cols) */,
                  .a = nn_cpu_ptr(z) /* (rows, cols) */, .cols = cols};
     if (act == NN_ACT_SOFTMAX) {
         if (cols) par_for(be, rows, PAR_MIN_ELEMS / cols + 1, softmax_range, &a);
     } else if (act == NN_ACT_IDENTITY || act == NN_ACT_RELU || act == NN_ACT_SIGMOID ||
                act == NN_ACT_TANH) {
-        par_for(be, rows * cols, PAR_MIN_ELEMS, act_forward_range, &a);
+        range_fn body = act_forward_range;
+        if (act == NN_ACT_RELU && nn_cpu_avx512()) body = relu_forward_avx512;
+        if (act == NN_ACT_SIGMOID && nn_cpu_avx512()) body = sigmoid_avx512;
+        par_for(be, rows * cols, PAR_MIN_ELEMS, body, &a);
     } else {
         return nn_error_set(err, NN_E_INVALID, "act_forward: unknown activation %d", (int)act);
     }
@@ -164,9 +223,13 @@ SIMD_CLONES static void act_backward_range(op_args *a, size_t i0, size_t i1) {
         if (dz != dy) memmove(dz + i0, dy + i0, (i1 - i0) * sizeof(float));
         break;
     case NN_ACT_RELU:
+        /* from y: y > 0 exactly where z > 0 (y = z > 0 ? z : 0), and in a
+         * training step y was read more recently than z, so it is more likely
+         * still in L1 */
+        (void)z;
         for (size_t i = i0; i < i1; i++) {
             const float g = dy[i]; /* loaded unconditionally so the select vectorizes */
-            dz[i] = z[i] > 0.0f ? g : 0.0f;
+            dz[i] = y[i] > 0.0f ? g : 0.0f;
         }
         break;
     case NN_ACT_SIGMOID:
@@ -183,9 +246,15 @@ nn_status nn_cpu_act_backward(nn_backend *be, nn_act act, nn_view dz, nn_view dy
     if (act != NN_ACT_IDENTITY && act != NN_ACT_RELU && act != NN_ACT_SIGMOID && act != NN_ACT_TANH)
         return nn_error_set(err, NN_E_INVALID, "act_backward: activation %s has no backward op",
                             nn_act_name(act));
+    const int relu512 = act == NN_ACT_RELU && nn_cpu_avx512();
+    if (relu512 && one_thread(be, rows * cols, PAR_MIN_ELEMS)) {
+        nn_avx512_relu_backward(nn_cpu_ptr(dz), nn_cpu_ptr(dy), nn_cpu_ptr(y), rows * cols);
+        return NN_OK;
+    }
     op_args a = {.kind = act, .out = nn_cpu_ptr(dz), /* all (rows, cols) */
                  .a = nn_cpu_ptr(dy), .b = nn_cpu_ptr(z), .c = nn_cpu_ptr(y)};
-    par_for(be, rows * cols, PAR_MIN_ELEMS, act_backward_range, &a);
+    par_for(be, rows * cols, PAR_MIN_ELEMS, relu512 ? relu_backward_avx512 : act_backward_range,
+            &a);
     return NN_OK;
 }
 
@@ -197,7 +266,8 @@ static double row_loss(int loss, const float *z, const float *t, size_t cols) {
     double s = 0.0;
     if (loss == NN_LOSS_BCE) {
         for (size_t j = 0; j < cols; j++) {
-            double zj = z[j], l = fmax(zj, 0.0) - zj * t[j] + log1p(exp(-fabs(zj)));
+            /* max(z, 0) as a select, as fmax computes it (NaN -> 0), without a call */
+            double zj = z[j], l = (zj > 0.0 ? zj : 0.0) - zj * t[j] + log1p(exp(-fabs(zj)));
             s += !isfinite(zj) ? NAN : l < cap ? l : cap;
         }
     } else if (loss == NN_LOSS_CE) {
@@ -256,47 +326,104 @@ nn_status nn_cpu_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, 
     return NN_OK;
 }
 
-SIMD_CLONES static void loss_grad_range(op_args *a, size_t i0, size_t i1) {
-    for (size_t i = i0; i < i1; i++) a->out[i] = a->s * (a->a[i] - a->b[i]);
+/* dz[i0, i1) = s * (y - t) */
+SIMD_CLONES static void loss_grad_loop(float *dz, const float *y, const float *t, float s,
+                                       size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; i++) dz[i] = s * (y[i] - t[i]);
+}
+
+static void loss_grad_range(op_args *a, size_t i0, size_t i1) {
+    loss_grad_loop(a->out, a->a, a->b, a->s, i0, i1);
 }
 
 nn_status nn_cpu_loss_grad(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, nn_view t,
                            size_t rows, size_t cols, float scale, nn_error *err) {
-    op_args a = {.out = nn_cpu_ptr(dz) /* (rows, cols) */, .a = nn_cpu_ptr(y) /* outputs */,
-                 .b = nn_cpu_ptr(t) /* targets */};
+    float s;
     if (loss == NN_LOSS_BCE || loss == NN_LOSS_CE)
-        a.s = scale;
+        s = scale;
     else if (loss == NN_LOSS_MSE)
-        a.s = cols ? 2.0f * scale / (float)cols : 0.0f;
+        s = cols ? 2.0f * scale / (float)cols : 0.0f;
     else
         return nn_error_set(err, NN_E_INVALID, "loss_grad: unknown loss %d", (int)loss);
+    if (one_thread(be, rows * cols, PAR_MIN_ELEMS)) {
+        loss_grad_loop(nn_cpu_ptr(dz), nn_cpu_ptr(y), nn_cpu_ptr(t), s, 0, rows * cols);
+        return NN_OK;
+    }
+    op_args a = {.out = nn_cpu_ptr(dz) /* (rows, cols) */, .a = nn_cpu_ptr(y) /* outputs */,
+                 .b = nn_cpu_ptr(t) /* targets */, .s = s};
     par_for(be, rows * cols, PAR_MIN_ELEMS, loss_grad_range, &a);
     return NN_OK;
 }
 
 /* ------------------------------------------------------------- reductions */
 
-/* Columns [c0, c1): out[c] = sum over rows of x[r, c], rows in order. */
+/* col_sum's order (backend.h): for each column, row r is added to partial
+ * sum r mod COL_PARTS (each partial starts at 0 and takes its rows in
+ * ascending order); then the partials are folded in halves,
+ * s[q] += s[q + h] for h = COL_PARTS/2, ..., 2, 1, and s[0] is the sum. */
+
+/* The halving fold of COL_PARTS partials of w columns each: part (COL_PARTS, w)
+ * at row stride ld; the sums end up in part[0..w). */
+SIMD_CLONES static void col_fold(float *part, size_t w, size_t ld) {
+    for (size_t h = COL_PARTS / 2; h > 0; h /= 2)
+        for (size_t q = 0; q < h; q++)
+            for (size_t j = 0; j < w; j++) part[q * ld + j] += part[(q + h) * ld + j];
+}
+
+/* Columns [c0, c1): out[c] = sum over rows of x[r, c] in col_sum's order, in
+ * strips of up to 64 columns. */
 SIMD_CLONES static void col_sum_range(op_args *a, size_t c0, size_t c1) {
-    const size_t cols = a->cols;
-    float acc[64]; /* one strip of columns */
+    const size_t cols = a->cols, rows = a->rows;
+    float acc[COL_PARTS][64]; /* partial sums of one strip of columns */
     for (size_t s0 = c0; s0 < c1; s0 += 64) {
         size_t s1 = s0 + 64 < c1 ? s0 + 64 : c1, w = s1 - s0;
-        for (size_t j = 0; j < w; j++) acc[j] = 0.0f;
-        for (size_t r = 0; r < a->rows; r++) {
-            const float *row = a->a + r * cols + s0;
-            for (size_t j = 0; j < w; j++) acc[j] += row[j];
+        for (size_t q = 0; q < COL_PARTS; q++)
+            for (size_t j = 0; j < w; j++) acc[q][j] = 0.0f;
+        size_t r = 0;
+        for (; r + COL_PARTS <= rows; r += COL_PARTS)
+            for (size_t q = 0; q < COL_PARTS; q++) {
+                const float *row = a->a + (r + q) * cols + s0;
+                for (size_t j = 0; j < w; j++) acc[q][j] += row[j];
+            }
+        for (size_t q = 0; r + q < rows; q++) {
+            const float *row = a->a + (r + q) * cols + s0;
+            for (size_t j = 0; j < w; j++) acc[q][j] += row[j];
         }
-        memcpy(a->out + s0, acc, w * sizeof(float));
+        col_fold(&acc[0][0], w, 64);
+        memcpy(a->out + s0, acc[0], w * sizeof(float));
     }
+}
+
+/* All columns of a narrow x (cols < NARROW_ROWS) in col_sum's order: each run
+ * of COL_PARTS rows is one contiguous block whose element q*cols + c goes to
+ * partial q of column c, so the partials are one flat (COL_PARTS, cols) array. */
+SIMD_CLONES static void col_sum_narrow(op_args *a) {
+    const size_t cols = a->cols, rows = a->rows, run = COL_PARTS * cols;
+    float acc[COL_PARTS * NARROW_ROWS]; /* (COL_PARTS, cols) */
+    for (size_t t = 0; t < run; t++) acc[t] = 0.0f;
+    size_t r = 0;
+    for (; r + COL_PARTS <= rows; r += COL_PARTS) {
+        const float *blk = a->a + r * cols;
+        for (size_t t = 0; t < run; t++) acc[t] += blk[t];
+    }
+    const float *blk = a->a + r * cols;
+    for (size_t t = 0; t < (rows - r) * cols; t++) acc[t] += blk[t];
+    col_fold(acc, cols, cols);
+    memcpy(a->out, acc, cols * sizeof(float));
 }
 
 nn_status nn_cpu_col_sum(nn_backend *be, nn_view out, nn_view x, size_t rows, size_t cols,
                          nn_error *err) {
     (void)err;
+    if (cols > 0 && cols < NARROW_ROWS && COL_PARTS == 16 && nn_cpu_avx512()) {
+        nn_avx512_col_sum_narrow(nn_cpu_ptr(out), nn_cpu_ptr(x), rows, cols); /* one thread */
+        return NN_OK;
+    }
     op_args a = {.out = nn_cpu_ptr(out) /* (cols) */, .a = nn_cpu_ptr(x) /* (rows, cols) */,
                  .cols = cols, .rows = rows};
-    par_for(be, cols, rows * cols >= PAR_MIN_ELEMS ? 128 : SIZE_MAX, col_sum_range, &a);
+    if (cols > 0 && cols < NARROW_ROWS)
+        col_sum_narrow(&a); /* one thread */
+    else par_for(be, cols, rows * cols >= PAR_MIN_ELEMS ? 128 : SIZE_MAX, col_sum_range, &a);
     return NN_OK;
 }
 
@@ -317,10 +444,10 @@ nn_status nn_cpu_gather_rows(nn_backend *be, nn_view dst, nn_view src, nn_view i
 
 /* -------------------------------------------------------------- optimizer */
 
-SIMD_CLONES static void update_range(op_args *a, size_t i0, size_t i1) {
-    const nn_opt_step *st = a->step;
-    float *p = a->out, *m = a->m, *v = a->v;
-    const float *g = a->a, lr = st->lr;
+/* One optimizer step on elements [i0, i1) (see nn_cpu_update). */
+SIMD_CLONES static void update_loop(const nn_opt_step *st, float *p, const float *g, float *m,
+                                    float *v, size_t i0, size_t i1) {
+    const float lr = st->lr;
     if (st->kind == NN_OPT_SGD) {
         for (size_t i = i0; i < i1; i++) p[i] -= lr * g[i];
     } else if (st->kind == NN_OPT_MOMENTUM) {
@@ -339,10 +466,19 @@ SIMD_CLONES static void update_range(op_args *a, size_t i0, size_t i1) {
     }
 }
 
+static void update_range(op_args *a, size_t i0, size_t i1) {
+    update_loop(a->step, a->out, a->a, a->m, a->v, i0, i1);
+}
+
 nn_status nn_cpu_update(nn_backend *be, const nn_opt_step *st, nn_view p, nn_view g, nn_view m,
                         nn_view v, size_t n, nn_error *err) {
     if (st->kind != NN_OPT_SGD && st->kind != NN_OPT_MOMENTUM && st->kind != NN_OPT_ADAM)
         return nn_error_set(err, NN_E_INVALID, "update: unknown optimizer %d", (int)st->kind);
+    if (one_thread(be, n, PAR_MIN_ELEMS)) {
+        update_loop(st, nn_cpu_ptr(p), nn_cpu_ptr(g), m.buf ? nn_cpu_ptr(m) : NULL,
+                    v.buf ? nn_cpu_ptr(v) : NULL, 0, n);
+        return NN_OK;
+    }
     op_args a = {.step = st, .out = nn_cpu_ptr(p) /* (n) */, .a = nn_cpu_ptr(g) /* (n) */,
                  .m = m.buf ? nn_cpu_ptr(m) : NULL, .v = v.buf ? nn_cpu_ptr(v) : NULL};
     par_for(be, n, PAR_MIN_ELEMS, update_range, &a);

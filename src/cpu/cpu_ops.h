@@ -4,8 +4,14 @@
 
 #include "backend.h"
 
+/* A CPU buffer (the backend's nn_buf; only the CPU backend's files see it). */
+struct nn_buf {
+    size_t count;
+    float *data; /* (count) 4-byte elements, 64-byte aligned */
+};
+
 /* Host address of a view's first element. */
-float *nn_cpu_ptr(nn_view v);
+static inline float *nn_cpu_ptr(nn_view v) { return v.buf->data + v.off; }
 
 nn_status nn_cpu_fill(nn_backend *be, nn_view dst, float value, size_t count, nn_error *err);
 nn_status nn_cpu_matmul(nn_backend *be, nn_view c, nn_view a, nn_view b, size_t m, size_t n,

@@ -6,6 +6,16 @@
  *            fewer columns than rows (the vectors then run along m);
  *   dots:    16 consecutive c entries at once as dot products of rows of op(a)
  *            and columns of op(b) (both contiguous), reduced by a fixed tree.
+ * Narrow shapes run the same sums with fewer wasted lanes: the rows form with
+ * n <= 8 uses 8-lane vectors (rows8), and the dots form with n = 1 and k <= 8
+ * packs two entries per vector (dots_pairs). Both compute exactly what the
+ * general loops would (same products, same additions in the same order).
+ * One exception has an order of its own: a rows form with a single row, at
+ * most 8 columns and k > 8 (a vector-matrix product, such as the weight
+ * gradient of a one-output layer), whose four p mod 4 chains would leave the
+ * FMA latency exposed: there each sum is split over p mod 8 (s_u sums the p =
+ * u mod 8 in increasing p), then folded in halves, s_u += s_{u+4}, s_u +=
+ * s_{u+2}, s_0 += s_1 (row_long).
  * Every form's summation order depends only on the shape; threads split the
  * entries of c, so results do not depend on the thread count. */
 #include "cpu/gemm_avx512.h"
@@ -13,6 +23,9 @@
 #if NN_GEMM_HAVE_AVX512
 #include <immintrin.h>
 #include <omp.h>
+
+/* AVX-512F with the 256-bit FMA (every AVX-512F CPU has FMA). */
+#define AVX512_FMA __attribute__((target("avx512f,fma")))
 
 /* Mask of the first `n` (0..16) lanes. */
 AVX512 static inline __mmask16 first_lanes(size_t n) {
@@ -110,6 +123,326 @@ AVX512 static void rows_items(float *c, size_t ldc, int scatter, view a, const f
     }
 }
 
+/* The rows form for n <= 8 in 8-lane vectors: c rows [i0, i0+NROWS), the
+ * same sums as rows_block (split over p mod 4, then (s0 + s1) + (s2 + s3)
+ * without the partial sums k does not reach). b is (k, n) contiguous; mk
+ * masks the first n lanes (unused when full, n == 8). */
+AVX512_FMA static inline __attribute__((always_inline)) void
+rows8_block(float *c, const int NROWS, const int full, view a, const float *b, size_t n,
+            size_t k, size_t i0, __m256i mk, int accumulate) {
+    if (full) n = 8;
+    const float *ar[4]; /* row i0+r of op(a), stepped along p by a.qs */
+#pragma GCC unroll 4
+    for (int r = 0; r < NROWS; r++) ar[r] = a.p + (i0 + (size_t)r) * a.rs;
+    const size_t qs = a.qs;
+    __m256 acc[4][4]; /* [row][p mod 4] */
+#pragma GCC unroll 4
+    for (int r = 0; r < NROWS; r++)
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; u++) acc[r][u] = _mm256_setzero_ps();
+    const float *bp = b;
+    size_t p = 0;
+    if (full && k >= 8) {
+        /* two steps per 16-lane vector (b rows p, p+1 are contiguous): lanes
+         * 0-7 of acc2[r][h] hold chain 2h of row r, lanes 8-15 chain 2h+1 */
+        __m512 acc2[4][2];
+#pragma GCC unroll 4
+        for (int r = 0; r < NROWS; r++) acc2[r][0] = acc2[r][1] = _mm512_setzero_ps();
+        for (; p + 4 <= k; p += 4, bp += 32)
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                const __m512 bv = _mm512_loadu_ps(bp + 16 * h);
+#pragma GCC unroll 4
+                for (int r = 0; r < NROWS; r++) {
+                    const __m512 av = _mm512_mask_mov_ps(_mm512_set1_ps(ar[r][0]), 0xff00,
+                                                         _mm512_set1_ps(ar[r][qs]));
+                    acc2[r][h] = _mm512_fmadd_ps(av, bv, acc2[r][h]);
+                    ar[r] += 2 * qs;
+                }
+            }
+#pragma GCC unroll 4
+        for (int r = 0; r < NROWS; r++)
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                acc[r][2 * h] = _mm512_castps512_ps256(acc2[r][h]);
+                acc[r][2 * h + 1] =
+                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc2[r][h]), 1));
+            }
+    }
+    for (; p + 4 <= k; p += 4)
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; u++) {
+            __m256 bv = full ? _mm256_loadu_ps(bp) : _mm256_maskload_ps(bp, mk);
+            /* in a register: folded into each row's FMA it would be loaded NROWS
+             * times, and the loads are the bottleneck */
+            __asm__("" : "+x"(bv));
+#pragma GCC unroll 4
+            for (int r = 0; r < NROWS; r++) {
+                acc[r][u] = _mm256_fmadd_ps(_mm256_set1_ps(*ar[r]), bv, acc[r][u]);
+                ar[r] += qs;
+            }
+            bp += n;
+        }
+#pragma GCC unroll 3
+    for (int u = 0; u < 3; u++) /* the last k mod 4 steps */
+        if (p + (size_t)u < k) {
+            const __m256 bv = full ? _mm256_loadu_ps(bp) : _mm256_maskload_ps(bp, mk);
+#pragma GCC unroll 4
+            for (int r = 0; r < NROWS; r++) {
+                acc[r][u] = _mm256_fmadd_ps(_mm256_set1_ps(*ar[r]), bv, acc[r][u]);
+                ar[r] += qs;
+            }
+            bp += n;
+        }
+#pragma GCC unroll 4
+    for (int r = 0; r < NROWS; r++) {
+        __m256 s = k > 1 ? _mm256_add_ps(acc[r][0], acc[r][1]) : acc[r][0];
+        if (k > 2) s = _mm256_add_ps(s, k > 3 ? _mm256_add_ps(acc[r][2], acc[r][3]) : acc[r][2]);
+        float *cr = c + (i0 + (size_t)r) * n;
+        if (full) {
+            if (accumulate) s = _mm256_add_ps(_mm256_loadu_ps(cr), s);
+            _mm256_storeu_ps(cr, s);
+        } else {
+            if (accumulate) s = _mm256_add_ps(_mm256_maskload_ps(cr, mk), s);
+            _mm256_maskstore_ps(cr, mk, s);
+        }
+    }
+}
+
+/* 4-row groups [lo, hi) of the rows form for n <= 8 (full: n == 8). */
+AVX512_FMA static inline __attribute__((always_inline)) void
+rows8_groups(float *c, const int full, view a, const float *b, size_t m, size_t n, size_t k,
+             int accumulate, size_t lo, size_t hi) {
+    const __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (size_t q = lo; q < hi; q++) {
+        const size_t i0 = q * 4, rows = m - i0 < 4 ? m - i0 : 4;
+        switch (rows) {
+        case 4: rows8_block(c, 4, full, a, b, n, k, i0, mk, accumulate); break;
+        case 3: rows8_block(c, 3, full, a, b, n, k, i0, mk, accumulate); break;
+        case 2: rows8_block(c, 2, full, a, b, n, k, i0, mk, accumulate); break;
+        default: rows8_block(c, 1, full, a, b, n, k, i0, mk, accumulate); break;
+        }
+    }
+}
+
+/* Rows [i0, i1) of the rows form for n <= 8 (FULL: n == 8) and k == K <= 4,
+ * one row at a time with op(b) in registers: the sums of rows8_block (with k
+ * <= 4, one product per partial sum). ACC: add to c. */
+AVX512_FMA static inline __attribute__((always_inline)) void
+rows8_small_k(float *c, const int K, const int FULL, const int ACC, view a, const float *b,
+              size_t n, size_t i0, size_t i1, __m256i mk) {
+    if (FULL) n = 8;
+    __m256 bv[4];
+#pragma GCC unroll 4
+    for (int u = 0; u < K; u++)
+        bv[u] = FULL ? _mm256_loadu_ps(b + (size_t)u * n) : _mm256_maskload_ps(b + (size_t)u * n, mk);
+    const __m256 zero = _mm256_setzero_ps();
+    const size_t rs = a.rs, qs = a.qs;
+    const float *ap = a.p + i0 * rs;
+    float *cp = c + i0 * n;
+#pragma GCC unroll 4
+    for (size_t i = i0; i < i1; i++, ap += rs, cp += n) {
+        __m256 acc[4];
+#pragma GCC unroll 4
+        for (int u = 0; u < K; u++)
+            acc[u] = _mm256_fmadd_ps(_mm256_set1_ps(ap[(size_t)u * qs]), bv[u], zero);
+        __m256 s = K > 1 ? _mm256_add_ps(acc[0], acc[1]) : acc[0];
+        if (K > 2) s = _mm256_add_ps(s, K > 3 ? _mm256_add_ps(acc[2], acc[3]) : acc[2]);
+        if (FULL) {
+            if (ACC) s = _mm256_add_ps(_mm256_loadu_ps(cp), s);
+            _mm256_storeu_ps(cp, s);
+        } else {
+            if (ACC) s = _mm256_add_ps(_mm256_maskload_ps(cp, mk), s);
+            _mm256_maskstore_ps(cp, mk, s);
+        }
+    }
+}
+
+/* Rows [i0, i0 + 8 * groups) of the rows form for n == 8 and k == K <= 2 with
+ * a row-major op(a) (rows of K floats): the sums of rows8_small_k, two rows per
+ * 16-lane vector (fewer, full-line stores). Each group of 8 rows reads its 8 K
+ * values of a at once and spreads them with permutes. */
+AVX512 static inline __attribute__((always_inline)) void
+rows8_pairs(float *c, const int K, const int ACC, const float *a, const float *b, size_t i0,
+            size_t groups) {
+    __m512 bv[2];
+#pragma GCC unroll 2
+    for (int u = 0; u < K; u++) /* row u of b in both halves */
+        bv[u] = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(b + 8 * u))));
+    __m512i idx[4][2]; /* lanes 0-7: a(2q, u), lanes 8-15: a(2q+1, u) within the group */
+    const __m512i hi = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++)
+#pragma GCC unroll 2
+        for (int u = 0; u < K; u++)
+            idx[q][u] = _mm512_add_epi32(_mm512_set1_epi32(2 * q * K + u),
+                                         _mm512_mullo_epi32(hi, _mm512_set1_epi32(K)));
+    const __m512 zero = _mm512_setzero_ps();
+    const float *ap = a + i0 * K;
+    float *cp = c + i0 * 8;
+    for (size_t g = 0; g < groups; g++, ap += 8 * K, cp += 64) {
+        const __m512 av = K == 2 ? _mm512_loadu_ps(ap) : _mm512_maskz_loadu_ps(0xff, ap);
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) {
+            __m512 acc[2];
+#pragma GCC unroll 2
+            for (int u = 0; u < K; u++)
+                acc[u] = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx[q][u], av), bv[u], zero);
+            __m512 sum = K > 1 ? _mm512_add_ps(acc[0], acc[1]) : acc[0];
+            if (ACC) sum = _mm512_add_ps(_mm512_loadu_ps(cp + 16 * q), sum);
+            _mm512_storeu_ps(cp + 16 * q, sum);
+        }
+    }
+}
+
+/* Items [lo, hi) of the rows form on c (m, n), n <= 8, not scattered: item q
+ * is rows [4q, 4q+4), as in rows_items. */
+AVX512_FMA static void rows8_items(float *c, view a, const float *b, size_t m, size_t n, size_t k,
+                                   int accumulate, size_t lo, size_t hi) {
+    if (k <= 4) { /* the small depths of narrow layers */
+        const __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n),
+                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        size_t i0 = lo * 4;
+        const size_t i1 = hi * 4 < m ? hi * 4 : m;
+        if (n == 8 && k <= 2 && a.qs == 1 && a.rs == k && i1 - i0 >= 8) {
+            const size_t groups = (i1 - i0) / 8;
+            if (k == 1 && accumulate) rows8_pairs(c, 1, 1, a.p, b, i0, groups);
+            else if (k == 1) rows8_pairs(c, 1, 0, a.p, b, i0, groups);
+            else if (accumulate) rows8_pairs(c, 2, 1, a.p, b, i0, groups);
+            else rows8_pairs(c, 2, 0, a.p, b, i0, groups);
+            i0 += groups * 8;
+        }
+#define SMALLK(K, FULL, ACC) rows8_small_k(c, K, FULL, ACC, a, b, n, i0, i1, mk)
+#define SMALLK_ACC(K, FULL)                                                                        \
+    do {                                                                                           \
+        if (accumulate) SMALLK(K, FULL, 1);                                                        \
+        else SMALLK(K, FULL, 0);                                                                   \
+    } while (0)
+        switch (k * 2 + (n == 8)) {
+        case 2: SMALLK_ACC(1, 0); break;
+        case 3: SMALLK_ACC(1, 1); break;
+        case 4: SMALLK_ACC(2, 0); break;
+        case 5: SMALLK_ACC(2, 1); break;
+        case 6: SMALLK_ACC(3, 0); break;
+        case 7: SMALLK_ACC(3, 1); break;
+        case 8: SMALLK_ACC(4, 0); break;
+        default: SMALLK_ACC(4, 1); break;
+        }
+#undef SMALLK_ACC
+#undef SMALLK
+        return;
+    }
+    if (n == 8) rows8_groups(c, 1, a, b, m, n, k, accumulate, lo, hi);
+    else rows8_groups(c, 0, a, b, m, n, k, accumulate, lo, hi);
+}
+
+/* The single row of a rows form with n <= 8 columns and k > 8, in the order of
+ * its own (p mod 8 chains, folded in halves; see the top of this file): c
+ * (1, n) = a (1, k) b (k, n), a(0, p) = a.p[p * a.qs], b rows at stride n,
+ * c(0, j) stored at c[j * cs]. */
+AVX512_FMA static void row_long(float *c, size_t cs, view a, const float *b, size_t n, size_t k,
+                                int accumulate) {
+    const __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const size_t qs = a.qs;
+    const float *ap = a.p;
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int u = 0; u < 8; u++) acc[u] = _mm256_setzero_ps();
+    size_t p = 0;
+    if (n == 8) {
+        /* two steps per 16-lane vector: b rows p, p+1 are contiguous; lanes 0-7
+         * of accumulator v hold chain 2v, lanes 8-15 chain 2v+1 */
+        __m512 acc2[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) acc2[v] = _mm512_setzero_ps();
+        for (; p + 8 <= k; p += 8, ap += 8 * qs, b += 64)
+#pragma GCC unroll 4
+            for (int v = 0; v < 4; v++) {
+                const __m512 av = _mm512_mask_mov_ps(_mm512_set1_ps(ap[(size_t)(2 * v) * qs]), 0xff00,
+                                                     _mm512_set1_ps(ap[(size_t)(2 * v + 1) * qs]));
+                acc2[v] = _mm512_fmadd_ps(av, _mm512_loadu_ps(b + 16 * v), acc2[v]);
+            }
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) {
+            acc[2 * v] = _mm512_castps512_ps256(acc2[v]);
+            acc[2 * v + 1] =
+                _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc2[v]), 1));
+        }
+    } else {
+        for (; p + 8 <= k; p += 8, ap += 8 * qs, b += 8 * n)
+#pragma GCC unroll 8
+            for (int u = 0; u < 8; u++)
+                acc[u] = _mm256_fmadd_ps(_mm256_set1_ps(ap[(size_t)u * qs]),
+                                         _mm256_maskload_ps(b + (size_t)u * n, mk), acc[u]);
+    }
+    for (size_t u = 0; p + u < k; u++) /* the last k mod 8 steps */
+        acc[u] = _mm256_fmadd_ps(_mm256_set1_ps(ap[u * qs]), _mm256_maskload_ps(b + u * n, mk),
+                                 acc[u]);
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; u++) acc[u] = _mm256_add_ps(acc[u], acc[u + 4]);
+#pragma GCC unroll 2
+    for (int u = 0; u < 2; u++) acc[u] = _mm256_add_ps(acc[u], acc[u + 2]);
+    float s[8];
+    _mm256_storeu_ps(s, _mm256_add_ps(acc[0], acc[1]));
+    for (size_t j = 0; j < n; j++) c[j * cs] = accumulate ? c[j * cs] + s[j] : s[j];
+}
+
+/* Blocks [lo, hi) of the dots form for n = 1 and k <= 8: entries (rows of c)
+ * [16 blk, 16 blk + 16), two per vector (row i in lanes 0-7, row i+1 in
+ * lanes 8-15, lanes past k zero). Each entry's sum is the one dots_items
+ * computes: products fma(a, b, +0), then reduce16's tree over 16 lanes whose
+ * last 8 are +0, i.e. ((x0+x4) + (x2+x6)) + ((x1+x5) + (x3+x7)) after adding
+ * +0 to every product (which only turns -0 into +0). */
+AVX512 static void dots_pairs(float *c, const float *a, const float *b, size_t m, size_t k,
+                              int accumulate, size_t lo, size_t hi) {
+    const __mmask16 lo8 = (__mmask16)((1u << k) - 1u), hi8 = (__mmask16)(lo8 << 8);
+    const __m512 bb = _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(lo8, b), hi8, b - 8); /* [b|b] */
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    for (size_t blk = lo; blk < hi; blk++) {
+        const size_t i0 = blk * 16, cnt = m - i0 < 16 ? m - i0 : 16;
+        __m512 y[8]; /* y[q]: entries i0+2q (lanes 0-7) and i0+2q+1 (lanes 8-15) */
+        if (cnt == 16 && k == 8) {
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; q++)
+                y[q] = _mm512_loadu_ps(a + (i0 + 2 * (size_t)q) * 8);
+        } else {
+            for (size_t q = 0; q < 8; q++) {
+                const size_t r = 2 * q; /* rows past cnt load nothing (zero, never stored) */
+                const __mmask16 ml = r < cnt ? lo8 : 0, mh = r + 1 < cnt ? hi8 : 0;
+                const float *ar = a + (i0 + r) * k;
+                y[q] = _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(ml, ar), mh, ar + k - 8);
+            }
+        }
+        /* products fma(a, b, +0) without dots_items' "+ 0" of the zero lanes: a
+         * -0 product (an underflow) then changes the tree's result only from +0
+         * to -0, which the "+ 0" after the tree undoes */
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) y[q] = _mm512_fmadd_ps(y[q], bb, zero);
+        /* blocks: row 2q = (block 0, block 1) of y[q], row 2q+1 = (block 2, block 3) */
+        __m512 z[4], v[2];
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; g++) /* rows 4g..4g+3, one per block: x[p] + x[p+4] */
+            z[g] = _mm512_add_ps(_mm512_shuffle_f32x4(y[2 * g], y[2 * g + 1], 0x88),
+                                 _mm512_shuffle_f32x4(y[2 * g], y[2 * g + 1], 0xdd));
+#pragma GCC unroll 2
+        for (int s = 0; s < 2; s++) { /* (t0 + t2), (t1 + t3) */
+            const __m512d w0 = _mm512_castps_pd(z[2 * s]), w1 = _mm512_castps_pd(z[2 * s + 1]);
+            v[s] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(w0, w1)),
+                                 _mm512_castpd_ps(_mm512_unpackhi_pd(w0, w1)));
+        }
+        /* block b: rows b, b+4, b+8, b+12 */
+        const __m512 f = _mm512_add_ps(_mm512_shuffle_ps(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                       _mm512_shuffle_ps(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
+        __m512 s = _mm512_add_ps(_mm512_permutexvar_ps(order, f), zero);
+        const __mmask16 out = first_lanes(cnt);
+        if (accumulate) s = _mm512_add_ps(_mm512_maskz_loadu_ps(out, c + i0), s);
+        _mm512_mask_storeu_ps(c + i0, out, s);
+    }
+}
+
 /* out lane l = sum of the lanes of y[l] (a fixed tree), for 16 vectors. */
 AVX512 static __m512 reduce16(__m512 y[16]) {
     __m512 z[8], w[4], v[2];
@@ -174,6 +507,8 @@ AVX512 static void dots_items(float *c, const float *a, const float *bt, size_t 
 /* One product prepared for the direct loops: the form and its operands. */
 typedef struct small_plan {
     enum { FORM_ROWS, FORM_ROWS_T, FORM_DOTS } form;
+    int narrow;     /* FORM_ROWS with n <= 8: 1 = rows8, 2 = row_long (see row_long_fits);
+                       FORM_ROWS_T: 2 = row_long; FORM_DOTS with n = 1, k <= 8: dots_pairs */
     const nn_gemm_args *g;
     view a;         /* rows forms: the row operand (m', k) */
     const float *b; /* rows forms: (k, n') contiguous; dots: the column operand as rows (n, k) */
@@ -181,22 +516,37 @@ typedef struct small_plan {
     size_t items;
 } small_plan;
 
+/* 1 if a rows form of m rows, n columns and depth k takes row_long. */
+static inline int row_long_fits(size_t m, size_t n, size_t k) { return m == 1 && n <= 8 && k > 8; }
+
 /* Run part t of `parts` of the plan's items. */
 AVX512 static void run_part(const small_plan *sp, int t, int parts) {
     const size_t lo = sp->items * (size_t)t / (size_t)parts;
     const size_t hi = sp->items * (size_t)(t + 1) / (size_t)parts;
     const nn_gemm_args *g = sp->g;
-    if (sp->form == FORM_DOTS)
+    if (sp->narrow == 2 && lo < hi) /* one item */
+        row_long(g->c, sp->form == FORM_ROWS_T ? g->n : 1, sp->a, sp->b, sp->n, g->k,
+                 g->accumulate);
+    else if (sp->form == FORM_DOTS && sp->narrow)
+        dots_pairs(g->c, g->a, sp->b, g->m, g->k, g->accumulate, lo, hi);
+    else if (sp->form == FORM_DOTS)
         dots_items(g->c, g->a, sp->b, g->m, g->n, g->k, g->accumulate, lo, hi);
+    else if (sp->form == FORM_ROWS && sp->narrow)
+        rows8_items(g->c, sp->a, sp->b, sp->m, sp->n, g->k, g->accumulate, lo, hi);
     else
         rows_items(g->c, g->n, sp->form == FORM_ROWS_T, sp->a, sp->b, sp->ldb, sp->m, sp->n,
                    g->k, g->accumulate, lo, hi);
 }
 
-/* The direct loops: pick a form from the shape, then split its items over threads. */
-void nn_gemm_avx512_small(const nn_gemm_args *g, int threads) {
-    const size_t m = g->m, n = g->n, k = g->k;
-    float bt[NN_GEMM_SMALL_MAX_BT]; /* op(b) as (k, n), or op(b)^T as (n, k) */
+/* The direct loops: pick a form from the shape, then split its items over
+ * threads. bt holds at least min(n k, NN_GEMM_SMALL_MAX_BT) floats. */
+AVX512 static void small_with(const nn_gemm_args *g, int threads, float *bt) {
+    /* read one by one: the caller has just stored *g field by field, and GCC
+     * would load m and n as one vector, which store forwarding cannot serve
+     * (measured: a few ns per call) */
+    const size_t m = *(const volatile size_t *)&g->m, n = *(const volatile size_t *)&g->n,
+                 k = *(const volatile size_t *)&g->k;
+    /* bt: op(b) as (k, n), or op(b)^T as (n, k) */
     const int bt_fits = n * k <= NN_GEMM_SMALL_MAX_BT;
     /* measured uop counts: dots pay a reduction and setup per 16 entries, rows
      * pay for unused lanes */
@@ -213,6 +563,7 @@ void nn_gemm_avx512_small(const nn_gemm_args *g, int threads) {
             sp.b = bt;
         }
         sp.items = (m * n + 15) / 16;
+        sp.narrow = n == 1 && k <= 8;
     } else if (g->trans_a && n < 16 && m > n && m * n < ((size_t)1 << 31) /* int32 indices */) {
         /* swapped: c^T (n, m) = op(b)^T (n, k) · op(a)^T, whose rows are rows of a (k, m) */
         sp.form = FORM_ROWS_T;
@@ -221,6 +572,7 @@ void nn_gemm_avx512_small(const nn_gemm_args *g, int threads) {
         sp.ldb = m;
         sp.m = n;
         sp.n = m;
+        sp.narrow = row_long_fits(sp.m, sp.n, k) ? 2 : 0;
     } else if (!g->trans_b || bt_fits) {
         sp.form = FORM_ROWS;
         sp.a = (view){g->a, g->trans_a ? 1 : k, g->trans_a ? m : 1}; /* op(a): (m, k) */
@@ -232,6 +584,7 @@ void nn_gemm_avx512_small(const nn_gemm_args *g, int threads) {
         sp.ldb = n;
         sp.m = m;
         sp.n = n;
+        sp.narrow = row_long_fits(m, n, k) ? 2 : n <= 8;
     } else {
         nn_gemm_small_c(g, threads); /* a large transposed b with a transposed a */
         return;
@@ -242,6 +595,24 @@ void nn_gemm_avx512_small(const nn_gemm_args *g, int threads) {
         run_part(&sp, omp_get_thread_num(), omp_get_num_threads());
     } else {
         run_part(&sp, 0, 1);
+    }
+}
+
+/* small_with with a full-size stack copy for op(b), out of the common path
+ * (a 16 KiB frame on every call measured a few ns slower than a small one). */
+AVX512 __attribute__((noinline)) static void small_large_bt(const nn_gemm_args *g, int threads) {
+    float bt[NN_GEMM_SMALL_MAX_BT];
+    small_with(g, threads, bt);
+}
+
+/* The direct loops (see nn_gemm_small_fn). */
+void nn_gemm_avx512_small(const nn_gemm_args *g, int threads) {
+    enum { SMALL_BT = 256 }; /* op(b) of at most this many floats: a small frame */
+    if (g->n <= SMALL_BT && g->k <= SMALL_BT && g->n * g->k <= SMALL_BT) {
+        float bt[SMALL_BT];
+        small_with(g, threads, bt);
+    } else {
+        small_large_bt(g, threads);
     }
 }
 

@@ -1,0 +1,213 @@
+/* cpu_ops_avx512.c — AVX-512F versions of some of cpu_ops.c's loops, bit-identical
+ * to them (see cpu_ops_avx512.h): the ReLU and sigmoid activations, and the
+ * bias add and column sums of narrow rows (cols < 16), which the portable loops
+ * vectorize poorly. */
+#include "cpu/cpu_ops_avx512.h"
+
+#if NN_CPU_HAVE_AVX512
+#include <immintrin.h>
+
+#include "cpu/cpu_exp.h"
+
+#define AVX512 __attribute__((target("avx512f")))
+#define INLINE inline __attribute__((always_inline))
+
+/* Mask of the first n (0..16) lanes. */
+AVX512 static INLINE __mmask16 lanes(size_t n) {
+    return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+}
+
+/* ------------------------------------------------------------------- ReLU */
+
+AVX512 void nn_avx512_relu_forward(float *y, const float *z, size_t n) {
+    /* max(z, 0) returns its second operand unless z > 0: z > 0 ? z : +0, NaN -> +0 */
+    const __m512 zero = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_max_ps(_mm512_loadu_ps(z + i), zero));
+    if (i < n) {
+        const __mmask16 mk = lanes(n - i);
+        _mm512_mask_storeu_ps(y + i, mk, _mm512_max_ps(_mm512_maskz_loadu_ps(mk, z + i), zero));
+    }
+}
+
+AVX512 void nn_avx512_relu_backward(float *dz, const float *dy, const float *y, size_t n) {
+    const __m512 zero = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __mmask16 pos = _mm512_cmp_ps_mask(_mm512_loadu_ps(y + i), zero, _CMP_GT_OQ);
+        _mm512_storeu_ps(dz + i, _mm512_maskz_mov_ps(pos, _mm512_loadu_ps(dy + i)));
+    }
+    if (i < n) {
+        const __mmask16 mk = lanes(n - i);
+        const __mmask16 pos = _mm512_mask_cmp_ps_mask(mk, _mm512_maskz_loadu_ps(mk, y + i), zero,
+                                                      _CMP_GT_OQ);
+        _mm512_mask_storeu_ps(dz + i, mk, _mm512_maskz_loadu_ps(pos, dy + i));
+    }
+}
+
+/* ---------------------------------------------------------------- sigmoid */
+
+/* nn_exp_f(-z) of 8 floats, in double lanes: the same operations, so the same
+ * bits, before nn_exp_f's special cases (applied by the caller); -z is folded
+ * into the first multiply ((-c) z = -(c z) exactly). The table entry is one
+ * of two 16-entry permutes, picked by bit 4 of k. */
+AVX512 static INLINE __m256 exp8_neg(__m256 z, const __m512d tab[4]) {
+    const __m512d zs = _mm512_mul_pd(_mm512_set1_pd(-NN_EXP_INVLN2N), _mm512_cvtps_pd(z));
+    __m512d kd = _mm512_add_pd(zs, _mm512_set1_pd(NN_EXP_SHIFT));
+    const __m512i ki = _mm512_castpd_si512(kd);
+    kd = _mm512_sub_pd(kd, _mm512_set1_pd(NN_EXP_SHIFT));
+    const __m512d r = _mm512_sub_pd(zs, kd);
+    const __m512d t0 = _mm512_permutex2var_pd(tab[0], ki, tab[1]);
+    const __m512d t1 = _mm512_permutex2var_pd(tab[2], ki, tab[3]);
+    const __m512d tk = _mm512_mask_mov_pd(t0, _mm512_test_epi64_mask(ki, _mm512_set1_epi64(16)), t1);
+    const __m512i t = _mm512_add_epi64(_mm512_castpd_si512(tk), _mm512_slli_epi64(ki, 47));
+    const __m512d p = _mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(NN_EXP_C0), r),
+                                    _mm512_set1_pd(NN_EXP_C1));
+    const __m512d r2 = _mm512_mul_pd(r, r);
+    __m512d y = _mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(NN_EXP_C2), r), _mm512_set1_pd(1.0));
+    y = _mm512_add_pd(_mm512_mul_pd(p, r2), y);
+    y = _mm512_mul_pd(y, _mm512_castsi512_pd(t)); /* times 2^(k/32) */
+    return _mm512_cvtpd_ps(y);
+}
+
+/* Eight at a time: the float part in 8-lane vectors, which also run on the
+ * port that 16-lane ones leave idle. */
+AVX512 void nn_avx512_sigmoid(float *y, const float *z, size_t n) {
+    __m512d tab[4];
+    for (int q = 0; q < 4; q++) tab[q] = _mm512_loadu_pd((const double *)nn_exp_tab + 8 * q);
+    const __m256 one = _mm256_set1_ps(1.0f), big = _mm256_set1_ps(88.0f);
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 zv = _mm256_loadu_ps(z + i);
+        __m256 e = exp8_neg(zv, tab);
+        /* nn_exp_f's special cases, only where |z| >= 88 or z is NaN (rare) */
+        if (_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(zv, abs_mask), big, _CMP_NLT_UQ))) {
+            float ev[8];
+            _mm256_storeu_ps(ev, e);
+            for (int l = 0; l < 8; l++) {
+                const float x = -z[i + (size_t)l];
+                ev[l] = x > NN_EXP_HI ? INFINITY : ev[l];
+                ev[l] = x < NN_EXP_LO ? 0.0f : ev[l];
+                ev[l] = x != x ? x + x : ev[l];
+            }
+            e = _mm256_loadu_ps(ev);
+        }
+        _mm256_storeu_ps(y + i, _mm256_div_ps(one, _mm256_add_ps(one, e)));
+    }
+    for (; i < n; i++) y[i] = 1.0f / (1.0f + nn_exp_f(-z[i])); /* the last n mod 8 */
+}
+
+/* ---------------------------------------------------- narrow rows (cols < 16) */
+/* 16 rows of C columns are one contiguous run of C vectors: element q*C + c
+ * of the run is row q, column c. */
+
+/* bias_narrow for C == cols. */
+AVX512 static INLINE void bias_narrow_c(float *z, const float *bias, size_t rows, const size_t C) {
+    __m512 pat[16]; /* (16, C): the bias repeated over 16 rows */
+    if (16 % C == 0) { /* every vector the same: the bias repeated 16 / C times */
+        const __mmask16 mk = lanes(C);
+        __m512 v = _mm512_maskz_loadu_ps(mk, bias);
+        for (size_t w = C; w < 16; w *= 2) /* double the filled prefix */
+            v = _mm512_mask_permutexvar_ps(
+                v, (__mmask16)(lanes(2 * w) & ~lanes(w)),
+                _mm512_sub_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                 _mm512_set1_epi32((int)w)),
+                v);
+        for (size_t q = 0; q < C; q++) pat[q] = v;
+    } else {
+        float pat_f[16 * 16];
+        for (size_t q = 0; q < 16; q++)
+            for (size_t j = 0; j < C; j++) pat_f[q * C + j] = bias[j];
+        for (size_t q = 0; q < C; q++) pat[q] = _mm512_loadu_ps(pat_f + 16 * q);
+    }
+    size_t r = 0;
+    for (; r + 16 <= rows; r += 16) {
+        float *blk = z + r * C;
+        for (size_t v = 0; v < C; v++)
+            _mm512_storeu_ps(blk + 16 * v, _mm512_add_ps(_mm512_loadu_ps(blk + 16 * v), pat[v]));
+    }
+    const size_t rem = (rows - r) * C; /* elements left, < 16 C */
+    float *blk = z + r * C;
+    for (size_t v = 0; v < C && 16 * v < rem; v++) {
+        const __mmask16 mk = lanes(rem - 16 * v);
+        _mm512_mask_storeu_ps(blk + 16 * v, mk,
+                              _mm512_add_ps(_mm512_maskz_loadu_ps(mk, blk + 16 * v), pat[v]));
+    }
+}
+
+/* col_sum_narrow for C == cols. Lanes past the rows are +0, and adding +0
+ * changes no partial sum (a sum that starts at +0 is never -0). The fold
+ * then adds element t + hC of the flat (16, C) partials to element t, for h =
+ * 8, 4, 2, 1 (the 16 floats from t + hC are gathered across two vectors). */
+AVX512 static INLINE void col_sum_c(float *out, const float *x, size_t rows, const size_t C) {
+    __m512 acc[16];
+    for (size_t v = 0; v < C; v++) acc[v] = _mm512_setzero_ps();
+    size_t r = 0;
+    for (; r + 16 <= rows; r += 16) {
+        const float *blk = x + r * C;
+        for (size_t v = 0; v < C; v++) acc[v] = _mm512_add_ps(acc[v], _mm512_loadu_ps(blk + 16 * v));
+    }
+    const size_t rem = (rows - r) * C;
+    const float *blk = x + r * C;
+    for (size_t v = 0; v < C && 16 * v < rem; v++)
+        acc[v] = _mm512_add_ps(acc[v], _mm512_maskz_loadu_ps(lanes(rem - 16 * v), blk + 16 * v));
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (size_t h = 8; h >= 1; h /= 2) {
+        const size_t off = h * C; /* in floats */
+        for (size_t v = 0; v < (off + 15) / 16; v++) {
+            const size_t w = v + off / 16, sh = off % 16;
+            const __m512 lo = acc[w], hi = w + 1 < C ? acc[w + 1] : _mm512_setzero_ps();
+            const __m512 src =
+                sh == 0 ? lo
+                        : _mm512_permutex2var_ps(lo, _mm512_add_epi32(lane, _mm512_set1_epi32((int)sh)), hi);
+            acc[v] = _mm512_add_ps(acc[v], src);
+        }
+    }
+    _mm512_mask_storeu_ps(out, lanes(C), acc[0]);
+}
+
+/* One instance per width, so that the vectors stay in registers. */
+#define NARROW_SWITCH(F, ...)                                                                      \
+    switch (cols) {                                                                                \
+    case 1: F(__VA_ARGS__, 1); break;                                                              \
+    case 2: F(__VA_ARGS__, 2); break;                                                              \
+    case 3: F(__VA_ARGS__, 3); break;                                                              \
+    case 4: F(__VA_ARGS__, 4); break;                                                              \
+    case 5: F(__VA_ARGS__, 5); break;                                                              \
+    case 6: F(__VA_ARGS__, 6); break;                                                              \
+    case 7: F(__VA_ARGS__, 7); break;                                                              \
+    case 8: F(__VA_ARGS__, 8); break;                                                              \
+    case 9: F(__VA_ARGS__, 9); break;                                                              \
+    case 10: F(__VA_ARGS__, 10); break;                                                            \
+    case 11: F(__VA_ARGS__, 11); break;                                                            \
+    case 12: F(__VA_ARGS__, 12); break;                                                            \
+    case 13: F(__VA_ARGS__, 13); break;                                                            \
+    case 14: F(__VA_ARGS__, 14); break;                                                            \
+    case 15: F(__VA_ARGS__, 15); break;                                                            \
+    default: break;                                                                                \
+    }
+
+AVX512 void nn_avx512_bias_narrow(float *z, const float *bias, size_t rows, size_t cols) {
+    NARROW_SWITCH(bias_narrow_c, z, bias, rows)
+}
+
+AVX512 void nn_avx512_col_sum_narrow(float *out, const float *x, size_t rows, size_t cols) {
+    NARROW_SWITCH(col_sum_c, out, x, rows)
+}
+
+#else /* no AVX-512 build: never called */
+
+void nn_avx512_relu_forward(float *y, const float *z, size_t n) { (void)y, (void)z, (void)n; }
+void nn_avx512_relu_backward(float *dz, const float *dy, const float *y, size_t n) {
+    (void)dz, (void)dy, (void)y, (void)n;
+}
+void nn_avx512_sigmoid(float *y, const float *z, size_t n) { (void)y, (void)z, (void)n; }
+void nn_avx512_bias_narrow(float *z, const float *bias, size_t rows, size_t cols) {
+    (void)z, (void)bias, (void)rows, (void)cols;
+}
+void nn_avx512_col_sum_narrow(float *out, const float *x, size_t rows, size_t cols) {
+    (void)out, (void)x, (void)rows, (void)cols;
+}
+
+#endif
