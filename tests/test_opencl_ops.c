@@ -575,7 +575,7 @@ Test(opencl_ops, col_sum) {
             cr_assert_eq(p.cpu->ops->col_sum(p.cpu, go.cpu.v, gx.cpu.v, rows, cols, &err), NN_OK);
             cr_assert_eq(p.ocl->ops->col_sum(p.ocl, go.ocl.v, gx.ocl.v, rows, cols, &err), NN_OK,
                          "%s", err.msg);
-            gp_compare(&go, 0, 0, "col_sum", rows, cols); /* rows in order on both: identical */
+            gp_compare(&go, 0, 0, "col_sum", rows, cols); /* same fixed order on both: identical */
             gp_free(&gx);
             gp_free(&go);
             free(x);
