@@ -87,6 +87,8 @@ typedef struct nn_backend_config {
 
 /* Open a backend by name: "cpu", "opencl" or "auto" (an OpenCL GPU or
  * accelerator when one exists, else "cpu"). cfg may be NULL for defaults.
+ * A backend (and its models) is used from one thread at a time; separate
+ * backends are independent.
  * Returns NN_E_UNAVAILABLE with the reason when the backend cannot run here. */
 nn_status nn_backend_open(const char *name, const nn_backend_config *cfg, nn_backend **out,
                           nn_error *err);

@@ -8,6 +8,7 @@
 
 #include "backend.h"
 #include "cpu/cpu_ops.h"
+#include "cpu/gemm.h"
 
 /* Buffers up to this size are zeroed when allocated (see cpu_alloc). */
 #define PREFAULT_BYTES ((size_t)16 << 20)
@@ -33,14 +34,21 @@ static void read_cpu_model(char *dst, size_t len) {
 }
 
 static nn_status cpu_open(nn_backend *be, const nn_backend_config *cfg, nn_error *err) {
-    (void)err;
-    be->ctx = NULL;
+    nn_gemm_workspace *ws = calloc(1, sizeof *ws); /* the backend's state: GEMM packing memory */
+    if (!ws) return nn_error_set(err, NN_E_NOMEM, "out of memory opening the cpu backend");
+    be->ctx = ws;
     be->threads = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
     read_cpu_model(be->device, sizeof be->device);
     return NN_OK;
 }
 
-static void cpu_close(nn_backend *be) { (void)be; }
+static void cpu_close(nn_backend *be) {
+    nn_gemm_workspace *ws = be->ctx;
+    if (!ws) return;
+    nn_gemm_workspace_free(ws);
+    free(ws);
+    be->ctx = NULL;
+}
 
 static nn_status cpu_alloc(nn_backend *be, size_t count, nn_buf **out, nn_error *err) {
     (void)be;

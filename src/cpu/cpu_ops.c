@@ -93,8 +93,8 @@ nn_status nn_cpu_fill(nn_backend *be, nn_view dst, float value, size_t count, nn
 nn_status nn_cpu_matmul(nn_backend *be, nn_view c, nn_view a, nn_view b, size_t m, size_t n,
                         size_t k, int trans_a, int trans_b, int accumulate, nn_error *err) {
     (void)err;
-    nn_cpu_gemm(nthreads(be), nn_cpu_ptr(c), nn_cpu_ptr(a), nn_cpu_ptr(b), m, n, k, trans_a,
-                trans_b, accumulate);
+    nn_cpu_gemm_ws(be->ctx /* the backend's packing workspace */, nthreads(be), nn_cpu_ptr(c),
+                   nn_cpu_ptr(a), nn_cpu_ptr(b), m, n, k, trans_a, trans_b, accumulate);
     return NN_OK;
 }
 

@@ -4,6 +4,7 @@
 #include "cpu/gemm.h"
 
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu/gemm_internal.h"
@@ -83,6 +84,13 @@ static void gemm_k0(float *c, size_t m, size_t n, int accumulate) {
 /* nn_cpu_gemm on an explicit instruction-set path (see gemm_internal.h). */
 void nn_cpu_gemm_with(nn_gemm_path path, int threads, float *c, const float *a, const float *b,
                       size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate) {
+    nn_cpu_gemm_with_ws(path, NULL, threads, c, a, b, m, n, k, trans_a, trans_b, accumulate);
+}
+
+/* nn_cpu_gemm_with, packing into a workspace (see gemm_internal.h). */
+void nn_cpu_gemm_with_ws(nn_gemm_path path, nn_gemm_workspace *ws, int threads, float *c,
+                         const float *a, const float *b, size_t m, size_t n, size_t k,
+                         int trans_a, int trans_b, int accumulate) {
     if (m == 0 || n == 0) return;
     if (k == 0) {
         gemm_k0(c, m, n, accumulate);
@@ -96,7 +104,20 @@ void nn_cpu_gemm_with(nn_gemm_path path, int threads, float *c, const float *a, 
         isa->small(&args, nt);
         return;
     }
-    if (nn_gemm_blocked(isa, nt, &args) != 0) nn_gemm_small_c(&args, nt); /* out of memory */
+    if (nn_gemm_blocked(isa, nt, &args, ws) != 0) nn_gemm_small_c(&args, nt); /* out of memory */
+}
+
+/* nn_cpu_gemm with packing buffers from ws (see gemm.h). */
+void nn_cpu_gemm_ws(nn_gemm_workspace *ws, int threads, float *c, const float *a, const float *b,
+                    size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate) {
+    nn_cpu_gemm_with_ws(NN_GEMM_PATH_AUTO, ws, threads, c, a, b, m, n, k, trans_a, trans_b,
+                        accumulate);
+}
+
+void nn_gemm_workspace_free(nn_gemm_workspace *ws) {
+    free(ws->mem);
+    ws->mem = NULL;
+    ws->bytes = 0;
 }
 
 /* c = op(a)·op(b) (+c) on the best path this CPU supports (see gemm.h). */

@@ -11,4 +11,18 @@
 void nn_cpu_gemm(int threads, float *c, const float *a, const float *b, size_t m, size_t n,
                  size_t k, int trans_a, int trans_b, int accumulate);
 
+/* Packing memory kept between calls: grows to the largest product's need and
+ * is then reused, so repeated products (training steps) allocate nothing. */
+typedef struct nn_gemm_workspace {
+    void *mem;    /* 64-byte aligned, or NULL */
+    size_t bytes; /* capacity of mem */
+} nn_gemm_workspace;
+
+/* nn_cpu_gemm with packing buffers from ws (NULL = allocate per call). One
+ * workspace must not be used by two calls at the same time. */
+void nn_cpu_gemm_ws(nn_gemm_workspace *ws, int threads, float *c, const float *a, const float *b,
+                    size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate);
+/* Release a workspace's memory (the struct is left empty). */
+void nn_gemm_workspace_free(nn_gemm_workspace *ws);
+
 #endif

@@ -155,7 +155,8 @@ static void blocked_thread(blocked_plan *pl, int t, int team) {
 }
 
 /* Plan buffers and blocks, then run the loop nest on `threads` threads (see gemm_internal.h). */
-int nn_gemm_blocked(const nn_gemm_isa *isa, int threads, const nn_gemm_args *g) {
+int nn_gemm_blocked(const nn_gemm_isa *isa, int threads, const nn_gemm_args *g,
+                    nn_gemm_workspace *ws) {
     if (threads < 1) threads = 1;
     blocked_plan pl = {.isa = isa, .g = g};
     const size_t mr = isa->mr, nr = isa->nr;
@@ -167,9 +168,19 @@ int nn_gemm_blocked(const nn_gemm_isa *isa, int threads, const nn_gemm_args *g) 
     const size_t nbuf_b = threads > 1 ? 2 : 1;
     const size_t need = bbytes * nbuf_b + abytes * (size_t)threads;
     pl.apack_stride = abytes / sizeof(float);
-    /* small single-threaded products pack on the stack, larger ones in one allocation */
+    /* small single-threaded products pack on the stack, larger ones in the
+     * workspace (grown once to the largest need) or, without one, per call */
     _Alignas(64) char stack_buf[STACK_PACK_BYTES];
-    char *mem = need <= sizeof stack_buf ? stack_buf : aligned_alloc(64, need);
+    char *mem = stack_buf;
+    if (need > sizeof stack_buf) {
+        const size_t bytes = ceil_div(need, 64) * 64; /* aligned_alloc wants a multiple */
+        if (ws && ws->bytes < need) {
+            nn_gemm_workspace_free(ws);
+            ws->mem = aligned_alloc(64, bytes);
+            ws->bytes = ws->mem ? bytes : 0;
+        }
+        mem = ws ? ws->mem : aligned_alloc(64, bytes);
+    }
     if (!mem) return -1;
     pl.bpack[0] = (float *)mem;
     pl.bpack[1] = (float *)(mem + bbytes * (nbuf_b - 1));
@@ -184,6 +195,6 @@ int nn_gemm_blocked(const nn_gemm_isa *isa, int threads, const nn_gemm_args *g) 
 #pragma omp parallel num_threads(threads)
         blocked_thread(&pl, omp_get_thread_num(), omp_get_num_threads());
     }
-    if (mem != stack_buf) free(mem);
+    if (mem != stack_buf && !ws) free(mem);
     return 0;
 }

@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "cpu/gemm.h"
+
 /* An instruction-set path. */
 typedef enum nn_gemm_path {
     NN_GEMM_PATH_AUTO = 0, /* the best path this CPU supports */
@@ -83,13 +85,18 @@ const char *nn_gemm_path_name(nn_gemm_path path);
  * back to the best supported one). */
 void nn_cpu_gemm_with(nn_gemm_path path, int threads, float *c, const float *a, const float *b,
                       size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate);
+/* nn_cpu_gemm_with, packing into ws (NULL = per-call allocation). */
+void nn_cpu_gemm_with_ws(nn_gemm_path path, nn_gemm_workspace *ws, int threads, float *c,
+                         const float *a, const float *b, size_t m, size_t n, size_t k,
+                         int trans_a, int trans_b, int accumulate);
 
 /* 1 if a product of this shape takes the direct loops (depends only on the shape). */
 int nn_gemm_is_direct(size_t m, size_t n, size_t k, int trans_a, int trans_b);
 
 /* The blocked, packed algorithm on up to `threads` OpenMP threads (>= 1).
  * Returns 0, or -1 (c untouched) when its packing buffers cannot be allocated. */
-int nn_gemm_blocked(const nn_gemm_isa *isa, int threads, const nn_gemm_args *args);
+int nn_gemm_blocked(const nn_gemm_isa *isa, int threads, const nn_gemm_args *args,
+                    nn_gemm_workspace *ws);
 
 /* The portable direct loop (any shape, any transposes, no allocation). */
 void nn_gemm_small_c(const nn_gemm_args *args, int threads);
