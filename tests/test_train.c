@@ -32,6 +32,27 @@ static nn_model *make_model(nn_backend *be, const size_t *sizes, size_t n, nn_ac
     return m;
 }
 
+/* The tutorial's data, a CPU backend and a fresh 2-8-1 ReLU/BCE model on it. */
+typedef struct fixture {
+    nn_dataset tr, te;
+    nn_backend *be;
+    nn_model *m;
+} fixture;
+
+static fixture fixture_open(int threads, uint64_t seed) {
+    fixture f;
+    tutorial_data(&f.tr, &f.te, seed);
+    f.be = tu_open("cpu", threads);
+    f.m = make_model(f.be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, seed);
+    return f;
+}
+
+static void fixture_close(fixture *f) {
+    nn_model_free(f->m);
+    nn_backend_close(f->be);
+    nn_dataset_free(&f->tr), nn_dataset_free(&f->te);
+}
+
 static double train_loss(nn_model *m, const nn_dataset *d, nn_train_config tc) {
     nn_source src = nn_source_from_dataset(d);
     nn_train_result res;
@@ -41,46 +62,36 @@ static double train_loss(nn_model *m, const nn_dataset *d, nn_train_config tc) {
 }
 
 Test(train, one_step_lowers_the_loss) {
-    nn_dataset tr, te;
-    tutorial_data(&tr, &te, 42);
-    nn_backend *be = tu_open("cpu", 2);
-    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+    fixture f = fixture_open(2, 42);
     nn_eval before, after;
     nn_error err;
-    cr_assert_eq(nn_model_evaluate(m, &tr, &before, &err), NN_OK);
+    cr_assert_eq(nn_model_evaluate(f.m, &f.tr, &before, &err), NN_OK);
     nn_train_config tc = nn_train_config_default();
     tc.epochs = 1;
-    double logged = train_loss(m, &tr, tc);
+    double logged = train_loss(f.m, &f.tr, tc);
     cr_assert(fabs(logged - before.loss) < 1e-4, "epoch-0 loss %g is the loss before the step %g",
               logged, before.loss);
-    cr_assert_eq(nn_model_evaluate(m, &tr, &after, &err), NN_OK);
+    cr_assert_eq(nn_model_evaluate(f.m, &f.tr, &after, &err), NN_OK);
     cr_assert_lt(after.loss, before.loss);
-    nn_model_free(m);
-    nn_backend_close(be);
-    nn_dataset_free(&tr), nn_dataset_free(&te);
+    fixture_close(&f);
 }
 
 Test(train, tutorial_run_reaches_70_percent_on_circles) {
-    nn_dataset tr, te;
-    tutorial_data(&tr, &te, 42);
-    nn_backend *be = tu_open("cpu", 0);
-    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+    fixture f = fixture_open(0, 42);
     double last;
     nn_train_config tc = nn_train_config_default();
-    nn_source src = nn_source_from_dataset(&tr);
+    nn_source src = nn_source_from_dataset(&f.tr);
     nn_train_result res;
     nn_error err;
-    cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_train(f.m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
     last = res.final_loss;
     nn_eval ev;
-    cr_assert_eq(nn_model_evaluate(m, &te, &ev, &err), NN_OK);
+    cr_assert_eq(nn_model_evaluate(f.m, &f.te, &ev, &err), NN_OK);
     cr_assert_geq(ev.accuracy, 0.70, "test accuracy %g", ev.accuracy);
     cr_assert_eq(res.epochs_run, 1000);
     cr_assert_eq(res.samples_seen, 800u * 1000u);
     cr_assert(last < 0.69, "final loss %g", last);
-    nn_model_free(m);
-    nn_backend_close(be);
-    nn_dataset_free(&tr), nn_dataset_free(&te);
+    fixture_close(&f);
 }
 
 static int count_steps(void *user, double fraction) {
@@ -99,25 +110,20 @@ static int record(void *user, int epoch, double loss) {
 }
 
 Test(train, logging_points_are_every_k_epochs_and_the_last) {
-    nn_dataset tr, te;
-    tutorial_data(&tr, &te, 1);
-    nn_backend *be = tu_open("cpu", 1);
-    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 1);
+    fixture f = fixture_open(1, 1);
     nn_train_config tc = nn_train_config_default();
     tc.epochs = 250;
     tc.log_every = 100;
     tc.on_log = record;
-    nn_source src = nn_source_from_dataset(&tr);
+    nn_source src = nn_source_from_dataset(&f.tr);
     nn_error err;
-    cr_assert_eq(nn_train(m, &src, &tc, NULL, &err), NN_OK);
+    cr_assert_eq(nn_train(f.m, &src, &tc, NULL, &err), NN_OK);
     cr_assert_eq(rec_n, 4);
     cr_assert_eq(rec_epochs[0], 0);
     cr_assert_eq(rec_epochs[1], 100);
     cr_assert_eq(rec_epochs[2], 200);
     cr_assert_eq(rec_epochs[3], 249);
-    nn_model_free(m);
-    nn_backend_close(be);
-    nn_dataset_free(&tr), nn_dataset_free(&te);
+    fixture_close(&f);
 }
 
 Test(train, adam_reaches_lower_loss_than_plain_descent) {
@@ -234,12 +240,9 @@ static nn_status counting_fill(void *ctx, uint64_t first, size_t count, float *x
 }
 
 Test(train, streamed_chunks_cover_every_row_each_epoch) {
-    nn_dataset tr, te;
-    tutorial_data(&tr, &te, 42);
-    nn_backend *be = tu_open("cpu", 2);
-    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
-    counting c = {&tr, calloc(tr.n, sizeof(int)), 0};
-    nn_source src = nn_source_from_dataset(&tr);
+    fixture f = fixture_open(2, 42);
+    counting c = {&f.tr, calloc(f.tr.n, sizeof(int)), 0};
+    nn_source src = nn_source_from_dataset(&f.tr);
     src.fill = counting_fill;
     src.ctx = &c;
     nn_train_config tc = nn_train_config_default();
@@ -249,46 +252,36 @@ Test(train, streamed_chunks_cover_every_row_each_epoch) {
     tc.chunk_rows = 200;  /* rounded down to whole batches: 192 */
     nn_train_result res;
     nn_error err;
-    cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
-    for (size_t i = 0; i < tr.n; i++) cr_assert_eq(c.hits[i], 300, "row %zu read %d times", i, c.hits[i]);
+    cr_assert_eq(nn_train(f.m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
+    for (size_t i = 0; i < f.tr.n; i++) cr_assert_eq(c.hits[i], 300, "row %zu read %d times", i, c.hits[i]);
     cr_assert_eq(c.calls, 5 * 300);
     cr_assert_eq(res.samples_seen, 800u * 300u);
     free(c.hits);
     nn_eval ev;
-    cr_assert_eq(nn_model_evaluate(m, &te, &ev, &err), NN_OK);
+    cr_assert_eq(nn_model_evaluate(f.m, &f.te, &ev, &err), NN_OK);
     cr_assert_geq(ev.accuracy, 0.70, "streamed training reaches %g", ev.accuracy);
-    nn_model_free(m);
-    nn_backend_close(be);
-    nn_dataset_free(&tr), nn_dataset_free(&te);
+    fixture_close(&f);
 }
 
 Test(train, memory_limit_below_one_row_or_batch_is_refused) {
-    nn_dataset tr, te;
-    tutorial_data(&tr, &te, 42);
-    nn_backend *be = tu_open("cpu", 1);
-    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
-    nn_source src = nn_source_from_dataset(&tr);
+    fixture f = fixture_open(1, 42);
+    nn_source src = nn_source_from_dataset(&f.tr);
     nn_train_config tc = nn_train_config_default();
     tc.batch = 32;
     tc.memory_limit = 4; /* less than one row */
     nn_error err;
-    cr_assert_eq(nn_train(m, &src, &tc, NULL, &err), NN_E_INVALID);
+    cr_assert_eq(nn_train(f.m, &src, &tc, NULL, &err), NN_E_INVALID);
     tc.memory_limit = 12 * 16; /* 16 rows of 12 bytes: less than a batch */
-    cr_assert_eq(nn_train(m, &src, &tc, NULL, &err), NN_E_INVALID);
+    cr_assert_eq(nn_train(f.m, &src, &tc, NULL, &err), NN_E_INVALID);
     cr_assert(strstr(err.msg, "memory limit") != NULL, "%s", err.msg);
-    nn_model_free(m);
-    nn_backend_close(be);
-    nn_dataset_free(&tr), nn_dataset_free(&te);
+    fixture_close(&f);
 }
 
 Test(train, batch_larger_than_chunk_is_kept_whole) {
-    nn_dataset tr, te;
-    tutorial_data(&tr, &te, 42);
-    nn_backend *be = tu_open("cpu", 1);
-    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
+    fixture f = fixture_open(1, 42);
     static int steps;
     steps = 0;
-    nn_source src = nn_source_from_dataset(&tr);
+    nn_source src = nn_source_from_dataset(&f.tr);
     nn_train_config tc = nn_train_config_default();
     tc.epochs = 1;
     tc.batch = 400;
@@ -296,27 +289,20 @@ Test(train, batch_larger_than_chunk_is_kept_whole) {
     tc.on_progress = count_steps;
     tc.user = &steps;
     nn_error err;
-    cr_assert_eq(nn_train(m, &src, &tc, NULL, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_train(f.m, &src, &tc, NULL, &err), NN_OK, "%s", err.msg);
     cr_assert_eq(steps, 2, "800 rows in batches of 400: %d steps", steps);
-    nn_model_free(m);
-    nn_backend_close(be);
-    nn_dataset_free(&tr), nn_dataset_free(&te);
+    fixture_close(&f);
 }
 
 Test(train, full_batch_that_does_not_fit_is_refused) {
-    nn_dataset tr, te;
-    tutorial_data(&tr, &te, 42);
-    nn_backend *be = tu_open("cpu", 1);
-    nn_model *m = make_model(be, (size_t[]){2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, 42);
-    nn_source src = nn_source_from_dataset(&tr);
+    fixture f = fixture_open(1, 42);
+    nn_source src = nn_source_from_dataset(&f.tr);
     nn_train_config tc = nn_train_config_default();
     tc.memory_limit = 1000; /* bytes: fewer than the 800 rows need */
     nn_error err;
-    cr_assert_eq(nn_train(m, &src, &tc, NULL, &err), NN_E_INVALID);
+    cr_assert_eq(nn_train(f.m, &src, &tc, NULL, &err), NN_E_INVALID);
     cr_assert(strstr(err.msg, "batch") != NULL, "%s", err.msg);
-    nn_model_free(m);
-    nn_backend_close(be);
-    nn_dataset_free(&tr), nn_dataset_free(&te);
+    fixture_close(&f);
 }
 
 Test(train, mismatched_features_and_classes_are_refused) {
