@@ -279,6 +279,11 @@ typedef struct nn_source {
     size_t classes; /* as in nn_dataset */
     nn_status (*fill)(void *ctx, uint64_t first, size_t count, float *x, float *y, nn_error *err);
     void *ctx;
+    /* Optional (NULL = use fill): rows rows[0..count) (each < n, any order)
+     * into x: (count, features) and y: (count). Lets a data-parallel rank
+     * produce only the rows of its own slices; same thread rules as fill. */
+    nn_status (*fill_rows)(void *ctx, const uint64_t *rows, size_t count, float *x, float *y,
+                           nn_error *err);
 } nn_source;
 
 /* A source that reads from an in-memory dataset (which must outlive it). */
@@ -315,6 +320,11 @@ typedef struct nn_train_config {
     nn_log_fn on_log;
     nn_progress_fn on_progress;
     void *user;
+    /* Data-parallel group (include/nn_comm.h); NULL = this process alone.
+     * Every rank passes the same source and config; rank r computes the
+     * gradient of its slice of every global batch (see nn_trainer_create). */
+    struct nn_comm *comm;
+    int step_loss; /* 1: compute every step's mean batch loss (nn_trainer_step_loss) */
 } nn_train_config;
 
 /* The tutorial's settings: SGD, lr 0.1, 1000 epochs, full batch, log every 100. */
@@ -327,7 +337,75 @@ typedef struct nn_train_result {
     uint64_t samples_seen;
     double samples_per_second;
     double gflops;        /* achieved, from nn_model_flops_per_sample */
+    uint64_t steps;       /* optimizer steps taken (in total, after a resume) */
+    int ranks;            /* processes that trained together (1 without a comm) */
+    double comm_seconds;  /* time spent waiting for gradient and loss all-reduces */
+    double comm_bytes_per_step; /* bytes each rank contributes to all-reduces per step */
 } nn_train_result;
+
+/* ------------------------------------------------------------------ trainer */
+
+/* The one training loop, one optimizer step at a time. A trainer owns the
+ * staging of rows (resident or streamed), the shuffles, the optimizer state
+ * and the position in the data; nn_train() is create + run + free.
+ *
+ * Position: the next step is step `epoch_step` of epoch `epoch`. Each epoch
+ * walks the rows chunk by chunk; a chunk's rows are shuffled with a stream
+ * drawn from (seed, epoch, chunk) when a batch is smaller than the chunk, and
+ * taken in batches of cfg->batch rows (the last batch of a chunk may be
+ * smaller). With a comm of P ranks, rank r takes rows [n*r/P, n*(r+1)/P) of
+ * every batch of n rows (slices differ by at most one row; a rank may get 0
+ * rows of a small last batch); the loss gradient is scaled by 1/n and the
+ * gradients and loss sums are summed over the ranks, so every rank applies
+ * the update of the one-process run with the same global batch. */
+typedef struct nn_trainer nn_trainer;
+
+/* Everything needed to continue training bit-identically, in host memory. */
+typedef struct nn_train_state {
+    uint64_t step;         /* optimizer steps taken so far (Adam's t) */
+    int epoch;             /* epoch of the next step */
+    uint64_t epoch_step;   /* steps of that epoch already taken */
+    uint64_t samples_seen; /* training rows consumed by finished epochs */
+    float loss_acc[2];     /* the epoch's running loss sum so far (compensated pair,
+                              summed over the ranks); zeros when the epoch logs no loss */
+    size_t n_params;
+    float *params;         /* (n_params) as nn_model_get_params */
+    float *opt_m;          /* (n_params) momentum / Adam first moment; NULL for sgd */
+    float *opt_v;          /* (n_params) Adam second moment; NULL unless adam */
+} nn_train_state;
+
+/* Validate cfg against the model and the source, plan chunks and batches,
+ * allocate buffers, zero the optimizer state and stage the first rows (not
+ * timed). The model, source and cfg (and cfg->comm) must outlive the trainer. */
+nn_status nn_trainer_create(nn_model *m, const nn_source *src, const nn_train_config *cfg,
+                            nn_trainer **out, nn_error *err);
+/* One optimizer step. Calls cfg->on_log after the last step of a logging
+ * epoch and cfg->on_progress after every step (NN_E_STOPPED when one asks to
+ * stop; the step itself is complete). NN_E_NUMERIC when the loss of a logging
+ * epoch is not finite. With a comm, every rank returns the same status. */
+nn_status nn_trainer_step(nn_trainer *t, nn_error *err);
+/* 1 when every epoch has been trained. */
+int nn_trainer_finished(const nn_trainer *t);
+/* Steps until finished (or a callback stops it, or an error). */
+nn_status nn_trainer_run(nn_trainer *t, nn_error *err);
+/* Totals so far: seconds covers the steps only. */
+void nn_trainer_result(const nn_trainer *t, nn_train_result *res);
+/* Mean loss of the last step's batch (all ranks); NaN unless cfg->step_loss. */
+double nn_trainer_step_loss(const nn_trainer *t);
+/* Steps in one epoch (the same on every rank). */
+uint64_t nn_trainer_steps_per_epoch(const nn_trainer *t);
+/* Copy the training state to host memory (allocates the arrays of *out;
+ * free with nn_train_state_free). With a comm: collective (loss sums). */
+nn_status nn_trainer_get_state(nn_trainer *t, nn_train_state *out, nn_error *err);
+/* Continue from a state taken from a trainer of the same model shape,
+ * optimizer and data (positions past the end are NN_E_INVALID). */
+nn_status nn_trainer_set_state(nn_trainer *t, const nn_train_state *s, nn_error *err);
+void nn_train_state_free(nn_train_state *s);
+/* Stop the row producer, release buffers. The model keeps its weights. NULL is a no-op. */
+void nn_trainer_free(nn_trainer *t);
+
+/* Copy the gradients of the last step (layout of nn_model_get_params). */
+nn_status nn_model_get_grads(nn_model *m, float *dst, size_t count, nn_error *err);
 
 /* Train the model on rows from src, starting from fresh optimizer state.
  * Returns NN_E_NUMERIC (naming the epoch) if the loss becomes NaN or Inf.

@@ -113,6 +113,10 @@ struct nn_backend_ops {
     /* Optional (may be NULL): fill p with profiling totals; waits for queued
      * work so that every event is counted. */
     void (*profile)(const nn_backend *be, nn_profile *p);
+    /* Optional (may be NULL): the host address of a view when every buffer of
+     * the backend lives in host memory (the CPU), so data-parallel sums run in
+     * place; backends with device memory leave it NULL. */
+    float *(*host_ptr)(nn_backend *be, nn_view v);
 };
 
 struct nn_backend {

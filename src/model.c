@@ -120,6 +120,13 @@ nn_status nn_model_get_params(nn_model *m, float *dst, size_t count, nn_error *e
     return m->be->ops->read(m->be, (nn_view){m->params, 0}, dst, count, err);
 }
 
+nn_status nn_model_get_grads(nn_model *m, float *dst, size_t count, nn_error *err) {
+    if (count != m->n_params)
+        return nn_error_set(err, NN_E_INVALID, "get_grads: count %zu, model has %zu", count,
+                            m->n_params);
+    return m->be->ops->read(m->be, (nn_view){m->grads, 0}, dst, count, err);
+}
+
 nn_status nn_model_set_params(nn_model *m, const float *src, size_t count, nn_error *err) {
     if (count != m->n_params)
         return nn_error_set(err, NN_E_INVALID, "set_params: count %zu, model has %zu", count,
@@ -191,20 +198,22 @@ nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err) {
     return NN_OK;
 }
 
-nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, nn_error *err) {
+nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
+                         model_grad_hook hook, void *user, nn_error *err) {
     nn_backend *be = m->be;
     const struct nn_backend_ops *ops = be->ops;
     const size_t half = m->cap_rows * m->max_width;
     size_t L = m->n_layers;
     nn_view dz = {m->delta, 0}; /* (rows, out_l) gradient wrt Z_l */
     TRY(ops->loss_grad(be, m->cfg.loss, dz, model_output(m), t, rows, model_outputs(m),
-                       1.0f / (float)rows, err));
+                       grad_scale, err));
     for (size_t l = L; l-- > 0;) {
         size_t ni = model_width(m, l), no = model_width(m, l + 1);
         nn_view in = l == 0 ? x : aview(m, l - 1); /* (rows, ni) */
         /* dW_l: (ni, no) = in^T · dZ_l ; db_l: (no) = column sums of dZ_l */
         TRY(ops->matmul(be, (nn_view){m->grads, m->w_off[l]}, in, dz, ni, no, rows, 1, 0, 0, err));
         TRY(ops->col_sum(be, (nn_view){m->grads, m->b_off[l]}, dz, rows, no, err));
+        if (hook) TRY(hook(user, l, err));
         if (l == 0) break;
         /* dA_{l-1}: (rows, ni) = dZ_l · W_l^T, then through the activation in place */
         nn_view da = {m->delta, dz.off == 0 ? half : 0};

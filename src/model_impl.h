@@ -42,9 +42,15 @@ nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err);
 nn_view model_output(const nn_model *m);
 /* View of the output logits (rows, outputs) after model_forward. */
 nn_view model_logits(const nn_model *m);
-/* Backward pass after model_forward(x): gradients of the mean loss over the
- * rows against targets t: (rows, outputs) into m->grads. */
-nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, nn_error *err);
+/* Called by model_backward as soon as layer `layer`'s gradients (W and b,
+ * contiguous in m->grads) are final, last layer first. */
+typedef nn_status (*model_grad_hook)(void *user, size_t layer, nn_error *err);
+/* Backward pass after model_forward(x): gradients of grad_scale times the
+ * summed loss of the rows against targets t: (rows, outputs) into m->grads
+ * (grad_scale = 1/rows gives the mean; data-parallel ranks pass 1/global rows).
+ * hook may be NULL. */
+nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
+                         model_grad_hook hook, void *user, nn_error *err);
 /* Output activation implied by a loss. */
 nn_act model_output_act(nn_loss loss);
 

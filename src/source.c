@@ -1,4 +1,6 @@
 /* source.c — row sources: generators' streamed form. */
+#include <string.h>
+
 #include "nn.h"
 
 static size_t generator_classes(const nn_data_spec *s) {
@@ -23,7 +25,40 @@ static nn_status generator_fill(void *ctx, uint64_t first, size_t count, float *
 }
 
 nn_source nn_source_from_generator(const nn_generator_source *g, uint64_t n) {
-    nn_source s = {n, generator_features(&g->spec), generator_classes(&g->spec), generator_fill,
-                   (void *)g};
+    nn_source s = {.n = n, .features = generator_features(&g->spec),
+                   .classes = generator_classes(&g->spec), .fill = generator_fill, .ctx = (void *)g};
+    return s;
+}
+
+/* ------------------------------------------------------------ dataset source */
+
+static nn_status dataset_fill(void *ctx, uint64_t first, size_t count, float *x, float *y,
+                              nn_error *err) {
+    const nn_dataset *ds = ctx;
+    if (first > ds->n || count > ds->n - first)
+        return nn_error_set(err, NN_E_INVALID, "rows %llu..%llu are outside the dataset (%zu rows)",
+                            (unsigned long long)first, (unsigned long long)(first + count), ds->n);
+    memcpy(x, ds->x + first * ds->features, count * ds->features * sizeof(float));
+    memcpy(y, ds->y + first, count * sizeof(float));
+    return NN_OK;
+}
+
+static nn_status dataset_fill_rows(void *ctx, const uint64_t *rows, size_t count, float *x,
+                                   float *y, nn_error *err) {
+    const nn_dataset *ds = ctx;
+    const size_t f = ds->features;
+    for (size_t i = 0; i < count; i++) {
+        if (rows[i] >= ds->n)
+            return nn_error_set(err, NN_E_INVALID, "row %llu is outside the dataset (%zu rows)",
+                                (unsigned long long)rows[i], ds->n);
+        memcpy(x + i * f, ds->x + rows[i] * f, f * sizeof(float));
+        y[i] = ds->y[rows[i]];
+    }
+    return NN_OK;
+}
+
+nn_source nn_source_from_dataset(const nn_dataset *ds) {
+    nn_source s = {.n = ds->n, .features = ds->features, .classes = ds->classes,
+                   .fill = dataset_fill, .ctx = (void *)ds, .fill_rows = dataset_fill_rows};
     return s;
 }

@@ -87,7 +87,7 @@ static void check_network(const size_t *sizes, size_t n_sizes, nn_act hidden, nn
     nn_buf *xb = tu_upload(be, x, rows * in), *tb = tu_upload(be, t, rows * out);
     cr_assert_eq(model_reserve(m, rows, &err), NN_OK);
     cr_assert_eq(model_forward(m, (nn_view){xb, 0}, rows, &err), NN_OK);
-    cr_assert_eq(model_backward(m, (nn_view){xb, 0}, (nn_view){tb, 0}, rows, &err), NN_OK);
+    cr_assert_eq(model_backward(m, (nn_view){xb, 0}, (nn_view){tb, 0}, rows, 1.0f / (float)rows, NULL, NULL, &err), NN_OK);
     float *grad = tu_download(be, (nn_view){m->grads, 0}, np);
 
     double *p = calloc(np, sizeof(double));

@@ -101,6 +101,11 @@ static nn_status cpu_read(nn_backend *be, nn_view src, void *dst, size_t count, 
     return st;
 }
 
+static float *cpu_host_ptr(nn_backend *be, nn_view v) {
+    (void)be;
+    return nn_cpu_ptr(v);
+}
+
 static nn_status cpu_sync(nn_backend *be, nn_error *err) {
     (void)be;
     (void)err;
@@ -127,4 +132,5 @@ const struct nn_backend_ops nn_cpu_ops = {
     .update = nn_cpu_update,
     .sync = cpu_sync,
     .profile = NULL,
+    .host_ptr = cpu_host_ptr,
 };

@@ -1,0 +1,193 @@
+/* step.c — one optimizer step of the training loop:
+ *   locate the batch -> this rank's slice (gathered when shuffled on the device)
+ *   -> forward -> loss sums (logging epochs, or every step when asked)
+ *   -> backward, summing each layer's gradients over the ranks as soon as it is done
+ *   -> agree on success across ranks -> update -> end of epoch: loss, callbacks.
+ * With several ranks every collective call is made by every rank in the same
+ * order even after a local failure, so that one rank's error stops them all
+ * instead of leaving the others waiting. */
+#include <math.h>
+#include <string.h>
+
+#include "train/train_internal.h"
+
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        nn_status st_ = (call);                                                                    \
+        if (st_ != NN_OK) return st_;                                                              \
+    } while (0)
+
+/* Where the next step's rows are. */
+typedef struct batch_ref {
+    uint64_t chunk;
+    size_t n;      /* rows of the global batch */
+    size_t local;  /* rows of this rank's slice */
+    nn_view x, t;  /* the slice: (local, features), (local, outputs) */
+} batch_ref;
+
+/* Locate step epoch_step's batch and make this rank's slice available. */
+static nn_status locate(nn_trainer *tr, batch_ref *b, nn_error *err) {
+    nn_backend *be = tr->m->be;
+    const size_t f = tr->src->features, o = model_outputs(tr->m);
+    const uint64_t s = tr->epoch_step;
+    b->chunk = tr->resident ? 0 : s / tr->steps_per_chunk;
+    const uint64_t k = tr->resident ? s : s % tr->steps_per_chunk; /* batch within the chunk */
+    TRY(trainer_load_chunk(tr, tr->epoch, b->chunk, err));
+    const size_t rows = trainer_chunk_size(tr, b->chunk);
+    const size_t r0 = (size_t)k * tr->batch;
+    b->n = rows - r0 < tr->batch ? rows - r0 : tr->batch;
+    const size_t lo = slice_lo(b->n, tr->rank, tr->ranks);
+    b->local = slice_lo(b->n, tr->rank + 1, tr->ranks) - lo;
+    if (tr->resident && tr->shuffle) { /* gather the slice from the shuffled order */
+        nn_view idx = {tr->idx, r0 + lo};
+        b->x = (nn_view){tr->xb, 0};
+        b->t = (nn_view){tr->tb, 0};
+        TRY(be->ops->gather_rows(be, b->x, (nn_view){tr->xd, 0}, idx, b->local, f, err));
+        return be->ops->gather_rows(be, b->t, (nn_view){tr->td, 0}, idx, b->local, o, err);
+    }
+    /* In order on the device: a resident batch, or this rank's staged rows
+     * (full batches before this one each gave it the slice of a full batch). */
+    size_t at = tr->resident ? r0 + lo
+                             : (size_t)k * (slice_lo(tr->batch, tr->rank + 1, tr->ranks) -
+                                            slice_lo(tr->batch, tr->rank, tr->ranks));
+    b->x = (nn_view){tr->xd, at * f};
+    b->t = (nn_view){tr->td, at * o};
+    return NN_OK;
+}
+
+/* Forward, loss sums and backward on this rank's slice (no collectives). */
+static nn_status compute(nn_trainer *tr, const batch_ref *b, int with_loss, nn_error *err) {
+    nn_model *m = tr->m;
+    nn_backend *be = m->be;
+    const size_t o = model_outputs(m);
+    TRY(model_forward(m, b->x, b->local, err));
+    if (with_loss && tr->epoch_step == 0)
+        TRY(be->ops->fill(be, (nn_view){m->loss_acc, 0}, 0.0f, 2, err));
+    if (with_loss)
+        TRY(be->ops->loss_sum(be, m->cfg.loss, (nn_view){m->loss_acc, 0}, model_logits(m), b->t,
+                              b->local, o, err));
+    if (tr->cfg.step_loss) {
+        TRY(be->ops->fill(be, (nn_view){tr->step_acc, 0}, 0.0f, 2, err));
+        TRY(be->ops->loss_sum(be, m->cfg.loss, (nn_view){tr->step_acc, 0}, model_logits(m), b->t,
+                              b->local, o, err));
+    }
+    return model_backward(m, b->x, b->t, b->local, 1.0f / (float)b->n,
+                          tr->ranks > 1 ? grad_sync_layer : NULL, tr, err);
+}
+
+/* The step's mean batch loss (summed over the ranks). Collective with ranks. */
+static nn_status read_step_loss(nn_trainer *tr, const batch_ref *b, nn_status st, nn_error *err) {
+    float acc[2] = {0.0f, 0.0f};
+    nn_backend *be = tr->m->be;
+    if (st == NN_OK) st = be->ops->read(be, (nn_view){tr->step_acc, 0}, acc, 2, err);
+    double sum;
+    nn_error ignored;
+    nn_status s = trainer_sum_loss(tr, acc, &sum, st == NN_OK ? err : &ignored);
+    tr->step_loss = sum / (double)b->n;
+    return st != NN_OK ? st : s;
+}
+
+static nn_status apply_update(nn_trainer *tr, nn_error *err) {
+    nn_model *m = tr->m;
+    nn_backend *be = m->be;
+    nn_opt_step *o = &tr->opt;
+    tr->step++;
+    o->t = tr->step > (uint64_t)INT32_MAX ? INT32_MAX : (int)tr->step;
+    if (o->kind == NN_OPT_ADAM) {
+        o->c1 = (float)(1.0 / (1.0 - pow(tr->cfg.beta1, (double)tr->step)));
+        o->c2 = (float)(1.0 / (1.0 - pow(tr->cfg.beta2, (double)tr->step)));
+    }
+    return be->ops->update(be, o, (nn_view){m->params, 0}, (nn_view){m->grads, 0},
+                           (nn_view){m->opt_m, 0}, (nn_view){m->opt_v, 0}, m->n_params, err);
+}
+
+/* After an epoch's last step: its mean loss, NN_E_NUMERIC when not finite.
+ * Collective with ranks; `st` is the step's status so far. */
+static nn_status epoch_loss(nn_trainer *tr, nn_status st, double *loss, nn_error *err) {
+    nn_model *m = tr->m;
+    float acc[2] = {0.0f, 0.0f}; /* compensated pair */
+    if (st == NN_OK) st = m->be->ops->read(m->be, (nn_view){m->loss_acc, 0}, acc, 2, err);
+    nn_error ignored;
+    nn_status s = trainer_sum_loss(tr, acc, loss, st == NN_OK ? err : &ignored);
+    if (st != NN_OK || s != NN_OK) return st != NN_OK ? st : s;
+    *loss /= (double)tr->src->n;
+    if (isfinite(*loss)) return NN_OK;
+    const char *what = isnan(*loss) ? "NaN" : "Inf";
+    if (tr->last_logged < 0 || tr->last_logged + 1 == tr->epoch)
+        return nn_error_set(err, NN_E_NUMERIC,
+                            "training diverged: the loss is %s at epoch %d (try a smaller "
+                            "learning rate)", what, tr->epoch);
+    return nn_error_set(err, NN_E_NUMERIC,
+                        "training diverged: the loss became %s between epoch %d and epoch %d "
+                        "(try a smaller learning rate)", what, tr->last_logged + 1, tr->epoch);
+}
+
+/* Close the epoch after its last step (collective with ranks: every rank
+ * calls it at the same step whatever its status); returns the status with
+ * the logging callback applied. */
+static nn_status end_epoch(nn_trainer *tr, int with_loss, nn_status st, nn_error *err) {
+    const int epoch = tr->epoch;
+    if (with_loss) {
+        double loss = NAN;
+        st = epoch_loss(tr, st, &loss, err);
+        if (st == NN_OK) {
+            tr->final_loss = loss;
+            tr->last_logged = epoch;
+            if (tr->cfg.on_log && tr->cfg.on_log(tr->cfg.user, epoch, loss))
+                st = nn_error_set(err, NN_E_STOPPED, "training stopped at epoch %d", epoch);
+        }
+    }
+    if (st == NN_OK || st == NN_E_STOPPED) {
+        tr->samples_seen += tr->src->n;
+        tr->epochs_run = epoch + 1;
+        tr->epoch++;
+        tr->epoch_step = 0;
+    }
+    return st;
+}
+
+nn_status nn_trainer_step(nn_trainer *tr, nn_error *err) {
+    if (nn_trainer_finished(tr))
+        return nn_error_set(err, NN_E_INVALID, "training is finished (%d epochs)", tr->cfg.epochs);
+    const double t0 = nn_now();
+    const int with_loss = trainer_logs_loss(tr, tr->epoch);
+    const int last_of_epoch = tr->epoch_step + 1 == tr->steps_per_epoch;
+    const int parallel = tr->ranks > 1;
+    batch_ref b;
+    memset(&b, 0, sizeof b);
+    b.n = 1;
+    if (parallel) grad_sync_begin(tr);
+    nn_status st = locate(tr, &b, err);
+    if (st == NN_OK) st = compute(tr, &b, with_loss, err);
+    if (parallel) st = grad_sync_finish(tr, st, err);
+    if (tr->cfg.step_loss) st = read_step_loss(tr, &b, st, err);
+    if (parallel) { /* no rank updates with sums another rank could not complete */
+        double t1 = nn_now();
+        st = nn_comm_agree(tr->comm, st, err);
+        tr->comm_seconds += nn_now() - t1;
+    }
+    if (st == NN_OK) st = apply_update(tr, err);
+    if (st == NN_OK) tr->epoch_step++;
+    if (last_of_epoch) st = end_epoch(tr, with_loss, st, err);
+    if (st == NN_OK && tr->cfg.on_progress) {
+        double done = (double)tr->epoch * (double)tr->steps_per_epoch + (double)tr->epoch_step;
+        double total = (double)tr->cfg.epochs * (double)tr->steps_per_epoch;
+        if (tr->cfg.on_progress(tr->cfg.user, done / total))
+            st = nn_error_set(err, NN_E_STOPPED, "training stopped at epoch %d", tr->epoch);
+    }
+    if (parallel) { /* an update that failed, or a stop asked on one rank, stops all */
+        double t1 = nn_now();
+        st = nn_comm_agree(tr->comm, st, err);
+        tr->comm_seconds += nn_now() - t1;
+    }
+    tr->seconds += nn_now() - t0;
+    return st;
+}
+
+nn_status nn_trainer_run(nn_trainer *tr, nn_error *err) {
+    nn_status st = NN_OK;
+    while (st == NN_OK && !nn_trainer_finished(tr)) st = nn_trainer_step(tr, err);
+    if (st != NN_OK) return st;
+    nn_backend *be = tr->m->be;
+    return be->ops->sync(be, err);
+}
