@@ -34,20 +34,31 @@ static void read_cpu_model(char *dst, size_t len) {
 }
 
 static nn_status cpu_open(nn_backend *be, const nn_backend_config *cfg, nn_error *err) {
-    nn_gemm_workspace *ws = calloc(1, sizeof *ws); /* the backend's state: GEMM packing memory */
-    if (!ws) return nn_error_set(err, NN_E_NOMEM, "out of memory opening the cpu backend");
-    be->ctx = ws;
+    nn_cpu_ctx *c = calloc(1, sizeof *c);
+    if (!c) return nn_error_set(err, NN_E_NOMEM, "out of memory opening the cpu backend");
     be->threads = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
+    nn_status st = nn_team_create(be->threads, &c->team, err);
+    if (st != NN_OK) {
+        free(c);
+        return st;
+    }
+    be->ctx = c;
     read_cpu_model(be->device, sizeof be->device);
     return NN_OK;
 }
 
 static void cpu_close(nn_backend *be) {
-    nn_gemm_workspace *ws = be->ctx;
-    if (!ws) return;
-    nn_gemm_workspace_free(ws);
-    free(ws);
+    nn_cpu_ctx *c = be->ctx;
+    if (!c) return;
+    nn_team_free(c->team);
+    nn_gemm_workspace_free(&c->ws);
+    free(c);
     be->ctx = NULL;
+}
+
+static int cpu_threads_used(nn_backend *be, int reset) {
+    nn_cpu_ctx *c = be->ctx;
+    return nn_team_used(c->team, reset);
 }
 
 static nn_status cpu_alloc(nn_backend *be, size_t count, nn_buf **out, nn_error *err) {
@@ -133,4 +144,5 @@ const struct nn_backend_ops nn_cpu_ops = {
     .sync = cpu_sync,
     .profile = NULL,
     .host_ptr = cpu_host_ptr,
+    .threads_used = cpu_threads_used,
 };

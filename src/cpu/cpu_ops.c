@@ -7,7 +7,6 @@
 #include "cpu/cpu_ops.h"
 
 #include <math.h>
-#include <omp.h>
 #include <string.h>
 
 #include "cpu/cpu_exp.h"
@@ -60,19 +59,30 @@ typedef struct op_args {
 
 typedef void (*range_fn)(op_args *a, size_t i0, size_t i1);
 
+/* A par_for job: body over [0, n) in `chunks` contiguous ranges. */
+typedef struct range_job {
+    range_fn body;
+    op_args *a;
+    size_t n, chunks;
+} range_job;
+
+static void range_chunk(void *ctx, size_t chunk, int thread) {
+    (void)thread;
+    const range_job *j = ctx;
+    j->body(j->a, j->n * chunk / j->chunks, j->n * (chunk + 1) / j->chunks);
+}
+
 /* body over [0, n): on the calling thread when n < min_par or one thread,
- * else one contiguous range per thread. */
+ * else in contiguous ranges on the backend's team (about four per thread). */
 static void par_for(const nn_backend *be, size_t n, size_t min_par, range_fn body, op_args *a) {
-    int nt = nthreads(be);
-    if (n < min_par || nt == 1) {
+    const size_t nt = (size_t)nthreads(be);
+    if (n < min_par || nt == 1 || n < 2) {
         body(a, 0, n);
         return;
     }
-#pragma omp parallel num_threads(nt)
-    {
-        size_t t = (size_t)omp_get_thread_num(), T = (size_t)omp_get_num_threads();
-        body(a, n * t / T, n * (t + 1) / T);
-    }
+    range_job j = {body, a, n, n < 4 * nt ? n : 4 * nt};
+    const nn_par par = nn_cpu_par(be);
+    nn_par_run(&par, j.chunks, range_chunk, &j);
 }
 
 /* ------------------------------------------------------------------- fill */
@@ -93,8 +103,10 @@ nn_status nn_cpu_fill(nn_backend *be, nn_view dst, float value, size_t count, nn
 nn_status nn_cpu_matmul(nn_backend *be, nn_view c, nn_view a, nn_view b, size_t m, size_t n,
                         size_t k, int trans_a, int trans_b, int accumulate, nn_error *err) {
     (void)err;
-    nn_cpu_gemm_ws(be->ctx /* the backend's packing workspace */, nthreads(be), nn_cpu_ptr(c),
-                   nn_cpu_ptr(a), nn_cpu_ptr(b), m, n, k, trans_a, trans_b, accumulate);
+    nn_cpu_ctx *ctx = be->ctx;
+    const nn_par par = nn_cpu_par(be);
+    nn_cpu_gemm_par(&ctx->ws, &par, NULL, nn_cpu_ptr(c), nn_cpu_ptr(a), nn_cpu_ptr(b), m, n, k,
+                    trans_a, trans_b, accumulate);
     return NN_OK;
 }
 

@@ -3,12 +3,26 @@
 #define NN_CPU_OPS_H
 
 #include "backend.h"
+#include "cpu/cpu_team.h"
+#include "cpu/gemm.h"
 
 /* A CPU buffer (the backend's nn_buf; only the CPU backend's files see it). */
 struct nn_buf {
     size_t count;
     float *data; /* (count) 4-byte elements, 64-byte aligned */
 };
+
+/* The CPU backend's private state (be->ctx). */
+typedef struct nn_cpu_ctx {
+    nn_gemm_workspace ws; /* GEMM packing memory, reused across calls */
+    nn_team *team;        /* be->threads threads: the caller and its helpers */
+} nn_cpu_ctx;
+
+/* The runner of the backend's parallel work. */
+static inline nn_par nn_cpu_par(const nn_backend *be) {
+    const nn_cpu_ctx *c = be->ctx;
+    return (nn_par){c->team, 0};
+}
 
 /* Host address of a view's first element. */
 static inline float *nn_cpu_ptr(nn_view v) { return v.buf->data + v.off; }

@@ -16,8 +16,10 @@
 #define SKINNY_MAX_N 8
 #define SKINNY_MAX_M 4
 #define SKINNY_MAX_K 8
-/* Products with fewer multiply-adds than this run on one thread (no fork). */
+/* Products with fewer multiply-adds than this run on one thread: with OpenMP
+ * (a fork and a join per product), and with the backend's team. */
 #define PARALLEL_MIN_MACS ((size_t)1 << 20)
+#define TEAM_MIN_MACS ((size_t)1 << 17)
 
 /* 1 if this CPU can run `path`. */
 int nn_gemm_path_supported(nn_gemm_path path) {
@@ -77,41 +79,112 @@ int nn_gemm_is_direct(size_t m, size_t n, size_t k, int trans_a, int trans_b) {
 }
 
 /* c (m, n) = 0, or left alone when accumulating: the k = 0 product. */
-static void gemm_k0(float *c, size_t m, size_t n, int accumulate) {
-    if (!accumulate) memset(c, 0, m * n * sizeof(float));
+static void gemm_k0(const nn_gemm_args *g) {
+    if (!g->accumulate) memset(g->c, 0, g->m * g->n * sizeof(float));
+    nn_gemm_epi_flat(g, 0, g->m * g->n);
+}
+
+int nn_par_threads(const nn_par *p) {
+    if (p->team) return nn_team_size(p->team);
+    return p->threads > 0 ? p->threads : omp_get_max_threads();
+}
+
+void nn_par_run(const nn_par *p, size_t n, nn_team_fn fn, void *ctx) {
+    if (p->team) {
+        nn_team_run(p->team, n, fn, ctx);
+        return;
+    }
+    const int nt = nn_par_threads(p);
+    if (nt <= 1 || n < 2) {
+        for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
+        return;
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (size_t c = 0; c < n; c++) fn(ctx, c, omp_get_thread_num());
+}
+
+void nn_gemm_epi_flat(const nn_gemm_args *g, size_t e0, size_t e1) {
+    const nn_gemm_epi *epi = g->epi;
+    if (!epi || e0 >= e1) return;
+    const size_t n = g->n, r0 = e0 / n, r1 = (e1 - 1) / n; /* first and last row touched */
+    if (r0 == r1) {
+        epi->fn(epi, g->c, n, r0, r0 + 1, e0 % n, e1 - r0 * n);
+        return;
+    }
+    size_t full0 = r0, full1 = r1 + 1; /* rows covered from column 0 to n */
+    if (e0 % n) epi->fn(epi, g->c, n, r0, r0 + 1, e0 % n, n), full0++;
+    if (e1 % n) epi->fn(epi, g->c, n, r1, r1 + 1, 0, e1 % n), full1--;
+    if (full0 < full1) epi->fn(epi, g->c, n, full0, full1, 0, n);
+}
+
+/* Row chunks of nn_gemm_run_rows. */
+typedef struct rows_job {
+    const nn_gemm_args *g;
+    nn_gemm_rows_fn rows;
+    const void *extra;
+    size_t per;     /* rows per chunk */
+    size_t sub;     /* rows per epilogue block */
+} rows_job;
+
+static void rows_chunk(void *ctx, size_t chunk, int thread) {
+    (void)thread;
+    const rows_job *j = ctx;
+    const nn_gemm_args *g = j->g;
+    const size_t i0 = chunk * j->per, i1 = i0 + j->per < g->m ? i0 + j->per : g->m;
+    for (size_t r = i0; r < i1; r += j->sub) {
+        const size_t r1 = r + j->sub < i1 ? r + j->sub : i1;
+        j->rows(g, j->extra, r, r1);
+        if (g->epi) g->epi->fn(g->epi, g->c, g->n, r, r1, 0, g->n);
+    }
+}
+
+void nn_gemm_run_rows(const nn_gemm_args *g, const nn_par *par, nn_gemm_rows_fn rows,
+                      const void *extra) {
+    const size_t m = g->m, nt = (size_t)nn_par_threads(par);
+    /* epilogue blocks of about 4096 entries (16 KiB of c) */
+    const size_t sub = g->epi ? (g->n < 4096 ? 4096 / g->n : 1) : m;
+    size_t per = nt <= 1 ? m : (m + 4 * nt - 1) / (4 * nt); /* about four chunks per thread */
+    if (per < 4) per = 4;
+    rows_job j = {g, rows, extra, per, sub ? sub : 1};
+    nn_par_run(par, (m + per - 1) / per, rows_chunk, &j);
 }
 
 /* nn_cpu_gemm on an explicit instruction-set path (see gemm_internal.h). */
 void nn_cpu_gemm_with(nn_gemm_path path, int threads, float *c, const float *a, const float *b,
                       size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate) {
-    nn_cpu_gemm_with_ws(path, NULL, threads, c, a, b, m, n, k, trans_a, trans_b, accumulate);
+    const nn_par par = {NULL, threads};
+    nn_cpu_gemm_with_par(path, NULL, &par, NULL, c, a, b, m, n, k, trans_a, trans_b, accumulate);
 }
 
-/* nn_cpu_gemm_with, packing into a workspace (see gemm_internal.h). */
-void nn_cpu_gemm_with_ws(nn_gemm_path path, nn_gemm_workspace *ws, int threads, float *c,
-                         const float *a, const float *b, size_t m, size_t n, size_t k,
-                         int trans_a, int trans_b, int accumulate) {
+/* nn_cpu_gemm_par on an explicit path (see gemm_internal.h). */
+void nn_cpu_gemm_with_par(nn_gemm_path path, nn_gemm_workspace *ws, const nn_par *par,
+                          const nn_gemm_epi *epi, float *c, const float *a, const float *b,
+                          size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate) {
     if (m == 0 || n == 0) return;
+    const nn_gemm_args args = {c, a, b, m, n, k, trans_a != 0, trans_b != 0, accumulate != 0, epi};
     if (k == 0) {
-        gemm_k0(c, m, n, accumulate);
+        gemm_k0(&args);
         return;
     }
     const nn_gemm_isa *isa = isa_of(path);
-    const nn_gemm_args args = {c, a, b, m, n, k, trans_a != 0, trans_b != 0, accumulate != 0};
-    int nt = threads > 0 ? threads : omp_get_max_threads();
-    if (nt < 1 || (double)m * (double)n * (double)k < (double)PARALLEL_MIN_MACS) nt = 1;
+    /* below the threshold one thread does it all, without involving others */
+    const double macs = (double)m * (double)n * (double)k;
+    const nn_par one = {NULL, 1};
+    if (macs < (double)(par->team ? TEAM_MIN_MACS : PARALLEL_MIN_MACS) || nn_par_threads(par) < 2)
+        par = &one;
     if (nn_gemm_is_direct(m, n, k, trans_a, trans_b)) {
-        isa->small(&args, nt);
+        isa->small(&args, par);
         return;
     }
-    if (nn_gemm_blocked(isa, nt, &args, ws) != 0) nn_gemm_small_c(&args, nt); /* out of memory */
+    if (nn_gemm_blocked(isa, par, &args, ws) != 0) nn_gemm_small_c(&args, par); /* out of memory */
 }
 
-/* nn_cpu_gemm with packing buffers from ws (see gemm.h). */
-void nn_cpu_gemm_ws(nn_gemm_workspace *ws, int threads, float *c, const float *a, const float *b,
-                    size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate) {
-    nn_cpu_gemm_with_ws(NN_GEMM_PATH_AUTO, ws, threads, c, a, b, m, n, k, trans_a, trans_b,
-                        accumulate);
+/* nn_cpu_gemm_par (see gemm.h). */
+void nn_cpu_gemm_par(nn_gemm_workspace *ws, const nn_par *par, const nn_gemm_epi *epi, float *c,
+                     const float *a, const float *b, size_t m, size_t n, size_t k, int trans_a,
+                     int trans_b, int accumulate) {
+    nn_cpu_gemm_with_par(NN_GEMM_PATH_AUTO, ws, par, epi, c, a, b, m, n, k, trans_a, trans_b,
+                         accumulate);
 }
 
 void nn_gemm_workspace_free(nn_gemm_workspace *ws) {

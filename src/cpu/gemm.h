@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "cpu/cpu_team.h"
+
 /* c: (m, n) = op(a) · op(b) (+ c if accumulate), op as in nn_backend_ops.matmul.
  * Uses up to `threads` OpenMP threads (0 = default); small products run on the
  * calling thread. Each c element's sum over k runs in an order that does not
@@ -18,10 +20,37 @@ typedef struct nn_gemm_workspace {
     size_t bytes; /* capacity of mem */
 } nn_gemm_workspace;
 
-/* nn_cpu_gemm with packing buffers from ws (NULL = allocate per call). One
- * workspace must not be used by two calls at the same time. */
-void nn_cpu_gemm_ws(nn_gemm_workspace *ws, int threads, float *c, const float *a, const float *b,
-                    size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate);
+/* Who runs a product's chunks: the backend's team, or (team NULL) OpenMP
+ * with `threads` threads (0 = OpenMP's default). */
+typedef struct nn_par {
+    nn_team *team;
+    int threads;
+} nn_par;
+
+/* Threads that may run chunks under p (>= 1); chunk functions see thread
+ * indices below it. */
+int nn_par_threads(const nn_par *p);
+/* Run fn on chunks [0, n) (n < 2^32) under p; returns when all are done. */
+void nn_par_run(const nn_par *p, size_t n, nn_team_fn fn, void *ctx);
+
+/* An epilogue fused into a product: fn is called exactly once for every
+ * entry of c, on disjoint blocks, rows [i0, i1) x columns [j0, j1) of c
+ * (m, n, row stride n), as soon as the block's entries have their final
+ * values (while they are still in cache); it may rewrite them and write other
+ * outputs. It may run on any thread, blocks in any order. Embed it as the
+ * first member of a larger struct to give fn its arguments. */
+typedef struct nn_gemm_epi nn_gemm_epi;
+struct nn_gemm_epi {
+    void (*fn)(const nn_gemm_epi *e, float *c, size_t n, size_t i0, size_t i1, size_t j0,
+               size_t j1);
+};
+
+/* nn_cpu_gemm with packing buffers from ws (NULL = allocate per call), run
+ * under par, with an optional epilogue (NULL = none). One workspace must not
+ * be used by two calls at the same time. */
+void nn_cpu_gemm_par(nn_gemm_workspace *ws, const nn_par *par, const nn_gemm_epi *epi, float *c,
+                     const float *a, const float *b, size_t m, size_t n, size_t k, int trans_a,
+                     int trans_b, int accumulate);
 /* Release a workspace's memory (the struct is left empty). */
 void nn_gemm_workspace_free(nn_gemm_workspace *ws);
 

@@ -5,7 +5,6 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#include <omp.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define MR 6
@@ -109,14 +108,15 @@ AVX2 static void dots_avx2(const nn_gemm_args *g, size_t i0, size_t i1) {
     }
 }
 
-/* Rows [i0, i1) of c in the chosen form (bt: op(b) as (k, n), or NULL for dots). */
-AVX2 static void small_rows(const nn_gemm_args *g, const float *b, size_t i0, size_t i1) {
+/* Rows [i0, i1) of c in the chosen form (extra: op(b) as (k, n), or NULL for dots). */
+AVX2 static void small_rows(const nn_gemm_args *g, const void *extra, size_t i0, size_t i1) {
+    const float *b = extra;
     if (b) rows_avx2(g, b, i0, i1);
     else dots_avx2(g, i0, i1);
 }
 
 /* Direct loops (see nn_gemm_small_fn): rows form, or dots for a large transposed b. */
-AVX2 static void small_avx2(const nn_gemm_args *g, int threads) {
+AVX2 static void small_avx2(const nn_gemm_args *g, const nn_par *par) {
     const size_t n = g->n, k = g->k;
     float bt[NN_GEMM_SMALL_MAX_BT]; /* (k, n): op(b) when b is transposed */
     const float *b = g->b;
@@ -127,19 +127,11 @@ AVX2 static void small_avx2(const nn_gemm_args *g, int threads) {
         } else if (!g->trans_a) {
             b = NULL; /* dots */
         } else {
-            nn_gemm_small_c(g, threads);
+            nn_gemm_small_c(g, par);
             return;
         }
     }
-    if (threads <= 1 || g->m < 2) {
-        small_rows(g, b, 0, g->m);
-        return;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-        const size_t t = (size_t)omp_get_thread_num(), parts = (size_t)omp_get_num_threads();
-        small_rows(g, b, g->m * t / parts, g->m * (t + 1) / parts);
-    }
+    nn_gemm_run_rows(g, par, small_rows, b);
 }
 
 const nn_gemm_isa nn_gemm_isa_avx2 = {

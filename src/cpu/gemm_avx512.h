@@ -23,6 +23,6 @@ AVX512 void nn_gemm_avx512_pack_a(float *dst, const nn_gemm_args *args, size_t i
 AVX512 void nn_gemm_avx512_pack_b(float *dst, const nn_gemm_args *args, size_t p0, size_t kc,
                                   size_t j0, size_t nc, size_t nr);
 /* The direct loops for small and skinny products (see nn_gemm_small_fn). */
-AVX512 void nn_gemm_avx512_small(const nn_gemm_args *args, int threads);
+AVX512 void nn_gemm_avx512_small(const nn_gemm_args *args, const nn_par *par);
 
 #endif

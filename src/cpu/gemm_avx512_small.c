@@ -22,7 +22,6 @@
 
 #if NN_GEMM_HAVE_AVX512
 #include <immintrin.h>
-#include <omp.h>
 
 /* AVX-512F with the 256-bit FMA (every AVX-512F CPU has FMA). */
 #define AVX512_FMA __attribute__((target("avx512f,fma")))
@@ -519,12 +518,11 @@ typedef struct small_plan {
 /* 1 if a rows form of m rows, n columns and depth k takes row_long. */
 static inline int row_long_fits(size_t m, size_t n, size_t k) { return m == 1 && n <= 8 && k > 8; }
 
-/* Run part t of `parts` of the plan's items. */
-AVX512 static void run_part(const small_plan *sp, int t, int parts) {
-    const size_t lo = sp->items * (size_t)t / (size_t)parts;
-    const size_t hi = sp->items * (size_t)(t + 1) / (size_t)parts;
+/* Items [lo, hi) of the plan. */
+AVX512 static void run_items(const small_plan *sp, size_t lo, size_t hi) {
     const nn_gemm_args *g = sp->g;
-    if (sp->narrow == 2 && lo < hi) /* one item */
+    if (lo >= hi) return;
+    if (sp->narrow == 2) /* one item */
         row_long(g->c, sp->form == FORM_ROWS_T ? g->n : 1, sp->a, sp->b, sp->n, g->k,
                  g->accumulate);
     else if (sp->form == FORM_DOTS && sp->narrow)
@@ -538,9 +536,65 @@ AVX512 static void run_part(const small_plan *sp, int t, int parts) {
                    g->k, g->accumulate, lo, hi);
 }
 
+/* The epilogue on the entries of c that items [lo, hi) computed. */
+static void epi_items(const small_plan *sp, size_t lo, size_t hi) {
+    const nn_gemm_args *g = sp->g;
+    const nn_gemm_epi *e = g->epi;
+    if (sp->form == FORM_DOTS) { /* items of 16 entries of c in row-major order */
+        const size_t total = g->m * g->n;
+        nn_gemm_epi_flat(g, lo * 16, hi * 16 < total ? hi * 16 : total);
+        return;
+    }
+    if (sp->narrow == 2) { /* the single item: all of c */
+        e->fn(e, g->c, g->n, 0, g->m, 0, g->n);
+        return;
+    }
+    /* item q: 16 columns (q / groups) by 4 rows (q % groups) of the rows form's
+     * (sp->m, sp->n) result, which is c, or c^T for FORM_ROWS_T */
+    const size_t groups = (sp->m + 3) / 4;
+    for (size_t q = lo; q < hi;) {
+        const size_t chunk = q / groups, g0 = q % groups;
+        const size_t g1 = hi - chunk * groups < groups ? hi - chunk * groups : groups;
+        const size_t r0 = g0 * 4, r1 = g1 * 4 < sp->m ? g1 * 4 : sp->m;
+        const size_t j0 = chunk * 16, j1 = j0 + 16 < sp->n ? j0 + 16 : sp->n;
+        if (sp->form == FORM_ROWS_T) e->fn(e, g->c, g->n, j0, j1, r0, r1);
+        else e->fn(e, g->c, g->n, r0, r1, j0, j1);
+        q = chunk * groups + g1;
+    }
+}
+
+/* Items per epilogue block: about 4096 entries (16 KiB of c). */
+static size_t epi_block_items(const small_plan *sp) {
+    const size_t per_item = sp->form == FORM_DOTS ? 16 : sp->form == FORM_ROWS && sp->narrow ? 4 * sp->n : 64;
+    return 4096 / per_item > 0 ? 4096 / per_item : 1;
+}
+
+/* One chunk of the plan's items (a job of nn_par_run). */
+typedef struct small_job {
+    const small_plan *sp;
+    size_t per; /* items per chunk */
+} small_job;
+
+AVX512 static void run_chunk(void *ctx, size_t chunk, int thread) {
+    (void)thread;
+    const small_job *j = ctx;
+    const small_plan *sp = j->sp;
+    const size_t lo = chunk * j->per, hi = lo + j->per < sp->items ? lo + j->per : sp->items;
+    if (!sp->g->epi) {
+        run_items(sp, lo, hi);
+        return;
+    }
+    const size_t blk = epi_block_items(sp);
+    for (size_t q = lo; q < hi; q += blk) {
+        const size_t q1 = q + blk < hi ? q + blk : hi;
+        run_items(sp, q, q1);
+        epi_items(sp, q, q1);
+    }
+}
+
 /* The direct loops: pick a form from the shape, then split its items over
  * threads. bt holds at least min(n k, NN_GEMM_SMALL_MAX_BT) floats. */
-AVX512 static void small_with(const nn_gemm_args *g, int threads, float *bt) {
+AVX512 static void small_with(const nn_gemm_args *g, const nn_par *par, float *bt) {
     /* read one by one: the caller has just stored *g field by field, and GCC
      * would load m and n as one vector, which store forwarding cannot serve
      * (measured: a few ns per call) */
@@ -586,33 +640,37 @@ AVX512 static void small_with(const nn_gemm_args *g, int threads, float *bt) {
         sp.n = n;
         sp.narrow = row_long_fits(m, n, k) ? 2 : n <= 8;
     } else {
-        nn_gemm_small_c(g, threads); /* a large transposed b with a transposed a */
+        nn_gemm_small_c(g, par); /* a large transposed b with a transposed a */
         return;
     }
     if (sp.form != FORM_DOTS) sp.items = (sp.n + 15) / 16 * ((sp.m + 3) / 4);
-    if (threads > 1 && sp.items > 1) {
-#pragma omp parallel num_threads(threads)
-        run_part(&sp, omp_get_thread_num(), omp_get_num_threads());
+    if (sp.narrow == 2) sp.items = 1;
+    const size_t threads = (size_t)nn_par_threads(par);
+    small_job job = {&sp, sp.items};
+    if (threads > 1 && sp.items > 1) { /* about four chunks per thread */
+        job.per = (sp.items + 4 * threads - 1) / (4 * threads);
+        nn_par_run(par, (sp.items + job.per - 1) / job.per, run_chunk, &job);
     } else {
-        run_part(&sp, 0, 1);
+        run_chunk(&job, 0, 0);
     }
 }
 
 /* small_with with a full-size stack copy for op(b), out of the common path
  * (a 16 KiB frame on every call measured a few ns slower than a small one). */
-AVX512 __attribute__((noinline)) static void small_large_bt(const nn_gemm_args *g, int threads) {
+AVX512 __attribute__((noinline)) static void small_large_bt(const nn_gemm_args *g,
+                                                           const nn_par *par) {
     float bt[NN_GEMM_SMALL_MAX_BT];
-    small_with(g, threads, bt);
+    small_with(g, par, bt);
 }
 
 /* The direct loops (see nn_gemm_small_fn). */
-void nn_gemm_avx512_small(const nn_gemm_args *g, int threads) {
+void nn_gemm_avx512_small(const nn_gemm_args *g, const nn_par *par) {
     enum { SMALL_BT = 256 }; /* op(b) of at most this many floats: a small frame */
     if (g->n <= SMALL_BT && g->k <= SMALL_BT && g->n * g->k <= SMALL_BT) {
         float bt[SMALL_BT];
-        small_with(g, threads, bt);
+        small_with(g, par, bt);
     } else {
-        small_large_bt(g, threads);
+        small_large_bt(g, par);
     }
 }
 

@@ -1,7 +1,5 @@
 /* gemm_c.c — portable C path: a 4x16 micro-kernel the compiler can vectorize
  * with baseline SIMD, and the generic direct loop that every path falls back on. */
-#include <omp.h>
-
 #include "cpu/gemm_internal.h"
 
 #define MR 4
@@ -23,7 +21,8 @@ static void kernel_4x16(size_t kc, const float *ap, const float *bp, float *c, s
 }
 
 /* Rows [i0, i1) of the portable direct loop: sequential sums over p. */
-static void small_rows(const nn_gemm_args *g, size_t i0, size_t i1) {
+static void small_rows(const nn_gemm_args *g, const void *extra, size_t i0, size_t i1) {
+    (void)extra;
     const size_t m = g->m, n = g->n, k = g->k;
     /* op(a)(i, p) = a[i*sai + p*sap], op(b)(p, j) = b[p*sbp + j*sbj] */
     const size_t sai = g->trans_a ? 1 : k, sap = g->trans_a ? m : 1;
@@ -40,17 +39,9 @@ static void small_rows(const nn_gemm_args *g, size_t i0, size_t i1) {
     }
 }
 
-/* The portable direct loop, rows split over threads when threads > 1. */
-void nn_gemm_small_c(const nn_gemm_args *g, int threads) {
-    if (threads <= 1 || g->m < 2) {
-        small_rows(g, 0, g->m);
-        return;
-    }
-#pragma omp parallel num_threads(threads)
-    {
-        const size_t t = (size_t)omp_get_thread_num(), parts = (size_t)omp_get_num_threads();
-        small_rows(g, g->m * t / parts, g->m * (t + 1) / parts);
-    }
+/* The portable direct loop, rows split over threads when par has several. */
+void nn_gemm_small_c(const nn_gemm_args *g, const nn_par *par) {
+    nn_gemm_run_rows(g, par, small_rows, NULL);
 }
 
 const nn_gemm_isa nn_gemm_isa_c = {

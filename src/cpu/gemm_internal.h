@@ -35,6 +35,7 @@ typedef struct nn_gemm_args {
     const float *b; /* (k, n), or (n, k) when trans_b */
     size_t m, n, k;
     int trans_a, trans_b, accumulate;
+    const nn_gemm_epi *epi; /* applied to every entry once final, or NULL (see gemm.h) */
 } nn_gemm_args;
 
 /* Micro-kernel: c (mr, nr) at row stride ldc = (or +=, when add) the product of
@@ -50,11 +51,11 @@ typedef void (*nn_gemm_pack_b_fn)(float *dst, const nn_gemm_args *args, size_t p
                                   size_t j0, size_t nc, size_t nr);
 
 /* Direct loops (no packing, no allocation) for small and skinny products: the
- * whole of args (any shape) on up to `threads` threads (1 = the calling thread,
- * no fork). Threads split the entries of c; each entry's sum runs in an order
- * fixed by the shape. May use a stack copy of op(b) of up to
- * NN_GEMM_SMALL_MAX_BT floats; shapes needing more take slower loops. */
-typedef void (*nn_gemm_small_fn)(const nn_gemm_args *args, int threads);
+ * whole of args (any shape) under par (par->threads 1 = on the calling thread).
+ * Threads split the entries of c; each entry's sum runs in an order fixed by
+ * the shape. May use a stack copy of op(b) of up to NN_GEMM_SMALL_MAX_BT
+ * floats; shapes needing more take slower loops. Applies args->epi. */
+typedef void (*nn_gemm_small_fn)(const nn_gemm_args *args, const nn_par *par);
 #define NN_GEMM_SMALL_MAX_BT 4096
 
 /* What the blocked driver needs from one instruction-set path. */
@@ -85,21 +86,31 @@ const char *nn_gemm_path_name(nn_gemm_path path);
  * back to the best supported one). */
 void nn_cpu_gemm_with(nn_gemm_path path, int threads, float *c, const float *a, const float *b,
                       size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate);
-/* nn_cpu_gemm_with, packing into ws (NULL = per-call allocation). */
-void nn_cpu_gemm_with_ws(nn_gemm_path path, nn_gemm_workspace *ws, int threads, float *c,
-                         const float *a, const float *b, size_t m, size_t n, size_t k,
-                         int trans_a, int trans_b, int accumulate);
+/* nn_cpu_gemm_par on an explicit path. */
+void nn_cpu_gemm_with_par(nn_gemm_path path, nn_gemm_workspace *ws, const nn_par *par,
+                          const nn_gemm_epi *epi, float *c, const float *a, const float *b,
+                          size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate);
 
 /* 1 if a product of this shape takes the direct loops (depends only on the shape). */
 int nn_gemm_is_direct(size_t m, size_t n, size_t k, int trans_a, int trans_b);
 
-/* The blocked, packed algorithm on up to `threads` OpenMP threads (>= 1).
- * Returns 0, or -1 (c untouched) when its packing buffers cannot be allocated. */
-int nn_gemm_blocked(const nn_gemm_isa *isa, int threads, const nn_gemm_args *args,
+/* The blocked, packed algorithm under par (applies args->epi). Returns 0,
+ * or -1 (c untouched) when its packing buffers cannot be allocated. */
+int nn_gemm_blocked(const nn_gemm_isa *isa, const nn_par *par, const nn_gemm_args *args,
                     nn_gemm_workspace *ws);
 
 /* The portable direct loop (any shape, any transposes, no allocation). */
-void nn_gemm_small_c(const nn_gemm_args *args, int threads);
+void nn_gemm_small_c(const nn_gemm_args *args, const nn_par *par);
+
+/* Rows [i0, i1) of c by a direct loop of one path; `extra` is its own data. */
+typedef void (*nn_gemm_rows_fn)(const nn_gemm_args *args, const void *extra, size_t i0,
+                                size_t i1);
+/* Run rows(args, extra, ., .) over all rows of c under par, in chunks of rows,
+ * applying args->epi to each block of rows as soon as it is done. */
+void nn_gemm_run_rows(const nn_gemm_args *args, const nn_par *par, nn_gemm_rows_fn rows,
+                      const void *extra);
+/* Apply args->epi (if any) to the entries [e0, e1) of c in row-major order. */
+void nn_gemm_epi_flat(const nn_gemm_args *args, size_t e0, size_t e1);
 /* bt (k, n) = op(b) for a transposed b (n, k). */
 void nn_gemm_transpose_b(float *bt, const nn_gemm_args *args);
 

@@ -225,6 +225,8 @@ nn_status nn_trainer_create(nn_model *m, const nn_source *src, const nn_train_co
         nn_trainer_free(tr);
         return st;
     }
+    nn_backend *be = m->be;
+    if (be->ops->threads_used) be->ops->threads_used(be, 1); /* count the steps' threads only */
     *out = tr;
     return NN_OK;
 }
@@ -256,6 +258,8 @@ void nn_trainer_result(const nn_trainer *tr, nn_train_result *res) {
     res->steps = (uint64_t)tr->opt.t;
     res->ranks = tr->ranks;
     res->comm_seconds = tr->comm_seconds;
+    nn_backend *be = tr->m->be;
+    res->threads_used = be->ops->threads_used ? be->ops->threads_used(be, 0) : be->threads;
     res->comm_bytes_per_step =
         tr->ranks > 1 ? (double)tr->m->n_params * sizeof(float) + sizeof(double) : 0.0;
     if (res->seconds > 0) {

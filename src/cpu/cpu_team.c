@@ -1,0 +1,341 @@
+/* cpu_team.c — the persistent thread team (see cpu_team.h).
+ *
+ * Protocol. One 64-bit state word: the job's generation (high 32 bits), an
+ * "open" flag (bit 31) and the number of workers inside the job (low bits).
+ *   caller: writes the job (fn, ctx, the per-thread ranges), then stores
+ *           state = (gen + 1, open, 0); works on chunks until none is left;
+ *           clears "open"; waits until no worker is inside; returns.
+ *   worker: seeing a new open generation, enters with a CAS (inside + 1), so
+ *           it enters only while the job is open; works on chunks; leaves
+ *           (inside - 1, release).
+ * A worker inside the job keeps the caller from returning, so the job's
+ * fields stay valid while it reads them; a worker that was not running when
+ * the job opened finds it closed and skips it. The caller closes only after
+ * every chunk has been claimed, so "no worker inside" means every chunk done.
+ *
+ * Ranges. Thread t's range [lo, hi) is one 64-bit word (hi << 32 | lo): the
+ * owner takes chunk lo (lo + 1), a helper takes chunk hi - 1 (hi - 1), both
+ * by CAS, so each chunk is taken exactly once.
+ *
+ * Going solo. On a machine shared with busy processes of other users a helper
+ * may get no CPU of its own: with the scheduler's per-session groups, a second
+ * thread of ours then mostly takes time from the first (even when it only
+ * spins between jobs), and the caller waits for helpers descheduled in the
+ * middle of a chunk. So every WINDOW_NS the caller checks two things over the
+ * window: the CPU time the team's threads got, divided by the wall time
+ * (about T when every thread has a CPU of its own, about 1 when they share
+ * one), and the jobs' speedup, estimated as the caller's busy time scaled by
+ * the share of chunks it ran, over the jobs' wall time. If either is short of
+ * what helpers should give, jobs run on the caller alone for a while (the
+ * helpers sleep), then the team tries again; the solo period doubles while
+ * the team keeps not paying. Which thread computes what never changes a
+ * result, so this only moves time. */
+#include "cpu/cpu_team.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* Spinning time of an idle worker before it sleeps (a training step's jobs
+ * come microseconds apart; a new training run, much later). */
+#define IDLE_SPIN_NS 2000000L
+/* Spins of the caller waiting for workers before it starts yielding the CPU. */
+#define WAIT_SPINS 20000
+/* Going solo: the length of a window, the least CPU share each helper must
+ * get, the least job speedup worth having helpers, and the first and the
+ * longest solo periods. */
+#define WINDOW_NS 20000000L
+#define MIN_CPU_SHARE 0.6
+#define MIN_GAIN 1.15
+#define SOLO_FIRST_NS 20000000L
+#define SOLO_MAX_NS 640000000L
+
+#define OPEN ((uint64_t)1 << 31)
+#define INSIDE_MASK (OPEN - 1)
+
+typedef struct range {
+    _Alignas(64) _Atomic uint64_t lohi; /* hi << 32 | lo: the chunks not yet taken */
+} range;
+
+struct nn_team {
+    int size;              /* threads, counting the caller */
+    pthread_t *workers;    /* (size - 1) */
+    clockid_t *clocks;     /* (size - 1) CPU-time clocks of the workers, or NULL */
+    int started;           /* workers created */
+    _Alignas(64) _Atomic uint64_t state; /* gen << 32 | open | inside */
+    /* the current job, written by the caller while no worker is inside */
+    _Alignas(64) nn_team_fn fn;
+    void *ctx;
+    int used;              /* most threads offered a job since the last reset */
+    /* going solo (caller only) */
+    int window_open;       /* a window is being measured */
+    pthread_t win_caller;  /* the thread that called at the window's start */
+    long win_start, win_cpu; /* wall time and team CPU time at the window's start (ns) */
+    double win_work, win_wall; /* the window's jobs: estimated one-thread time, wall time */
+    long solo_until;       /* jobs before this time (ns) run on the caller alone */
+    long solo_ns;          /* length of the next solo period */
+    /* sleeping */
+    _Alignas(64) atomic_int solo; /* helpers: sleep instead of spinning */
+    atomic_int sleepers;
+    atomic_int stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    range *ranges;         /* (size) */
+};
+
+typedef struct worker_arg {
+    nn_team *t;
+    int index;
+} worker_arg;
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Take one chunk for thread `self`: from the front of its own range, else
+ * from the back of another's. Returns 0 when every range is empty. */
+static int take(nn_team *t, int self, size_t *chunk) {
+    for (int d = 0; d < t->size; d++) {
+        const int q = (self + d) % t->size;
+        _Atomic uint64_t *w = &t->ranges[q].lohi;
+        uint64_t v = atomic_load_explicit(w, memory_order_relaxed);
+        for (;;) {
+            const uint32_t lo = (uint32_t)v, hi = (uint32_t)(v >> 32);
+            if (lo >= hi) break;
+            const uint64_t nv = d == 0 ? v + 1 : v - ((uint64_t)1 << 32);
+            if (atomic_compare_exchange_weak_explicit(w, &v, nv, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+                *chunk = d == 0 ? lo : hi - 1;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Run chunks until none is left; returns how many this thread ran. */
+static size_t work(nn_team *t, int self) {
+    size_t c, done = 0;
+    while (take(t, self, &c)) {
+        t->fn(t->ctx, c, self);
+        done++;
+    }
+    return done;
+}
+
+/* Sleep until the generation differs from `gen` or the team stops. */
+static void sleep_until_new(nn_team *t, uint32_t gen) {
+    pthread_mutex_lock(&t->mu);
+    atomic_fetch_add(&t->sleepers, 1); /* seq_cst: pairs with the caller's publish */
+    while (!atomic_load(&t->stop) && (uint32_t)(atomic_load(&t->state) >> 32) == gen)
+        pthread_cond_wait(&t->cv, &t->mu);
+    atomic_fetch_sub(&t->sleepers, 1);
+    pthread_mutex_unlock(&t->mu);
+}
+
+static void *worker_main(void *p) {
+    worker_arg *a = p;
+    nn_team *t = a->t;
+    const int self = a->index;
+    free(a);
+    uint32_t seen = (uint32_t)(atomic_load(&t->state) >> 32);
+    long idle_since = now_ns();
+    unsigned spins = 0;
+    while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
+        uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+        const uint32_t gen = (uint32_t)(s >> 32);
+        if (gen != seen) {
+            if ((s & OPEN) &&
+                atomic_compare_exchange_weak_explicit(&t->state, &s, s + 1, memory_order_acquire,
+                                                      memory_order_relaxed)) {
+                seen = gen;
+                work(t, self);
+                atomic_fetch_sub_explicit(&t->state, 1, memory_order_release);
+                idle_since = now_ns();
+                spins = 0;
+            } else if (!(s & OPEN)) {
+                seen = gen; /* closed before this thread got to it */
+            }
+            continue;
+        }
+        cpu_relax();
+        if (atomic_load_explicit(&t->solo, memory_order_relaxed) ||
+            (++spins % 1024 == 0 && now_ns() - idle_since > IDLE_SPIN_NS)) {
+            sleep_until_new(t, seen);
+            idle_since = now_ns();
+            spins = 0;
+        }
+    }
+    return NULL;
+}
+
+static void stop_workers(nn_team *t) {
+    pthread_mutex_lock(&t->mu);
+    atomic_store(&t->stop, 1);
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    for (int i = 0; i < t->started; i++) pthread_join(t->workers[i], NULL);
+    t->started = 0;
+}
+
+nn_status nn_team_create(int threads, nn_team **out, nn_error *err) {
+    *out = NULL;
+    if (threads < 1) threads = 1;
+    nn_team *t = aligned_alloc(64, (sizeof *t + 63) / 64 * 64);
+    range *ranges = aligned_alloc(64, sizeof(range) * (size_t)threads);
+    pthread_t *workers = malloc(sizeof(pthread_t) * (size_t)threads);
+    clockid_t *clocks = malloc(sizeof(clockid_t) * (size_t)threads);
+    if (!t || !ranges || !workers || !clocks) {
+        free(t);
+        free(ranges);
+        free(workers);
+        free(clocks);
+        return nn_error_set(err, NN_E_NOMEM, "out of memory creating %d cpu threads", threads);
+    }
+    t->size = threads;
+    t->workers = workers;
+    t->clocks = clocks;
+    t->started = 0;
+    atomic_init(&t->state, 0);
+    t->fn = NULL;
+    t->ctx = NULL;
+    t->used = 1;
+    t->window_open = 0;
+    t->win_work = t->win_wall = 0.0;
+    t->solo_until = 0;
+    t->solo_ns = SOLO_FIRST_NS;
+    atomic_init(&t->solo, 0);
+    atomic_init(&t->sleepers, 0);
+    atomic_init(&t->stop, 0);
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    t->ranges = ranges;
+    for (int i = 0; i < threads; i++) atomic_init(&ranges[i].lohi, 0);
+    for (int i = 1; i < threads; i++) {
+        worker_arg *a = malloc(sizeof *a);
+        if (a) *a = (worker_arg){t, i};
+        if (!a || pthread_create(&workers[i - 1], NULL, worker_main, a) != 0) {
+            free(a);
+            nn_team_free(t);
+            return nn_error_set(err, NN_E_NOMEM, "cannot start cpu thread %d of %d", i + 1,
+                                threads);
+        }
+        t->started++;
+        if (t->clocks && pthread_getcpuclockid(workers[i - 1], &t->clocks[i - 1]) != 0) {
+            free(t->clocks); /* without CPU clocks the team judges by speedup alone */
+            t->clocks = NULL;
+        }
+    }
+    *out = t;
+    return NN_OK;
+}
+
+void nn_team_free(nn_team *t) {
+    if (!t) return;
+    stop_workers(t);
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+    free(t->ranges);
+    free(t->workers);
+    free(t->clocks);
+    free(t);
+}
+
+int nn_team_size(const nn_team *t) { return t->size; }
+
+int nn_team_used(nn_team *t, int reset) {
+    const int used = t->used;
+    if (reset) t->used = 1;
+    return used;
+}
+
+/* CPU time (ns) of the calling thread plus the workers', or -1 without clocks. */
+static long team_cpu(const nn_team *t) {
+    if (!t->clocks) return -1;
+    struct timespec ts;
+    long sum = 0;
+    for (int i = 0; i < t->size; i++) {
+        if (clock_gettime(i ? t->clocks[i - 1] : CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return -1;
+        sum += (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+    }
+    return sum;
+}
+
+/* Account one job (see "Going solo"): the caller ran `mine` of the n chunks
+ * in the first `busy` ns of the job's `wall` ns; the job ended at `end`. */
+static void judge(nn_team *t, size_t n, size_t mine, long busy, long wall, long end) {
+    if (!t->window_open) {
+        t->window_open = 1;
+        t->win_caller = pthread_self();
+        t->win_start = end;
+        t->win_cpu = team_cpu(t);
+        t->win_work = t->win_wall = 0.0;
+        return;
+    }
+    t->win_work += mine ? (double)busy * (double)n / (double)mine : 2.0 * (double)wall;
+    t->win_wall += (double)wall;
+    if (end - t->win_start < WINDOW_NS) return;
+    t->window_open = 0;
+    if (!pthread_equal(t->win_caller, pthread_self())) return; /* another caller: no verdict */
+    const long cpu = team_cpu(t);
+    const double cpus = cpu < 0 || t->win_cpu < 0
+                            ? (double)t->size
+                            : (double)(cpu - t->win_cpu) / (double)(end - t->win_start);
+    if (cpus < 1.0 + MIN_CPU_SHARE * (t->size - 1) || t->win_work < MIN_GAIN * t->win_wall) {
+        t->solo_until = end + t->solo_ns;
+        t->solo_ns = t->solo_ns * 2 < SOLO_MAX_NS ? t->solo_ns * 2 : SOLO_MAX_NS;
+        atomic_store_explicit(&t->solo, 1, memory_order_relaxed);
+    } else {
+        t->solo_ns = SOLO_FIRST_NS;
+    }
+}
+
+void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx) {
+    if (t->size == 1 || n < 2 || n > UINT32_MAX) {
+        for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
+        return;
+    }
+    const long t0 = now_ns();
+    if (t0 < t->solo_until) {
+        for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
+        return;
+    }
+    atomic_store_explicit(&t->solo, 0, memory_order_relaxed);
+    const int T = t->size;
+    const int offered = n < (size_t)T ? (int)n : T;
+    if (offered > t->used) t->used = offered;
+    t->fn = fn;
+    t->ctx = ctx;
+    for (int q = 0; q < T; q++) {
+        const uint64_t lo = n * (size_t)q / (size_t)T, hi = n * (size_t)(q + 1) / (size_t)T;
+        atomic_store_explicit(&t->ranges[q].lohi, hi << 32 | lo, memory_order_relaxed);
+    }
+    const uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+    /* seq_cst: a worker going to sleep either sees this generation or is seen below */
+    atomic_store(&t->state, ((s >> 32) + 1) << 32 | OPEN);
+    if (atomic_load(&t->sleepers) > 0) {
+        pthread_mutex_lock(&t->mu);
+        pthread_cond_broadcast(&t->cv);
+        pthread_mutex_unlock(&t->mu);
+    }
+    const size_t mine = work(t, 0);
+    const long t1 = now_ns();
+    atomic_fetch_and_explicit(&t->state, ~OPEN, memory_order_acq_rel);
+    for (unsigned spins = 0;
+         (atomic_load_explicit(&t->state, memory_order_acquire) & INSIDE_MASK) != 0;)
+        if (++spins < WAIT_SPINS) cpu_relax();
+        else sched_yield(); /* a worker inside was descheduled mid-chunk */
+    const long t2 = now_ns();
+    judge(t, n, mine, t1 - t0, t2 - t0, t2);
+}

@@ -1,0 +1,108 @@
+/* test_cpu_team.c — the CPU backend's thread team: every chunk of every job
+ * runs exactly once, on a valid thread index, whatever the team size, after
+ * the helpers went to sleep, and for thousands of jobs in a row; the count of
+ * threads used; and the trainer's threads_used. */
+#include <criterion/criterion.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cpu/cpu_team.h"
+#include "testutil.h"
+
+typedef struct count_job {
+    atomic_int *hits; /* (n) runs of each chunk */
+    int size;         /* team size */
+    atomic_int bad_thread;
+} count_job;
+
+static void count_chunk(void *ctx, size_t chunk, int thread) {
+    count_job *j = ctx;
+    if (thread < 0 || thread >= j->size) atomic_fetch_add(&j->bad_thread, 1);
+    atomic_fetch_add(&j->hits[chunk], 1);
+}
+
+/* Run `jobs` jobs of n chunks on t and check each chunk ran once per job. */
+static void run_and_count(nn_team *t, size_t n, int jobs) {
+    count_job j = {calloc(n ? n : 1, sizeof(atomic_int)), nn_team_size(t), 0};
+    for (int r = 0; r < jobs; r++) nn_team_run(t, n, count_chunk, &j);
+    for (size_t c = 0; c < n; c++)
+        cr_assert_eq(atomic_load(&j.hits[c]), jobs, "size %d, n %zu: chunk %zu ran %d times in %d jobs",
+                     j.size, n, c, atomic_load(&j.hits[c]), jobs);
+    cr_assert_eq(atomic_load(&j.bad_thread), 0, "a chunk saw a thread index outside the team");
+    free(j.hits);
+}
+
+Test(cpu_team, every_chunk_runs_once_for_any_size) {
+    static const int sizes[] = {1, 2, 3, 5};
+    static const size_t ns[] = {0, 1, 2, 3, 7, 64, 1000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        nn_team *t = NULL;
+        nn_error err;
+        cr_assert_eq(nn_team_create(sizes[s], &t, &err), NN_OK, "%s", err.msg);
+        cr_assert_eq(nn_team_size(t), sizes[s]);
+        for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) run_and_count(t, ns[i], 200);
+        nn_team_free(t);
+    }
+}
+
+Test(cpu_team, jobs_after_the_helpers_sleep) {
+    nn_team *t = NULL;
+    nn_error err;
+    cr_assert_eq(nn_team_create(3, &t, &err), NN_OK, "%s", err.msg);
+    for (int round = 0; round < 3; round++) {
+        run_and_count(t, 17, 50);
+        struct timespec ts = {0, 5 * 1000 * 1000}; /* longer than the helpers' idle spin */
+        nanosleep(&ts, NULL);
+    }
+    nn_team_free(t);
+}
+
+Test(cpu_team, threads_used_counts_split_jobs) {
+    nn_team *t = NULL;
+    nn_error err;
+    cr_assert_eq(nn_team_create(3, &t, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_team_used(t, 0), 1, "nothing ran yet");
+    run_and_count(t, 1, 5);
+    cr_assert_eq(nn_team_used(t, 0), 1, "single-chunk jobs run on the caller");
+    run_and_count(t, 2, 1);
+    cr_assert_eq(nn_team_used(t, 1), 2, "a 2-chunk job is offered to 2 threads");
+    cr_assert_eq(nn_team_used(t, 0), 1, "reset");
+    run_and_count(t, 40, 1);
+    cr_assert_eq(nn_team_used(t, 0), 3);
+    nn_team_free(t);
+}
+
+/* threads_used of one epoch of full-batch training on teacher data with
+ * layer widths `sizes`, on the cpu backend with `threads` threads. */
+static int trained_threads_used(int threads, const size_t *sizes, size_t n_sizes, size_t rows) {
+    nn_data_spec spec = nn_data_spec_default(NN_DATA_TEACHER);
+    spec.samples = rows;
+    spec.features = sizes[0];
+    nn_dataset ds;
+    nn_error err;
+    cr_assert_eq(nn_data_generate(&spec, &ds, &err), NN_OK, "%s", err.msg);
+    nn_backend *be = tu_open("cpu", threads);
+    nn_model_config mc = {.n_sizes = n_sizes, .hidden = NN_ACT_RELU, .loss = NN_LOSS_BCE, .seed = 3};
+    for (size_t i = 0; i < n_sizes; i++) mc.sizes[i] = sizes[i];
+    nn_model *m = NULL;
+    cr_assert_eq(nn_model_create(be, &mc, &m, &err), NN_OK, "%s", err.msg);
+    nn_train_config tc = nn_train_config_default();
+    tc.epochs = 2;
+    tc.log_every = 0;
+    nn_source src = nn_source_from_dataset(&ds);
+    nn_train_result res;
+    cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&ds);
+    return res.threads_used;
+}
+
+Test(cpu_team, train_result_reports_threads_used) {
+    /* the tutorial's size: no op is worth a second thread */
+    cr_assert_eq(trained_threads_used(2, (size_t[]){2, 8, 1}, 3, 800), 1);
+    /* wide enough that the products are split (the first jobs are always offered) */
+    cr_assert_eq(trained_threads_used(2, (size_t[]){64, 256, 1}, 3, 1024), 2);
+    cr_assert_eq(trained_threads_used(1, (size_t[]){64, 256, 1}, 3, 1024), 1);
+}
