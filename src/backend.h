@@ -108,6 +108,44 @@ struct nn_backend_ops {
      *             double on the host and rounded to float (nn_opt_step.c1, .c2). */
     nn_status (*update)(nn_backend *be, const nn_opt_step *step, nn_view p, nn_view g, nn_view m,
                         nn_view v, size_t n, nn_error *err);
+
+    /* Fused ops: all optional (NULL: model.c composes the ops above). Each
+     * computes what its composition computes on the same backend (the CPU:
+     * the same bits), in fewer passes over memory or fewer kernel launches.
+     * Views as in the composed ops; db.buf or acc.buf NULL means "not wanted". */
+
+    /* z: (rows, out) = x: (rows, in) · w: (in, out) + b: (out) broadcast over
+     * rows; a: (rows, out) = act(z) (a may equal z). = matmul, bias_add,
+     * act_forward. z.buf NULL: z is not kept (only a); a backend that has
+     * both dense_forward and dense_backward_dx gets this for hidden layers,
+     * and dense_backward_dx then gets z.buf NULL too (act' from y alone). */
+    nn_status (*dense_forward)(nn_backend *be, nn_act act, nn_view z, nn_view a, nn_view x,
+                               nn_view w, nn_view b, size_t rows, size_t in, size_t out,
+                               nn_error *err);
+    /* z: (rows, cols) += b: (cols); a = act(z). = bias_add, act_forward. */
+    nn_status (*bias_act)(nn_backend *be, nn_act act, nn_view z, nn_view a, nn_view b,
+                          size_t rows, size_t cols, nn_error *err);
+    /* dx: (rows, in) = (dz: (rows, out) · w^T) * act'(z, y), with w: (in, out)
+     * and z, y: (rows, in) the pre-activations and activations of act (not
+     * softmax). = matmul (trans_b) then act_backward in place. */
+    nn_status (*dense_backward_dx)(nn_backend *be, nn_act act, nn_view dx, nn_view dz, nn_view w,
+                                   nn_view z, nn_view y, size_t rows, size_t in, size_t out,
+                                   nn_error *err);
+    /* dw: (in, out) = x^T · dz, with x: (rows, in), dz: (rows, out); and, if
+     * db.buf, db: (out) = col_sum(dz). = matmul (trans_a), col_sum. */
+    nn_status (*dense_backward_dw)(nn_backend *be, nn_view dw, nn_view db, nn_view x, nn_view dz,
+                                   size_t rows, size_t in, size_t out, nn_error *err);
+    /* dz = act_backward(dy, z, y) and db: (cols) = col_sum(dz); all else
+     * (rows, cols); dz may equal dy. = act_backward, col_sum. */
+    nn_status (*act_backward_sum)(nn_backend *be, nn_act act, nn_view dz, nn_view db, nn_view dy,
+                                  nn_view z, nn_view y, size_t rows, size_t cols, nn_error *err);
+    /* if acc.buf: loss_sum(acc, z, t); then dz = loss_grad(y, t, scale); then,
+     * if db.buf, db: (cols) = col_sum(dz). z (logits), y (outputs), t, dz:
+     * (rows, cols). = loss_sum, loss_grad, col_sum. */
+    nn_status (*loss_grad_sum)(nn_backend *be, nn_loss loss, nn_view acc, nn_view dz, nn_view db,
+                               nn_view z, nn_view y, nn_view t, size_t rows, size_t cols,
+                               float scale, nn_error *err);
+
     /* Wait for all queued work. */
     nn_status (*sync)(nn_backend *be, nn_error *err);
     /* Optional (may be NULL): fill p with profiling totals; waits for queued

@@ -173,6 +173,12 @@ nn_status model_reserve_optimizer(nn_model *m, nn_optimizer opt, nn_error *err) 
 }
 
 static nn_view zview(const nn_model *m, size_t l) { return (nn_view){m->acts, m->z_off[l]}; }
+/* 0 for the hidden layers of a backend whose fused dense ops do without the
+ * pre-activations (see backend.h, dense_forward). */
+static int model_keeps_z(const nn_model *m, size_t l) {
+    const struct nn_backend_ops *ops = m->be->ops;
+    return l + 1 == m->n_layers || !ops->dense_forward || !ops->dense_backward_dx;
+}
 static nn_view aview(const nn_model *m, size_t l) { return (nn_view){m->acts, m->a_off[l]}; }
 nn_view model_output(const nn_model *m) { return aview(m, m->n_layers - 1); }
 nn_view model_logits(const nn_model *m) { return zview(m, m->n_layers - 1); }
@@ -183,16 +189,27 @@ nn_view model_logits(const nn_model *m) { return zview(m, m->n_layers - 1); }
         if (st_ != NN_OK) return st_;                                                              \
     } while (0)
 
+/* Forward pass: per layer one fused op when the backend has it, else
+ * matmul then bias and activation (fused or not). */
 nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err) {
     nn_backend *be = m->be;
     const struct nn_backend_ops *ops = be->ops;
     nn_view in = x;
     for (size_t l = 0; l < m->n_layers; l++) {
         size_t ni = model_width(m, l), no = model_width(m, l + 1);
-        nn_view z = zview(m, l), a = aview(m, l);
-        TRY(ops->matmul(be, z, in, (nn_view){m->params, m->w_off[l]}, rows, no, ni, 0, 0, 0, err));
-        TRY(ops->bias_add(be, z, (nn_view){m->params, m->b_off[l]}, rows, no, err));
-        TRY(ops->act_forward(be, m->act[l], a, z, rows, no, err));
+        nn_view z = model_keeps_z(m, l) ? zview(m, l) : (nn_view){NULL, 0}, a = aview(m, l);
+        nn_view w = {m->params, m->w_off[l]}, b = {m->params, m->b_off[l]};
+        if (ops->dense_forward) {
+            TRY(ops->dense_forward(be, m->act[l], z, a, in, w, b, rows, ni, no, err));
+        } else {
+            TRY(ops->matmul(be, z, in, w, rows, no, ni, 0, 0, 0, err));
+            if (ops->bias_act) {
+                TRY(ops->bias_act(be, m->act[l], z, a, b, rows, no, err));
+            } else {
+                TRY(ops->bias_add(be, z, b, rows, no, err));
+                TRY(ops->act_forward(be, m->act[l], a, z, rows, no, err));
+            }
+        }
         in = a;
     }
     return NN_OK;
@@ -200,26 +217,65 @@ nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err) {
 
 nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
                          model_grad_hook hook, void *user, nn_error *err) {
+    return model_backward_loss(m, x, t, rows, grad_scale, (nn_view){NULL, 0}, hook, user, err);
+}
+
+/* Backward pass. The bias gradient db_l = col_sum(dZ_l) is computed with dW_l
+ * when the backend fuses those (dense_backward_dw), else together with dZ_l
+ * itself when the backend fuses that (loss_grad_sum, act_backward_sum), else
+ * on its own; either way before layer l's hook. */
+nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
+                              nn_view loss_acc, model_grad_hook hook, void *user, nn_error *err) {
     nn_backend *be = m->be;
     const struct nn_backend_ops *ops = be->ops;
     const size_t half = m->cap_rows * m->max_width;
+    const nn_view none = {NULL, 0};
+    const int db_with_dz = !ops->dense_backward_dw; /* where db goes when a dz op can take it */
     size_t L = m->n_layers;
     nn_view dz = {m->delta, 0}; /* (rows, out_l) gradient wrt Z_l */
-    TRY(ops->loss_grad(be, m->cfg.loss, dz, model_output(m), t, rows, model_outputs(m),
-                       grad_scale, err));
+    int db_done = 0;            /* db of the current layer already computed */
+    if (ops->loss_grad_sum) {
+        nn_view db = db_with_dz ? (nn_view){m->grads, m->b_off[L - 1]} : none;
+        TRY(ops->loss_grad_sum(be, m->cfg.loss, loss_acc, dz, db, model_logits(m), model_output(m),
+                               t, rows, model_outputs(m), grad_scale, err));
+        db_done = db_with_dz;
+    } else {
+        if (loss_acc.buf)
+            TRY(ops->loss_sum(be, m->cfg.loss, loss_acc, model_logits(m), t, rows,
+                              model_outputs(m), err));
+        TRY(ops->loss_grad(be, m->cfg.loss, dz, model_output(m), t, rows, model_outputs(m),
+                           grad_scale, err));
+    }
     for (size_t l = L; l-- > 0;) {
         size_t ni = model_width(m, l), no = model_width(m, l + 1);
         nn_view in = l == 0 ? x : aview(m, l - 1); /* (rows, ni) */
+        nn_view dw = {m->grads, m->w_off[l]}, db = {m->grads, m->b_off[l]};
+        nn_view w = {m->params, m->w_off[l]};
         /* dW_l: (ni, no) = in^T · dZ_l ; db_l: (no) = column sums of dZ_l */
-        TRY(ops->matmul(be, (nn_view){m->grads, m->w_off[l]}, in, dz, ni, no, rows, 1, 0, 0, err));
-        TRY(ops->col_sum(be, (nn_view){m->grads, m->b_off[l]}, dz, rows, no, err));
+        if (ops->dense_backward_dw) {
+            TRY(ops->dense_backward_dw(be, dw, db_done ? none : db, in, dz, rows, ni, no, err));
+        } else {
+            TRY(ops->matmul(be, dw, in, dz, ni, no, rows, 1, 0, 0, err));
+            if (!db_done) TRY(ops->col_sum(be, db, dz, rows, no, err));
+        }
         if (hook) TRY(hook(user, l, err));
         if (l == 0) break;
         /* dA_{l-1}: (rows, ni) = dZ_l · W_l^T, then through the activation in place */
         nn_view da = {m->delta, dz.off == 0 ? half : 0};
-        TRY(ops->matmul(be, da, dz, (nn_view){m->params, m->w_off[l]}, rows, ni, no, 0, 1, 0, err));
-        TRY(ops->act_backward(be, m->act[l - 1], da, da, zview(m, l - 1), aview(m, l - 1), rows,
-                              ni, err));
+        nn_view zp = model_keeps_z(m, l - 1) ? zview(m, l - 1) : none, yp = aview(m, l - 1);
+        db_done = 0;
+        if (ops->dense_backward_dx) {
+            TRY(ops->dense_backward_dx(be, m->act[l - 1], da, dz, w, zp, yp, rows, ni, no, err));
+        } else {
+            TRY(ops->matmul(be, da, dz, w, rows, ni, no, 0, 1, 0, err));
+            if (ops->act_backward_sum && db_with_dz) {
+                TRY(ops->act_backward_sum(be, m->act[l - 1], da, (nn_view){m->grads, m->b_off[l - 1]},
+                                          da, zp, yp, rows, ni, err));
+                db_done = 1;
+            } else {
+                TRY(ops->act_backward(be, m->act[l - 1], da, da, zp, yp, rows, ni, err));
+            }
+        }
         dz = da;
     }
     return NN_OK;

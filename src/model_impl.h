@@ -51,6 +51,11 @@ typedef nn_status (*model_grad_hook)(void *user, size_t layer, nn_error *err);
  * hook may be NULL. */
 nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
                          model_grad_hook hook, void *user, nn_error *err);
+/* model_backward that also adds the rows' summed loss to the compensated pair
+ * loss_acc (2) (as ops->loss_sum on the output logits) when loss_acc.buf, in
+ * the same pass as the loss gradient where the backend fuses them. */
+nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
+                              nn_view loss_acc, model_grad_hook hook, void *user, nn_error *err);
 /* Output activation implied by a loss. */
 nn_act model_output_act(nn_loss loss);
 

@@ -11,6 +11,7 @@
 
 #include "cpu/cpu_exp.h"
 #include "cpu/cpu_ops_avx512.h"
+#include "cpu/cpu_softplus.h"
 #include "cpu/gemm.h"
 
 /* Elements below which an op stays on the calling thread. */
@@ -272,17 +273,39 @@ nn_status nn_cpu_act_backward(nn_backend *be, nn_act act, nn_view dz, nn_view dy
 
 /* ----------------------------------------------------------------- losses */
 
-/* Loss of one row of logits z against targets t (both (cols)), in double. */
+/* The BCE loss of one logit z against a target t, in double:
+ * (z > 0 ? z : 0) - z t + log1p(exp(-|z|)) with log1p(exp(-|z|)) as
+ * nn_softplus_neg, capped at cap; NaN when z is not finite. */
+static inline double bce_elem(float z, float t, double cap) {
+    /* max(z, 0) as a select, as fmax computes it (NaN -> 0), without a call */
+    const double zj = z, l = (zj > 0.0 ? zj : 0.0) - zj * t + nn_softplus_neg(fabs(zj));
+    return !isfinite(zj) ? NAN : l < cap ? l : cap;
+}
+
+void nn_cpu_bce_elems(double *out, const float *z, const float *t, size_t n, int simd) {
+    const double cap = -log(NN_BCE_EPS);
+    if (simd && nn_cpu_avx512()) {
+        nn_avx512_bce_elems(out, z, t, n, cap);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) out[i] = bce_elem(z[i], t[i], cap);
+}
+
+/* out[0, n) = bce_elem of z[i], t[i]; the AVX-512 loop computes the same bits. */
+static void bce_elems(double *out, const float *z, const float *t, size_t n, double cap) {
+    if (nn_cpu_avx512()) {
+        nn_avx512_bce_elems(out, z, t, n, cap);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) out[i] = bce_elem(z[i], t[i], cap);
+}
+
+/* Loss of one row of logits z against targets t (both (cols)), in double,
+ * for CE and MSE (BCE: see bce_block). */
 static double row_loss(int loss, const float *z, const float *t, size_t cols) {
     const double cap = -log(NN_BCE_EPS);
     double s = 0.0;
-    if (loss == NN_LOSS_BCE) {
-        for (size_t j = 0; j < cols; j++) {
-            /* max(z, 0) as a select, as fmax computes it (NaN -> 0), without a call */
-            double zj = z[j], l = (zj > 0.0 ? zj : 0.0) - zj * t[j] + log1p(exp(-fabs(zj)));
-            s += !isfinite(zj) ? NAN : l < cap ? l : cap;
-        }
-    } else if (loss == NN_LOSS_CE) {
+    if (loss == NN_LOSS_CE) {
         double mx = z[0], e = 0.0, tz = 0.0;
         int finite = 1;
         for (size_t j = 0; j < cols; j++) {
@@ -305,13 +328,41 @@ static double row_loss(int loss, const float *z, const float *t, size_t cols) {
     return s;
 }
 
+/* The BCE loss of rows [r0, r1) of z, t: (rows, cols): the sum over rows of
+ * each row's sum over its columns, both in order; elements computed 256 at a
+ * time. */
+static double bce_block(const float *z, const float *t, size_t cols, size_t r0, size_t r1) {
+    enum { BATCH = 256 };
+    const double cap = -log(NN_BCE_EPS);
+    double e[BATCH]; /* element losses */
+    double s = 0.0, row = 0.0;
+    size_t j = 0; /* column of the next element */
+    for (size_t i = r0 * cols, end = r1 * cols; i < end; i += BATCH) {
+        const size_t n = end - i < BATCH ? end - i : BATCH;
+        bce_elems(e, z + i, t + i, n, cap);
+        for (size_t q = 0; q < n; q++) {
+            row += e[q];
+            if (++j == cols) {
+                s += row;
+                row = 0.0;
+                j = 0;
+            }
+        }
+    }
+    return s;
+}
+
 /* Blocks [b0, b1) of LOSS_BLOCKS fixed row blocks: part[blk] = sum of row losses. */
 static void loss_range(op_args *a, size_t b0, size_t b1) {
     const size_t per = (a->rows + LOSS_BLOCKS - 1) / LOSS_BLOCKS, cols = a->cols;
     for (size_t blk = b0; blk < b1; blk++) {
         size_t r0 = blk * per, r1 = r0 + per < a->rows ? r0 + per : a->rows;
         double s = 0.0;
-        for (size_t r = r0; r < r1; r++) s += row_loss(a->kind, a->a + r * cols, a->b + r * cols, cols);
+        if (a->kind == NN_LOSS_BCE)
+            s = r0 < r1 ? bce_block(a->a, a->b, cols, r0, r1) : 0.0;
+        else
+            for (size_t r = r0; r < r1; r++)
+                s += row_loss(a->kind, a->a + r * cols, a->b + r * cols, cols);
         a->part[blk] = s;
     }
 }
@@ -437,6 +488,83 @@ nn_status nn_cpu_col_sum(nn_backend *be, nn_view out, nn_view x, size_t rows, si
         col_sum_narrow(&a); /* one thread */
     else par_for(be, cols, rows * cols >= PAR_MIN_ELEMS ? 128 : SIZE_MAX, col_sum_range, &a);
     return NN_OK;
+}
+
+void nn_cpu_col_sum_cols(float *out, const float *x, size_t rows, size_t cols, size_t c0,
+                         size_t c1) {
+    if (c0 >= c1) return;
+    op_args a = {.out = out, .a = x, .cols = cols, .rows = rows};
+    if (c0 == 0 && c1 == cols && cols < NARROW_ROWS) {
+        if (COL_PARTS == 16 && nn_cpu_avx512()) nn_avx512_col_sum_narrow(out, x, rows, cols);
+        else col_sum_narrow(&a);
+        return;
+    }
+    col_sum_range(&a, c0, c1);
+}
+
+/* ------------------------------------------------------ blocks of rows */
+
+void nn_cpu_bias_block(float *z, size_t ld, const float *bias, size_t rows, size_t cols) {
+    if (cols == ld && cols < NARROW_ROWS && nn_cpu_avx512()) {
+        nn_avx512_bias_narrow(z, bias, rows, cols);
+        return;
+    }
+    op_args a = {.out = z, .a = bias, .cols = cols};
+    if (cols == ld) {
+        bias_range(&a, 0, rows);
+        return;
+    }
+    for (size_t r = 0; r < rows; r++, a.out += ld) bias_range(&a, 0, 1);
+}
+
+void nn_cpu_act_block(nn_act act, float *y, size_t ldy, const float *z, size_t ldz, size_t rows,
+                      size_t cols) {
+    const int avx = nn_cpu_avx512();
+    op_args a = {.kind = act, .out = y, .a = z};
+    for (size_t r = 0; r < rows;) {
+        /* contiguous runs: all rows at once when both are dense */
+        const size_t run = ldy == cols && ldz == cols ? rows : 1;
+        const size_t n = run * cols;
+        if (act == NN_ACT_RELU && avx) nn_avx512_relu_forward(a.out, a.a, n);
+        else if (act == NN_ACT_SIGMOID && avx) nn_avx512_sigmoid(a.out, a.a, n);
+        else act_forward_range(&a, 0, n);
+        r += run;
+        a.out += run * ldy;
+        a.a += run * ldz;
+    }
+}
+
+void nn_cpu_bias_act_block(nn_act act, float *z, float *a, size_t ld, const float *bias,
+                           size_t rows, size_t cols) {
+    if (act == NN_ACT_IDENTITY && a == z) a = NULL;
+    /* narrow dense rows: the vector-wide loops of the ops (masked stores of
+     * short rows would stall the next row's load) */
+    const int simple = !a || act == NN_ACT_RELU || act == NN_ACT_IDENTITY;
+    if (simple && nn_cpu_avx512() && !(cols == ld && cols < NARROW_ROWS)) {
+        nn_avx512_bias_act_block(z, a, ld, bias, rows, cols, act == NN_ACT_RELU);
+        return;
+    }
+    nn_cpu_bias_block(z, ld, bias, rows, cols);
+    if (a) nn_cpu_act_block(act, a, ld, z, ld, rows, cols);
+}
+
+void nn_cpu_act_backward_block(nn_act act, float *dz, const float *dy, const float *z,
+                               const float *y, size_t ld, size_t rows, size_t cols) {
+    const int relu512 = act == NN_ACT_RELU && nn_cpu_avx512();
+    if (relu512 && ld != cols) {
+        nn_avx512_relu_backward_block(dz, dy, y, ld, rows, cols);
+        return;
+    }
+    op_args a = {.kind = act, .out = dz, .a = dy, .b = z, .c = y};
+    const size_t run = ld == cols ? rows : 1, n = run * cols;
+    for (size_t r = 0; r < rows; r += run) {
+        if (relu512) nn_avx512_relu_backward(a.out, a.a, a.c, n);
+        else act_backward_range(&a, 0, n);
+        a.out += run * ld;
+        a.a += run * ld;
+        a.b += run * ld;
+        a.c += run * ld;
+    }
 }
 
 static void gather_range(op_args *a, size_t r0, size_t r1) {

@@ -47,4 +47,44 @@ nn_status nn_cpu_gather_rows(nn_backend *be, nn_view dst, nn_view src, nn_view i
 nn_status nn_cpu_update(nn_backend *be, const nn_opt_step *step, nn_view p, nn_view g, nn_view m,
                         nn_view v, size_t n, nn_error *err);
 
+/* Fused ops (cpu_fused.c; contracts in backend.h). */
+nn_status nn_cpu_dense_forward(nn_backend *be, nn_act act, nn_view z, nn_view a, nn_view x,
+                               nn_view w, nn_view b, size_t rows, size_t in, size_t out,
+                               nn_error *err);
+nn_status nn_cpu_bias_act(nn_backend *be, nn_act act, nn_view z, nn_view a, nn_view b,
+                          size_t rows, size_t cols, nn_error *err);
+nn_status nn_cpu_dense_backward_dx(nn_backend *be, nn_act act, nn_view dx, nn_view dz, nn_view w,
+                                   nn_view z, nn_view y, size_t rows, size_t in, size_t out,
+                                   nn_error *err);
+nn_status nn_cpu_dense_backward_dw(nn_backend *be, nn_view dw, nn_view db, nn_view x, nn_view dz,
+                                   size_t rows, size_t in, size_t out, nn_error *err);
+nn_status nn_cpu_act_backward_sum(nn_backend *be, nn_act act, nn_view dz, nn_view db, nn_view dy,
+                                  nn_view z, nn_view y, size_t rows, size_t cols, nn_error *err);
+nn_status nn_cpu_loss_grad_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view dz, nn_view db,
+                               nn_view z, nn_view y, nn_view t, size_t rows, size_t cols,
+                               float scale, nn_error *err);
+
+/* Loops shared by the ops and their fused forms: each computes exactly the
+ * bits its op computes on the same elements (on the calling thread). Blocks
+ * are `rows` rows of `cols` elements at row stride ld (ldy, ldz). */
+/* out[c] for columns [c0, c1) of x (rows, cols) in col_sum's order. */
+void nn_cpu_col_sum_cols(float *out, const float *x, size_t rows, size_t cols, size_t c0,
+                         size_t c1);
+/* out: (n) = BCE element losses of logits z: (n) against targets t: (n), as
+ * loss_sum computes them (capped, NaN for a non-finite z); simd 0 forces the
+ * portable loop (for tests: the AVX-512 one gives the same bits). */
+void nn_cpu_bce_elems(double *out, const float *z, const float *t, size_t n, int simd);
+/* z += bias (cols) on each row, as bias_add. */
+void nn_cpu_bias_block(float *z, size_t ld, const float *bias, size_t rows, size_t cols);
+/* y = act(z), as act_forward (not softmax); y may equal z. */
+void nn_cpu_act_block(nn_act act, float *y, size_t ldy, const float *z, size_t ldz, size_t rows,
+                      size_t cols);
+/* z += bias, then a = act(z) unless a is NULL, as bias_add and act_forward
+ * (not softmax); a and z at stride ld; a may equal z. */
+void nn_cpu_bias_act_block(nn_act act, float *z, float *a, size_t ld, const float *bias,
+                           size_t rows, size_t cols);
+/* dz = dy * act'(z, y), as act_backward (not softmax); all at stride ld; dz may equal dy. */
+void nn_cpu_act_backward_block(nn_act act, float *dz, const float *dy, const float *z,
+                               const float *y, size_t ld, size_t rows, size_t cols);
+
 #endif

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "cpu/cpu_exp.h"
+#include "cpu/cpu_softplus.h"
 
 #define AVX512 __attribute__((target("avx512f")))
 #define INLINE inline __attribute__((always_inline))
@@ -96,6 +97,91 @@ AVX512 void nn_avx512_sigmoid(float *y, const float *z, size_t n) {
         _mm256_storeu_ps(y + i, _mm256_div_ps(one, _mm256_add_ps(one, e)));
     }
     for (; i < n; i++) y[i] = 1.0f / (1.0f + nn_exp_f(-z[i])); /* the last n mod 8 */
+}
+
+/* -------------------------------------------------------------- BCE loss */
+
+/* nn_softplus_neg of 8 doubles a >= 0 (or NaN, +inf: any value; the caller
+ * replaces those): the same operations in the same order, so the same bits. */
+AVX512 static INLINE __m512d softplus_neg8(__m512d a) {
+    const __m512d one = _mm512_set1_pd(1.0), shift = _mm512_set1_pd(NN_SP_SHIFT);
+    const __m512d x = _mm512_sub_pd(_mm512_setzero_pd(), a);
+    __m512d kd = _mm512_add_pd(_mm512_mul_pd(x, _mm512_set1_pd(NN_SP_INVLN2)), shift);
+    const __m512i ki = _mm512_castpd_si512(kd);
+    kd = _mm512_sub_pd(kd, shift);
+    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(x, _mm512_mul_pd(kd, _mm512_set1_pd(NN_SP_LN2HI))),
+                                    _mm512_mul_pd(kd, _mm512_set1_pd(NN_SP_LN2LO)));
+    __m512d p = _mm512_set1_pd(nn_sp_exp_c[0]);
+    for (int i = 1; i < 13; i++)
+        p = _mm512_add_pd(_mm512_mul_pd(p, r), _mm512_set1_pd(nn_sp_exp_c[i]));
+    p = _mm512_add_pd(_mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(p, r), one), r), one);
+    const __m512i sb = _mm512_slli_epi64(_mm512_add_epi64(ki, _mm512_set1_epi64(1023)), 52);
+    const __m512d e = _mm512_mul_pd(p, _mm512_castsi512_pd(sb));
+    const __m512d w = _mm512_add_pd(one, e);
+    const __m512d c = _mm512_sub_pd(e, _mm512_sub_pd(w, one));
+    const __mmask8 big = _mm512_cmp_pd_mask(w, _mm512_set1_pd(NN_SP_SQRT2), _CMP_GT_OQ);
+    const __m512d m = _mm512_mask_mul_pd(w, big, w, _mm512_set1_pd(0.5));
+    const __m512d j = _mm512_maskz_mov_pd(big, one);
+    const __m512d s = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one));
+    const __m512d s2 = _mm512_mul_pd(s, s);
+    __m512d q = _mm512_set1_pd(nn_sp_log_c[0]);
+    for (int i = 1; i < 11; i++)
+        q = _mm512_add_pd(_mm512_mul_pd(q, s2), _mm512_set1_pd(nn_sp_log_c[i]));
+    const __m512d logm = _mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(2.0), s),
+                                       _mm512_mul_pd(_mm512_mul_pd(s, s2), q));
+    const __m512d v = _mm512_add_pd(
+        _mm512_add_pd(_mm512_mul_pd(j, _mm512_set1_pd(NN_SP_LN2HI)),
+                      _mm512_add_pd(logm, _mm512_mul_pd(j, _mm512_set1_pd(NN_SP_LN2LO)))),
+        _mm512_div_pd(c, w));
+    /* a > 708 (or NaN): 0, as the scalar version returns */
+    return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(a, _mm512_set1_pd(NN_SP_MAX_A), _CMP_LE_OQ), v);
+}
+
+AVX512 void nn_avx512_bce_elems(double *out, const float *z, const float *t, size_t n, double cap) {
+    const __m512d zero = _mm512_setzero_pd(), capv = _mm512_set1_pd(cap);
+    const __m512d inf = _mm512_set1_pd(INFINITY), nan = _mm512_set1_pd(NAN);
+    const __m512i abs_mask = _mm512_set1_epi64(0x7fffffffffffffffLL);
+    for (size_t i = 0; i < n; i += 8) {
+        const __mmask8 mk = (__mmask8)(n - i >= 8 ? 0xff : (1u << (n - i)) - 1u);
+        const __m512d zd = _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(mk, z + i)));
+        const __m512d td = _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(mk, t + i)));
+        const __m512d a = _mm512_castsi512_pd(_mm512_and_si512(_mm512_castpd_si512(zd), abs_mask));
+        /* (z > 0 ? z : 0) - z t + softplus(-|z|), capped; NaN for a non-finite z */
+        const __m512d mx = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(zd, zero, _CMP_GT_OQ), zd);
+        __m512d l = _mm512_add_pd(_mm512_sub_pd(mx, _mm512_mul_pd(zd, td)), softplus_neg8(a));
+        l = _mm512_mask_mov_pd(capv, _mm512_cmp_pd_mask(l, capv, _CMP_LT_OQ), l);
+        l = _mm512_mask_mov_pd(nan, _mm512_cmp_pd_mask(a, inf, _CMP_LT_OQ), l);
+        _mm512_mask_storeu_pd(out + i, mk, l);
+    }
+}
+
+/* ------------------------------------------------- blocks of rows (epilogues) */
+
+AVX512 void nn_avx512_bias_act_block(float *z, float *y, size_t ld, const float *bias,
+                                     size_t rows, size_t cols, int relu) {
+    const __m512 zero = _mm512_setzero_ps();
+    for (size_t r = 0; r < rows; r++, z += ld) {
+        for (size_t j = 0; j < cols; j += 16) {
+            const __mmask16 mk = lanes(cols - j);
+            const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, z + j),
+                                           _mm512_maskz_loadu_ps(mk, bias + j));
+            if (y != z) _mm512_mask_storeu_ps(z + j, mk, v);
+            if (y) _mm512_mask_storeu_ps(y + j, mk, relu ? _mm512_max_ps(v, zero) : v);
+        }
+        if (y) y += ld;
+    }
+}
+
+AVX512 void nn_avx512_relu_backward_block(float *dz, const float *dy, const float *y, size_t ld,
+                                          size_t rows, size_t cols) {
+    const __m512 zero = _mm512_setzero_ps();
+    for (size_t r = 0; r < rows; r++, dz += ld, dy += ld, y += ld)
+        for (size_t j = 0; j < cols; j += 16) {
+            const __mmask16 mk = lanes(cols - j);
+            const __mmask16 pos =
+                _mm512_mask_cmp_ps_mask(mk, _mm512_maskz_loadu_ps(mk, y + j), zero, _CMP_GT_OQ);
+            _mm512_mask_storeu_ps(dz + j, mk, _mm512_maskz_loadu_ps(pos, dy + j));
+        }
 }
 
 /* ---------------------------------------------------- narrow rows (cols < 16) */
@@ -208,6 +294,17 @@ void nn_avx512_bias_narrow(float *z, const float *bias, size_t rows, size_t cols
 }
 void nn_avx512_col_sum_narrow(float *out, const float *x, size_t rows, size_t cols) {
     (void)out, (void)x, (void)rows, (void)cols;
+}
+void nn_avx512_bce_elems(double *out, const float *z, const float *t, size_t n, double cap) {
+    (void)out, (void)z, (void)t, (void)n, (void)cap;
+}
+void nn_avx512_bias_act_block(float *z, float *y, size_t ld, const float *bias, size_t rows,
+                              size_t cols, int relu) {
+    (void)z, (void)y, (void)ld, (void)bias, (void)rows, (void)cols, (void)relu;
+}
+void nn_avx512_relu_backward_block(float *dz, const float *dy, const float *y, size_t ld,
+                                   size_t rows, size_t cols) {
+    (void)dz, (void)dy, (void)y, (void)ld, (void)rows, (void)cols;
 }
 
 #endif

@@ -150,6 +150,7 @@ static void *worker_main(void *p) {
     const int self = a->index;
     free(a);
     uint32_t seen = (uint32_t)(atomic_load(&t->state) >> 32);
+    sleep_until_new(t, seen); /* no spinning before the first job: it may never come */
     long idle_since = now_ns();
     unsigned spins = 0;
     while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {

@@ -63,16 +63,15 @@ static nn_status compute(nn_trainer *tr, const batch_ref *b, int with_loss, nn_e
     TRY(model_forward(m, b->x, b->local, err));
     if (with_loss && tr->epoch_step == 0)
         TRY(be->ops->fill(be, (nn_view){m->loss_acc, 0}, 0.0f, 2, err));
-    if (with_loss)
-        TRY(be->ops->loss_sum(be, m->cfg.loss, (nn_view){m->loss_acc, 0}, model_logits(m), b->t,
-                              b->local, o, err));
     if (tr->cfg.step_loss) {
         TRY(be->ops->fill(be, (nn_view){tr->step_acc, 0}, 0.0f, 2, err));
         TRY(be->ops->loss_sum(be, m->cfg.loss, (nn_view){tr->step_acc, 0}, model_logits(m), b->t,
                               b->local, o, err));
     }
-    return model_backward(m, b->x, b->t, b->local, 1.0f / (float)b->n,
-                          tr->ranks > 1 ? grad_sync_layer : NULL, tr, err);
+    /* the epoch's loss sum is added in the loss gradient's pass */
+    const nn_view acc = {with_loss ? m->loss_acc : NULL, 0};
+    return model_backward_loss(m, b->x, b->t, b->local, 1.0f / (float)b->n, acc,
+                               tr->ranks > 1 ? grad_sync_layer : NULL, tr, err);
 }
 
 /* The step's mean batch loss (summed over the ranks). Collective with ranks. */

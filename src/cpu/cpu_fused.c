@@ -1,0 +1,125 @@
+/* cpu_fused.c — the CPU backend's fused ops (contracts in backend.h): a dense
+ * layer's forward pass and the two halves of its backward pass as one GEMM
+ * each, whose epilogue applies the elementwise part to each block of the
+ * product as soon as it is final (still in L1), on the thread that computed
+ * it. The epilogues call the same loops as the separate ops (cpu_ops.c), on
+ * the same values, so a fused op gives exactly the bits of its composition. */
+#include "cpu/cpu_ops.h"
+
+#include "cpu/cpu_ops_avx512.h"
+
+/* Epilogue of dense_forward: z += b; a = act(z) (the bias only for softmax). */
+typedef struct forward_epi {
+    nn_gemm_epi base;
+    const float *bias; /* (n) */
+    nn_act act;
+    float *a;          /* (m, n) */
+} forward_epi;
+
+static void forward_epi_fn(const nn_gemm_epi *e, float *c, size_t n, size_t i0, size_t i1,
+                           size_t j0, size_t j1) {
+    const forward_epi *f = (const forward_epi *)e;
+    const size_t o = i0 * n + j0;
+    nn_cpu_bias_act_block(f->act, c + o, f->act == NN_ACT_SOFTMAX ? NULL : f->a + o, n,
+                          f->bias + j0, i1 - i0, j1 - j0);
+}
+
+nn_status nn_cpu_dense_forward(nn_backend *be, nn_act act, nn_view z, nn_view a, nn_view x,
+                               nn_view w, nn_view b, size_t rows, size_t in, size_t out,
+                               nn_error *err) {
+    if (act != NN_ACT_IDENTITY && act != NN_ACT_RELU && act != NN_ACT_SIGMOID &&
+        act != NN_ACT_TANH && act != NN_ACT_SOFTMAX)
+        return nn_error_set(err, NN_E_INVALID, "dense_forward: unknown activation %d", (int)act);
+    nn_cpu_ctx *ctx = be->ctx;
+    const nn_par par = nn_cpu_par(be);
+    /* z: (rows, out), a: (rows, out), x: (rows, in), w: (in, out), b: (out) */
+    /* without z, the product goes to a and the epilogue works in place */
+    const nn_view c = z.buf ? z : a;
+    forward_epi epi = {{forward_epi_fn}, nn_cpu_ptr(b), act, nn_cpu_ptr(a)};
+    nn_cpu_gemm_par(&ctx->ws, &par, &epi.base, nn_cpu_ptr(c), nn_cpu_ptr(x), nn_cpu_ptr(w), rows,
+                    out, in, 0, 0, 0);
+    if (act == NN_ACT_SOFTMAX) return nn_cpu_act_forward(be, act, a, c, rows, out, err);
+    return NN_OK;
+}
+
+nn_status nn_cpu_bias_act(nn_backend *be, nn_act act, nn_view z, nn_view a, nn_view b,
+                          size_t rows, size_t cols, nn_error *err) {
+    nn_status st = nn_cpu_bias_add(be, z, b, rows, cols, err);
+    return st == NN_OK ? nn_cpu_act_forward(be, act, a, z, rows, cols, err) : st;
+}
+
+/* Epilogue of dense_backward_dx: dx = dx * act'(z, y) in place. */
+typedef struct backward_epi {
+    nn_gemm_epi base;
+    nn_act act;
+    const float *z, *y; /* (m, n) the layer's pre-activations and activations */
+} backward_epi;
+
+static void backward_epi_fn(const nn_gemm_epi *e, float *c, size_t n, size_t i0, size_t i1,
+                            size_t j0, size_t j1) {
+    const backward_epi *f = (const backward_epi *)e;
+    const size_t o = i0 * n + j0;
+    nn_cpu_act_backward_block(f->act, c + o, c + o, f->z + o, f->y + o, n, i1 - i0, j1 - j0);
+}
+
+nn_status nn_cpu_dense_backward_dx(nn_backend *be, nn_act act, nn_view dx, nn_view dz, nn_view w,
+                                   nn_view z, nn_view y, size_t rows, size_t in, size_t out,
+                                   nn_error *err) {
+    if (act != NN_ACT_IDENTITY && act != NN_ACT_RELU && act != NN_ACT_SIGMOID && act != NN_ACT_TANH)
+        return nn_error_set(err, NN_E_INVALID,
+                            "dense_backward_dx: activation %s has no backward op", nn_act_name(act));
+    nn_cpu_ctx *ctx = be->ctx;
+    const nn_par par = nn_cpu_par(be);
+    /* dx: (rows, in), dz: (rows, out), w: (in, out), z, y: (rows, in) */
+    /* without z (not kept by dense_forward), act' from y: the CPU's act_backward
+     * never reads z for these activations */
+    backward_epi epi = {{backward_epi_fn}, act, nn_cpu_ptr(z.buf ? z : y), nn_cpu_ptr(y)};
+    nn_cpu_gemm_par(&ctx->ws, &par, act == NN_ACT_IDENTITY ? NULL : &epi.base, nn_cpu_ptr(dx),
+                    nn_cpu_ptr(dz), nn_cpu_ptr(w), rows, in, out, 0, 1, 0);
+    return NN_OK;
+}
+
+/* Epilogue of dense_backward_dw: the block that starts at row 0 of dW sums
+ * its columns of dz into db (so each column exactly once). */
+typedef struct dw_epi {
+    nn_gemm_epi base;
+    float *db;         /* (n) */
+    const float *dz;   /* (rows, n) */
+    size_t rows;
+} dw_epi;
+
+static void dw_epi_fn(const nn_gemm_epi *e, float *c, size_t n, size_t i0, size_t i1, size_t j0,
+                      size_t j1) {
+    (void)c;
+    (void)i1;
+    const dw_epi *f = (const dw_epi *)e;
+    if (i0 == 0) nn_cpu_col_sum_cols(f->db, f->dz, f->rows, n, j0, j1);
+}
+
+nn_status nn_cpu_dense_backward_dw(nn_backend *be, nn_view dw, nn_view db, nn_view x, nn_view dz,
+                                   size_t rows, size_t in, size_t out, nn_error *err) {
+    nn_cpu_ctx *ctx = be->ctx;
+    const nn_par par = nn_cpu_par(be);
+    /* dw: (in, out), db: (out) or none, x: (rows, in), dz: (rows, out) */
+    dw_epi epi = {{dw_epi_fn}, db.buf ? nn_cpu_ptr(db) : NULL, nn_cpu_ptr(dz), rows};
+    nn_cpu_gemm_par(&ctx->ws, &par, db.buf && in ? &epi.base : NULL, nn_cpu_ptr(dw), nn_cpu_ptr(x),
+                    nn_cpu_ptr(dz), in, out, rows, 1, 0, 0);
+    if (db.buf && !in) return nn_cpu_col_sum(be, db, dz, rows, out, err); /* no dW block */
+    return NN_OK;
+}
+
+nn_status nn_cpu_act_backward_sum(nn_backend *be, nn_act act, nn_view dz, nn_view db, nn_view dy,
+                                  nn_view z, nn_view y, size_t rows, size_t cols, nn_error *err) {
+    nn_status st = nn_cpu_act_backward(be, act, dz, dy, z, y, rows, cols, err);
+    return st == NN_OK ? nn_cpu_col_sum(be, db, dz, rows, cols, err) : st;
+}
+
+nn_status nn_cpu_loss_grad_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view dz, nn_view db,
+                               nn_view z, nn_view y, nn_view t, size_t rows, size_t cols,
+                               float scale, nn_error *err) {
+    nn_status st = NN_OK;
+    if (acc.buf) st = nn_cpu_loss_sum(be, loss, acc, z, t, rows, cols, err);
+    if (st == NN_OK) st = nn_cpu_loss_grad(be, loss, dz, y, t, rows, cols, scale, err);
+    if (st == NN_OK && db.buf) st = nn_cpu_col_sum(be, db, dz, rows, cols, err);
+    return st;
+}
