@@ -28,16 +28,21 @@
  * the share of chunks it ran, over the jobs' wall time. If either is short of
  * what helpers should give, jobs run on the caller alone for a while (the
  * helpers sleep), then the team tries again; the solo period doubles while
- * the team keeps not paying. Which thread computes what never changes a
- * result, so this only moves time. */
+ * the team keeps not paying. Where the kernel reports CPU pressure (Linux
+ * PSI: the time some task waited for a CPU), the team tries again only after
+ * a solo window in which nobody waited for a CPU (then a helper would likely
+ * find one free). Which thread computes what never changes a result, so this
+ * only moves time. */
 #include "cpu/cpu_team.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Spinning time of an idle worker before it sleeps (a training step's jobs
  * come microseconds apart; a new training run, much later). */
@@ -52,6 +57,9 @@
 #define MIN_GAIN 1.15
 #define SOLO_FIRST_NS 20000000L
 #define SOLO_MAX_NS 640000000L
+/* CPU pressure below which a solo window counts as "nobody waited" (share of
+ * the window's wall time some task waited for a CPU). */
+#define MAX_PRESSURE 0.05
 
 #define OPEN ((uint64_t)1 << 31)
 #define INSIDE_MASK (OPEN - 1)
@@ -77,6 +85,8 @@ struct nn_team {
     double win_work, win_wall; /* the window's jobs: estimated one-thread time, wall time */
     long solo_until;       /* jobs before this time (ns) run on the caller alone */
     long solo_ns;          /* length of the next solo period */
+    int psi_fd;            /* /proc/pressure/cpu, or -1 */
+    long psi_start, psi_wait; /* solo window: its start (ns), the pressure total then (us) */
     /* sleeping */
     _Alignas(64) atomic_int solo; /* helpers: sleep instead of spinning */
     atomic_int sleepers;
@@ -216,6 +226,8 @@ nn_status nn_team_create(int threads, nn_team **out, nn_error *err) {
     t->win_work = t->win_wall = 0.0;
     t->solo_until = 0;
     t->solo_ns = SOLO_FIRST_NS;
+    t->psi_fd = open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC);
+    t->psi_start = t->psi_wait = -1;
     atomic_init(&t->solo, 0);
     atomic_init(&t->sleepers, 0);
     atomic_init(&t->stop, 0);
@@ -247,6 +259,7 @@ void nn_team_free(nn_team *t) {
     stop_workers(t);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cv);
+    if (t->psi_fd >= 0) close(t->psi_fd);
     free(t->ranges);
     free(t->workers);
     free(t->clocks);
@@ -302,15 +315,50 @@ static void judge(nn_team *t, size_t n, size_t mine, long busy, long wall, long 
     }
 }
 
+/* The "some" total of /proc/pressure/cpu (us), or -1. */
+static long pressure_total(const nn_team *t) {
+    char buf[256];
+    if (t->psi_fd < 0) return -1;
+    const ssize_t len = pread(t->psi_fd, buf, sizeof buf - 1, 0);
+    if (len <= 0) return -1;
+    buf[len] = '\0';
+    const char *p = buf;
+    while (*p && *p != '\n' && (p[0] != 't' || p[1] != 'o' || p[2] != 't')) p++;
+    if (*p != 't') return -1;
+    long v = 0;
+    for (p += 6; *p >= '0' && *p <= '9'; p++) v = v * 10 + (*p - '0'); /* "total=" */
+    return v;
+}
+
+/* 1 if a solo caller at time `now` should try the team again: the solo period
+ * is over and, where pressure is known, the last solo window had none. */
+static int retry_team(nn_team *t, long now) {
+    if (now < t->solo_until) return 0;
+    const long wait = pressure_total(t);
+    if (wait < 0) return 1; /* no pressure information: retry after the period */
+    if (t->psi_start < 0 || now - t->psi_start < WINDOW_NS) {
+        if (t->psi_start < 0) t->psi_start = now, t->psi_wait = wait;
+        return 0;
+    }
+    const double pressure = (double)(wait - t->psi_wait) * 1000.0 / (double)(now - t->psi_start);
+    t->psi_start = now;
+    t->psi_wait = wait;
+    return pressure < MAX_PRESSURE;
+}
+
 void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx) {
     if (t->size == 1 || n < 2 || n > UINT32_MAX) {
         for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
         return;
     }
-    const long t0 = now_ns();
-    if (t0 < t->solo_until) {
-        for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
-        return;
+    long t0 = now_ns();
+    if (atomic_load_explicit(&t->solo, memory_order_relaxed)) {
+        if (!retry_team(t, t0)) {
+            for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
+            return;
+        }
+        t->psi_start = -1;
+        t0 = now_ns();
     }
     atomic_store_explicit(&t->solo, 0, memory_order_relaxed);
     const int T = t->size;
