@@ -67,6 +67,51 @@ __kernel void nn_softmax_rows(__global float *y, ulong y_off, __global const flo
     for (uint j = 0; j < cols; j++) yr[j] /= s;
 }
 
+/* Activation codes of the fused kernels (the host maps nn_act to these). */
+#define NN_K_ACT_IDENTITY 0
+#define NN_K_ACT_RELU 1
+#define NN_K_ACT_SIGMOID 2
+#define NN_K_ACT_TANH 3
+
+/* z: (rows, cols) += bias: (cols), then a: (rows, cols) = act(z), with the
+ * expressions of nn_bias_add and the activation kernels above (the same bits
+ * as launching them in turn); a may equal z. 2-D like nn_bias_add. */
+__kernel void nn_bias_act(__global float *z, ulong z_off, __global float *a, ulong a_off,
+                          __global const float *bias, ulong bias_off, uint rows, uint cols,
+                          int act) {
+    const uint c = (uint)get_global_id(0), r = (uint)get_global_id(1);
+    if (c >= cols || r >= rows) return;
+    const size_t i = (size_t)r * cols + c;
+    const float v = z[z_off + i] + bias[bias_off + c];
+    z[z_off + i] = v;
+    float y = v;
+    if (act == NN_K_ACT_RELU) y = v > 0.0f ? v : 0.0f;
+    else if (act == NN_K_ACT_SIGMOID) y = 1.0f / (1.0f + exp(-v));
+    else if (act == NN_K_ACT_TANH) y = tanh(v);
+    a[a_off + i] = y;
+}
+
+/* z: (rows, cols) += bias: (cols), then y: (rows, cols) = softmax of each row
+ * of z, as nn_bias_add then nn_softmax_rows; one work-item per row. y may
+ * equal z. */
+__kernel void nn_bias_softmax_rows(__global float *z, ulong z_off, __global float *y, ulong y_off,
+                                   __global const float *bias, ulong bias_off, uint rows,
+                                   uint cols) {
+    const uint r = (uint)get_global_id(0);
+    if (r >= rows) return;
+    __global float *zr = z + z_off + (size_t)r * cols;
+    __global float *yr = y + y_off + (size_t)r * cols;
+    for (uint j = 0; j < cols; j++) zr[j] += bias[bias_off + j];
+    float mx = zr[0], s = 0.0f;
+    for (uint j = 1; j < cols; j++) mx = zr[j] > mx ? zr[j] : mx;
+    for (uint j = 0; j < cols; j++) {
+        const float e = exp(zr[j] - mx);
+        yr[j] = e;
+        s += e;
+    }
+    for (uint j = 0; j < cols; j++) yr[j] /= s;
+}
+
 /* dz: (n) = z > 0 ? dy : 0; dz may equal dy */
 __kernel void nn_relu_backward(__global float *dz, ulong dz_off, __global const float *dy,
                                ulong dy_off, __global const float *z, ulong z_off, ulong n) {

@@ -17,34 +17,25 @@ typedef float acc_t;
 #define NN_LOSS_CAP 34.538776394910684
 #endif
 
-/* out: (rows) = BCE of each row: sum over cols of
- * min(max(z, 0) - z*t + log1p(exp(-|z|)), cap), NaN for a non-finite logit;
- * z, t: (rows, cols) */
-__kernel void nn_loss_bce_rows(__global acc_t *out, ulong out_off, __global const float *z,
-                               ulong z_off, __global const float *t, ulong t_off, uint rows,
-                               uint cols) {
-    const uint r = (uint)get_global_id(0);
-    if (r >= rows) return;
+/* BCE of row r: sum over cols of min(max(z, 0) - z*t + log1p(exp(-|z|)),
+ * cap), NaN for a non-finite logit. */
+static acc_t bce_row(__global const float *z, __global const float *t, uint r, uint cols) {
     const size_t o = (size_t)r * cols;
     const acc_t cap = (acc_t)NN_LOSS_CAP;
     acc_t s = 0;
     for (uint j = 0; j < cols; j++) {
-        const acc_t zj = z[z_off + o + j];
-        const acc_t l = fmax(zj, (acc_t)0) - zj * t[t_off + o + j] + log1p(exp(-fabs(zj)));
+        const acc_t zj = z[o + j];
+        const acc_t l = fmax(zj, (acc_t)0) - zj * t[o + j] + log1p(exp(-fabs(zj)));
         s += !isfinite(zj) ? (acc_t)NAN : l < cap ? l : cap; /* divergence stays visible */
     }
-    out[out_off + r] = s;
+    return s;
 }
 
-/* out: (rows) = min(logsumexp(z_r) - sum(t_r * z_r), cap), NaN for a non-finite logit;
- * z, t: (rows, cols), cols >= 1 */
-__kernel void nn_loss_ce_rows(__global acc_t *out, ulong out_off, __global const float *z,
-                              ulong z_off, __global const float *t, ulong t_off, uint rows,
-                              uint cols) {
-    const uint r = (uint)get_global_id(0);
-    if (r >= rows) return;
-    __global const float *zr = z + z_off + (size_t)r * cols;
-    __global const float *tr = t + t_off + (size_t)r * cols;
+/* CE of row r: min(logsumexp(z_r) - sum(t_r * z_r), cap), NaN for a non-finite
+ * logit; cols >= 1. */
+static acc_t ce_row(__global const float *z, __global const float *t, uint r, uint cols) {
+    __global const float *zr = z + (size_t)r * cols;
+    __global const float *tr = t + (size_t)r * cols;
     acc_t mx = zr[0], e = 0, tz = 0;
     int finite = 1;
     for (uint j = 0; j < cols; j++) {
@@ -56,22 +47,40 @@ __kernel void nn_loss_ce_rows(__global acc_t *out, ulong out_off, __global const
         tz += (acc_t)tr[j] * zr[j];
     }
     const acc_t l = mx + log(e) - tz;
-    out[out_off + r] = !finite ? (acc_t)NAN : l < (acc_t)NN_LOSS_CAP ? l : (acc_t)NN_LOSS_CAP;
+    return !finite ? (acc_t)NAN : l < (acc_t)NN_LOSS_CAP ? l : (acc_t)NN_LOSS_CAP;
 }
 
-/* out: (rows) = sum((z - t)^2) / cols per row; z, t: (rows, cols), cols >= 1 */
+/* MSE of row r: sum((z - t)^2) / cols; cols >= 1. */
+static acc_t mse_row(__global const float *z, __global const float *t, uint r, uint cols) {
+    const size_t o = (size_t)r * cols;
+    acc_t s = 0;
+    for (uint j = 0; j < cols; j++) {
+        const acc_t d = (acc_t)z[o + j] - t[o + j];
+        s += d * d;
+    }
+    return s / (acc_t)cols;
+}
+
+/* out: (rows) = the loss of each row; z, t: (rows, cols) */
+__kernel void nn_loss_bce_rows(__global acc_t *out, ulong out_off, __global const float *z,
+                               ulong z_off, __global const float *t, ulong t_off, uint rows,
+                               uint cols) {
+    const uint r = (uint)get_global_id(0);
+    if (r < rows) out[out_off + r] = bce_row(z + z_off, t + t_off, r, cols);
+}
+
+__kernel void nn_loss_ce_rows(__global acc_t *out, ulong out_off, __global const float *z,
+                              ulong z_off, __global const float *t, ulong t_off, uint rows,
+                              uint cols) {
+    const uint r = (uint)get_global_id(0);
+    if (r < rows) out[out_off + r] = ce_row(z + z_off, t + t_off, r, cols);
+}
+
 __kernel void nn_loss_mse_rows(__global acc_t *out, ulong out_off, __global const float *z,
                                ulong z_off, __global const float *t, ulong t_off, uint rows,
                                uint cols) {
     const uint r = (uint)get_global_id(0);
-    if (r >= rows) return;
-    const size_t o = (size_t)r * cols;
-    acc_t s = 0;
-    for (uint j = 0; j < cols; j++) {
-        const acc_t d = (acc_t)z[z_off + o + j] - t[t_off + o + j];
-        s += d * d;
-    }
-    out[out_off + r] = s / (acc_t)cols;
+    if (r < rows) out[out_off + r] = mse_row(z + z_off, t + t_off, r, cols);
 }
 
 /* dz: (n) = s * (y - t); the host folds the loss's factor into s
@@ -80,4 +89,24 @@ __kernel void nn_loss_grad(__global float *dz, ulong dz_off, __global const floa
                            ulong y_off, __global const float *t, ulong t_off, float s, ulong n) {
     const size_t i = get_global_id(0);
     if (i < n) dz[dz_off + i] = s * (y[y_off + i] - t[t_off + i]);
+}
+
+/* dz: (rows, cols) = s * (y - t) (as nn_loss_grad) and out: (cols) = its
+ * column sums in col_sum's order (as nn_col_sum); one work-item per column. */
+__kernel void nn_loss_grad_col_sum(__global float *dz, ulong dz_off, __global const float *y,
+                                   ulong y_off, __global const float *t, ulong t_off, float s,
+                                   __global float *out, ulong out_off, uint rows, uint cols) {
+    const uint c = (uint)get_global_id(0);
+    if (c >= cols) return;
+    float p[16];
+    for (uint q = 0; q < 16; q++) p[q] = 0.0f;
+    for (uint r = 0; r < rows; r++) {
+        const size_t i = (size_t)r * cols + c;
+        const float d = s * (y[y_off + i] - t[t_off + i]);
+        dz[dz_off + i] = d;
+        p[r % 16] += d;
+    }
+    for (uint h = 8; h > 0; h >>= 1)
+        for (uint q = 0; q < h; q++) p[q] += p[q + h];
+    out[out_off + c] = p[0];
 }

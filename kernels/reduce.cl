@@ -81,3 +81,70 @@ __kernel void nn_col_sum(__global float *out, ulong out_off, __global const floa
         for (uint q = 0; q < h; q++) s[q] += s[q + h];
     out[out_off + c] = s[0];
 }
+
+/* dz: (rows, cols) = dy * act'(.) with the expressions of the activations'
+ * backward kernels (relu: from z; sigmoid, tanh: from y; passed as src;
+ * identity: a copy), and out: (cols) = the column sums of dz in col_sum's
+ * order, as those kernels then nn_col_sum compute them. act codes as in
+ * elementwise.cl (0 identity, 1 relu, 2 sigmoid, 3 tanh). One work-item per
+ * column; dz may equal dy. */
+__kernel void nn_act_backward_col_sum(__global float *dz, ulong dz_off, __global const float *dy,
+                                      ulong dy_off, __global const float *src, ulong src_off,
+                                      __global float *out, ulong out_off, uint rows, uint cols,
+                                      int act) {
+    const uint c = (uint)get_global_id(0);
+    if (c >= cols) return;
+    float s[16];
+    for (uint q = 0; q < 16; q++) s[q] = 0.0f;
+    for (uint r = 0; r < rows; r++) {
+        const size_t i = (size_t)r * cols + c;
+        const float g = dy[dy_off + i], v = src[src_off + i];
+        float d = g;
+        if (act == 1) d = v > 0.0f ? g : 0.0f;
+        else if (act == 2) d = g * v * (1.0f - v);
+        else if (act == 3) d = g * (1.0f - v * v);
+        dz[dz_off + i] = d;
+        s[r % 16] += d;
+    }
+    for (uint h = 8; h > 0; h >>= 1)
+        for (uint q = 0; q < h; q++) s[q] += s[q + h];
+    out[out_off + c] = s[0];
+}
+
+/* The loss rows of nn_loss_<kind>_rows (loss.cl, earlier in the program) summed as nn_reduce_sum's first level
+ * sums them (group g: rows [g RED_WG RED_ITEMS, ...), each work-item a
+ * strided run of RED_ITEMS rows, then a tree), and dz: (rows, cols) = s * (y -
+ * t) (as nn_loss_grad). kind: 0 BCE, 1 CE, 2 MSE. final == 0: part[part_off +
+ * g] = group g's sum; final != 0 (one group): the pair acc += it. */
+__kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1))) void nn_loss_grad_rows(
+    __global acc_t *part, ulong part_off, __global const float *z, ulong z_off,
+    __global const float *y, ulong y_off, __global const float *t, ulong t_off,
+    __global float *dz, ulong dz_off, float s, uint rows, uint cols, int kind,
+    __global float *acc, ulong acc_off, int final) {
+    __local acc_t sums[RED_WG];
+    const size_t l = get_local_id(0), g = get_group_id(0);
+    const size_t base = g * (size_t)(RED_WG * RED_ITEMS);
+    acc_t sum = 0;
+    for (int it = 0; it < RED_ITEMS; it++) {
+        const size_t r = base + (size_t)it * RED_WG + l;
+        if (r >= rows) continue;
+        sum += kind == 0   ? bce_row(z + z_off, t + t_off, (uint)r, cols)
+               : kind == 1 ? ce_row(z + z_off, t + t_off, (uint)r, cols)
+                           : mse_row(z + z_off, t + t_off, (uint)r, cols);
+        for (uint j = 0; j < cols; j++) {
+            const size_t i = r * cols + j;
+            dz[dz_off + i] = s * (y[y_off + i] - t[t_off + i]);
+        }
+    }
+    sums[l] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint w = RED_WG / 2; w > 0; w >>= 1) {
+        if (l < w) sums[l] += sums[l + w];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l != 0) return;
+    if (final)
+        pair_add(acc + acc_off, sums[0]);
+    else
+        part[part_off + g] = sums[0];
+}

@@ -216,6 +216,9 @@ const struct nn_backend_ops nn_opencl_ops = {
     .col_sum = nn_cl_col_sum,
     .gather_rows = nn_cl_gather_rows,
     .update = nn_cl_update,
+    .bias_act = nn_cl_bias_act,
+    .act_backward_sum = nn_cl_act_backward_sum,
+    .loss_grad_sum = nn_cl_loss_grad_sum,
     .sync = cl_sync,
     .profile = cl_profile,
 };

@@ -99,6 +99,12 @@ typedef enum nn_cl_kernel_id {
     NN_K_PACK_A,
     NN_K_PACK_B,
     NN_K_TRANSPOSE,
+    /* fused ops (opencl_fused.c) */
+    NN_K_BIAS_ACT,
+    NN_K_BIAS_SOFTMAX_ROWS,
+    NN_K_ACT_BACKWARD_COL_SUM,
+    NN_K_LOSS_GRAD_COL_SUM,
+    NN_K_LOSS_GRAD_ROWS,
     NN_K_COUNT
 } nn_cl_kernel_id;
 
@@ -217,5 +223,16 @@ nn_status nn_cl_gather_rows(nn_backend *be, nn_view dst, nn_view src, nn_view id
                             size_t cols, nn_error *err);
 nn_status nn_cl_update(nn_backend *be, const nn_opt_step *step, nn_view p, nn_view g, nn_view m,
                        nn_view v, size_t n, nn_error *err);
+/* fused ops (opencl_fused.c) */
+nn_status nn_cl_bias_act(nn_backend *be, nn_act act, nn_view z, nn_view a, nn_view b, size_t rows,
+                         size_t cols, nn_error *err);
+nn_status nn_cl_act_backward_sum(nn_backend *be, nn_act act, nn_view dz, nn_view db, nn_view dy,
+                                 nn_view z, nn_view y, size_t rows, size_t cols, nn_error *err);
+nn_status nn_cl_loss_grad_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view dz, nn_view db,
+                              nn_view z, nn_view y, nn_view t, size_t rows, size_t cols,
+                              float scale, nn_error *err);
+/* The pair acc[0..2) += sum of the n acc_t values at the start of scratch
+ * buffer buf (nn_reduce_sum passes, using buf beyond n as room). */
+nn_status nn_cl_reduce_into(nn_cl_ctx *c, cl_mem buf, size_t n, nn_view acc, nn_error *err);
 
 #endif /* NN_OPENCL_INTERNAL_H */

@@ -108,7 +108,7 @@ nn_status nn_cl_act_backward(nn_backend *be, nn_act act, nn_view dz, nn_view dy,
 
 /* the pair acc[0..2) += sum of in[0..n) (acc_t values in `buf` at element 0): tree passes
  * of nn_reduce_sum ping-ponging between the regions [0, n) and [n, ...) of buf. */
-static nn_status reduce_into(nn_cl_ctx *c, cl_mem buf, size_t n, nn_view acc, nn_error *err) {
+nn_status nn_cl_reduce_into(nn_cl_ctx *c, cl_mem buf, size_t n, nn_view acc, nn_error *err) {
     const size_t chunk = (size_t)c->tune.red_wg * c->tune.red_items;
     size_t in_off = 0, out_off = n;
     for (;;) {
@@ -167,7 +167,7 @@ nn_status nn_cl_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, n
     nn_cl_arg_u32(&k, (cl_uint)cols);
     st = nn_cl_launch_1d(c, &k, rows, err);
     if (st != NN_OK) return st;
-    return reduce_into(c, buf, rows, acc, err);
+    return nn_cl_reduce_into(c, buf, rows, acc, err);
 }
 
 nn_status nn_cl_loss_grad(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, nn_view t,

@@ -36,6 +36,11 @@ static const char *const KERNEL_NAMES[NN_K_COUNT] = {
     [NN_K_PACK_A] = "nn_matmul_pack_a",
     [NN_K_PACK_B] = "nn_matmul_pack_b",
     [NN_K_TRANSPOSE] = "nn_matmul_transpose",
+    [NN_K_BIAS_ACT] = "nn_bias_act",
+    [NN_K_BIAS_SOFTMAX_ROWS] = "nn_bias_softmax_rows",
+    [NN_K_ACT_BACKWARD_COL_SUM] = "nn_act_backward_col_sum",
+    [NN_K_LOSS_GRAD_COL_SUM] = "nn_loss_grad_col_sum",
+    [NN_K_LOSS_GRAD_ROWS] = "nn_loss_grad_rows",
 };
 
 const char *nn_cl_kernel_name(nn_cl_kernel_id id) {
@@ -149,6 +154,7 @@ static nn_status check_fixed_groups(const nn_cl_ctx *c, nn_error *err) {
         {t->local ? NN_K_MATMUL_LOCAL : NN_K_MATMUL, (size_t)t->wg_m * t->wg_n},
         {NN_K_TRANSPOSE, (size_t)t->pack_wg * t->pack_wg},
         {NN_K_REDUCE_SUM, t->red_wg},
+        {NN_K_LOSS_GRAD_ROWS, t->red_wg},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (c->kernel_max_wg[fixed[i].id] < fixed[i].size)
