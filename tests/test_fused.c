@@ -1,7 +1,9 @@
 /* test_fused.c — the CPU backend's fused ops and what they are built from:
  *  - GEMM epilogues on every instruction-set path this CPU runs, all
- *    transposes, direct and blocked shapes, teams of 1-3 threads: each entry
- *    of c goes through the epilogue exactly once, after it is final;
+ *    transposes, direct and blocked shapes, teams of 1-3 threads: the simple
+ *    part (bias, ReLU, mask; in the kernels' registers where they can) gives
+ *    the bits of plain C, and each entry of c goes through the callback
+ *    exactly once, after it is final;
  *  - every fused op gives the same bits as its composition of plain ops, on
  *    odd shapes, for 1, 2 and 3 threads, with canaries around every output;
  *  - the AVX-512 loops added for them give the bits of the portable ones. */
@@ -43,32 +45,54 @@ static void record_fn(const nn_gemm_epi *e, float *c, size_t n, size_t i0, size_
         }
 }
 
+/* The simple part of an epilogue (gemm.h) on entry (i, j), as plain C. */
+static float simple_ref(const nn_gemm_epi *e, float v, size_t i, size_t j, size_t n) {
+    if (e->bias) v = v + e->bias[j];
+    if (e->relu) v = v > 0.0f ? v : 0.0f;
+    if (e->mask) v = e->mask[i * n + j] > 0.0f ? v : 0.0f;
+    return v;
+}
+
+/* variant: bit 0 bias, bit 1 relu, bit 2 mask, bit 3 no fn (simple part only) */
 static void check_epilogue(nn_gemm_path path, nn_team *team, size_t m, size_t n, size_t k, int ta,
-                           int tb, int acc) {
+                           int tb, int acc, int variant) {
     float *a = malloc((m * k + 1) * sizeof(float)), *b = malloc((k * n + 1) * sizeof(float));
     float *plain = malloc(m * n * sizeof(float)), *fused = malloc(m * n * sizeof(float));
-    float *seen = malloc(m * n * sizeof(float));
+    float *seen = malloc(m * n * sizeof(float)), *bias = malloc(n * sizeof(float));
+    float *mask = malloc(m * n * sizeof(float));
     int *visits = calloc(m * n, sizeof(int));
     tu_fill_uniform(a, m * k, m * 7 + k, -1.0f, 1.0f);
     tu_fill_uniform(b, k * n, n * 5 + k, -1.0f, 1.0f);
     tu_fill_uniform(plain, m * n, 99, -1.0f, 1.0f);
+    tu_fill_uniform(bias, n, 98, -1.0f, 1.0f);
+    tu_fill_uniform(mask, m * n, 97, -1.0f, 1.0f);
     memcpy(fused, plain, m * n * sizeof(float));
     nn_cpu_gemm_with(path, 1, plain, a, b, m, n, k, ta, tb, acc);
-    record_epi epi = {{record_fn}, visits, seen};
+    const int with_fn = !(variant & 8);
+    record_epi epi = {{with_fn ? record_fn : NULL, variant & 1 ? bias : NULL, (variant >> 1) & 1,
+                       variant & 4 ? mask : NULL},
+                      visits, seen};
     nn_gemm_workspace ws = {NULL, 0};
     const nn_par par = {team, 0};
     nn_cpu_gemm_with_par(path, &ws, &par, &epi.base, fused, a, b, m, n, k, ta, tb, acc);
     for (size_t e = 0; e < m * n; e++) {
-        cr_assert_eq(visits[e], 1, "%s %zux%zux%zu ta%d tb%d: entry %zu visited %d times",
-                     nn_gemm_path_name(path), m, n, k, ta, tb, e, visits[e]);
-        cr_assert(memcmp(&seen[e], &plain[e], sizeof(float)) == 0,
-                  "%s %zux%zux%zu ta%d tb%d: entry %zu not final when visited (%g vs %g)",
-                  nn_gemm_path_name(path), m, n, k, ta, tb, e, (double)seen[e], (double)plain[e]);
-        const float want = 0.5f * plain[e] + 1.0f;
-        cr_assert(memcmp(&fused[e], &want, sizeof(float)) == 0, "epilogue result at %zu", e);
+        const float want_seen = simple_ref(&epi.base, plain[e], e / n, e % n, n);
+        const float want = with_fn ? 0.5f * want_seen + 1.0f : want_seen;
+        if (with_fn) {
+            cr_assert_eq(visits[e], 1, "%s %zux%zux%zu ta%d tb%d: entry %zu visited %d times",
+                         nn_gemm_path_name(path), m, n, k, ta, tb, e, visits[e]);
+            cr_assert(memcmp(&seen[e], &want_seen, sizeof(float)) == 0,
+                      "%s %zux%zux%zu ta%d tb%d v%d: entry %zu not final when visited (%g vs %g)",
+                      nn_gemm_path_name(path), m, n, k, ta, tb, variant, e, (double)seen[e],
+                      (double)want_seen);
+        }
+        cr_assert(memcmp(&fused[e], &want, sizeof(float)) == 0,
+                  "%s %zux%zux%zu ta%d tb%d v%d: epilogue result at %zu: %g vs %g",
+                  nn_gemm_path_name(path), m, n, k, ta, tb, variant, e, (double)fused[e],
+                  (double)want);
     }
     nn_gemm_workspace_free(&ws);
-    free(a), free(b), free(plain), free(fused), free(seen), free(visits);
+    free(a), free(b), free(plain), free(fused), free(seen), free(visits), free(bias), free(mask);
 }
 
 Test(fused, gemm_epilogue_visits_each_final_entry_once) {
@@ -86,8 +110,9 @@ Test(fused, gemm_epilogue_visits_each_final_entry_once) {
             if (!nn_gemm_path_supported(PATHS[q])) continue;
             for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
                 for (int t = 0; t < 4; t++)
-                    check_epilogue(PATHS[q], team, shapes[s][0], shapes[s][1], shapes[s][2], t & 1,
-                                   t >> 1, s % 2);
+                    for (int v = 0; v < 16; v += (t & 1 ? 5 : 1)) /* every variant with op(a) = a */
+                        check_epilogue(PATHS[q], team, shapes[s][0], shapes[s][1], shapes[s][2],
+                                       t & 1, t >> 1, s % 2, v);
         }
         nn_team_free(team);
     }

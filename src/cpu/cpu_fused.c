@@ -8,20 +8,19 @@
 
 #include "cpu/cpu_ops_avx512.h"
 
-/* Epilogue of dense_forward: z += b; a = act(z) (the bias only for softmax). */
+/* Epilogue of dense_forward: z += b (and ReLU, when a is the product itself)
+ * in the kernels' registers, then a = act(z) here where still needed. */
 typedef struct forward_epi {
     nn_gemm_epi base;
-    const float *bias; /* (n) */
     nn_act act;
-    float *a;          /* (m, n) */
+    float *a; /* (m, n) */
 } forward_epi;
 
 static void forward_epi_fn(const nn_gemm_epi *e, float *c, size_t n, size_t i0, size_t i1,
                            size_t j0, size_t j1) {
     const forward_epi *f = (const forward_epi *)e;
     const size_t o = i0 * n + j0;
-    nn_cpu_bias_act_block(f->act, c + o, f->act == NN_ACT_SOFTMAX ? NULL : f->a + o, n,
-                          f->bias + j0, i1 - i0, j1 - j0);
+    nn_cpu_act_block(f->act, f->a + o, n, c + o, n, i1 - i0, j1 - j0);
 }
 
 nn_status nn_cpu_dense_forward(nn_backend *be, nn_act act, nn_view z, nn_view a, nn_view x,
@@ -32,10 +31,15 @@ nn_status nn_cpu_dense_forward(nn_backend *be, nn_act act, nn_view z, nn_view a,
         return nn_error_set(err, NN_E_INVALID, "dense_forward: unknown activation %d", (int)act);
     nn_cpu_ctx *ctx = be->ctx;
     const nn_par par = nn_cpu_par(be);
-    /* z: (rows, out), a: (rows, out), x: (rows, in), w: (in, out), b: (out) */
-    /* without z, the product goes to a and the epilogue works in place */
+    /* z: (rows, out), a: (rows, out), x: (rows, in), w: (in, out), b: (out); without
+     * z the product goes to a and the activation is applied in place */
     const nn_view c = z.buf ? z : a;
-    forward_epi epi = {{forward_epi_fn}, nn_cpu_ptr(b), act, nn_cpu_ptr(a)};
+    const int in_place = c.buf == a.buf && c.off == a.off;
+    forward_epi epi = {{NULL, nn_cpu_ptr(b), in_place && act == NN_ACT_RELU, NULL}, act,
+                       nn_cpu_ptr(a)};
+    const int act_here = act != NN_ACT_SOFTMAX && !(in_place && (act == NN_ACT_RELU ||
+                                                                  act == NN_ACT_IDENTITY));
+    if (act_here) epi.base.fn = forward_epi_fn;
     nn_cpu_gemm_par(&ctx->ws, &par, &epi.base, nn_cpu_ptr(c), nn_cpu_ptr(x), nn_cpu_ptr(w), rows,
                     out, in, 0, 0, 0);
     if (act == NN_ACT_SOFTMAX) return nn_cpu_act_forward(be, act, a, c, rows, out, err);
@@ -72,8 +76,11 @@ nn_status nn_cpu_dense_backward_dx(nn_backend *be, nn_act act, nn_view dx, nn_vi
     const nn_par par = nn_cpu_par(be);
     /* dx: (rows, in), dz: (rows, out), w: (in, out), z, y: (rows, in) */
     /* without z (not kept by dense_forward), act' from y: the CPU's act_backward
-     * never reads z for these activations */
-    backward_epi epi = {{backward_epi_fn}, act, nn_cpu_ptr(z.buf ? z : y), nn_cpu_ptr(y)};
+     * never reads z for these activations. ReLU's derivative is a mask on y,
+     * applied in the kernels' registers. */
+    backward_epi epi = {{backward_epi_fn, NULL, 0, NULL}, act, nn_cpu_ptr(z.buf ? z : y),
+                        nn_cpu_ptr(y)};
+    if (act == NN_ACT_RELU) epi.base = (nn_gemm_epi){NULL, NULL, 0, nn_cpu_ptr(y)};
     nn_cpu_gemm_par(&ctx->ws, &par, act == NN_ACT_IDENTITY ? NULL : &epi.base, nn_cpu_ptr(dx),
                     nn_cpu_ptr(dz), nn_cpu_ptr(w), rows, in, out, 0, 1, 0);
     return NN_OK;
@@ -101,7 +108,7 @@ nn_status nn_cpu_dense_backward_dw(nn_backend *be, nn_view dw, nn_view db, nn_vi
     nn_cpu_ctx *ctx = be->ctx;
     const nn_par par = nn_cpu_par(be);
     /* dw: (in, out), db: (out) or none, x: (rows, in), dz: (rows, out) */
-    dw_epi epi = {{dw_epi_fn}, db.buf ? nn_cpu_ptr(db) : NULL, nn_cpu_ptr(dz), rows};
+    dw_epi epi = {{dw_epi_fn, NULL, 0, NULL}, db.buf ? nn_cpu_ptr(db) : NULL, nn_cpu_ptr(dz), rows};
     nn_cpu_gemm_par(&ctx->ws, &par, db.buf && in ? &epi.base : NULL, nn_cpu_ptr(dw), nn_cpu_ptr(x),
                     nn_cpu_ptr(dz), in, out, rows, 1, 0, 0);
     if (db.buf && !in) return nn_cpu_col_sum(be, db, dz, rows, out, err); /* no dW block */

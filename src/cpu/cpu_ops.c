@@ -16,6 +16,8 @@
 
 /* Elements below which an op stays on the calling thread. */
 #define PAR_MIN_ELEMS ((size_t)1 << 15)
+/* Elements below which a row gather stays on the calling thread. */
+#define GATHER_MIN_ELEMS ((size_t)1 << 11)
 /* Fixed number of row blocks for the deterministic loss reduction. */
 #define LOSS_BLOCKS 64
 /* Rows per contiguous run in the loops over narrow rows (cols < this). */
@@ -599,7 +601,8 @@ nn_status nn_cpu_gather_rows(nn_backend *be, nn_view dst, nn_view src, nn_view i
     (void)err;
     op_args a = {.out = nn_cpu_ptr(dst) /* (rows, cols) */, .a = nn_cpu_ptr(src) /* (?, cols) */,
                  .idx = (const uint32_t *)nn_cpu_ptr(idx) /* (rows) */, .cols = cols};
-    par_for(be, rows, cols ? PAR_MIN_ELEMS / cols + 1 : SIZE_MAX, gather_range, &a);
+    /* split early: each row is a likely cache miss, and threads add misses in flight */
+    par_for(be, rows, cols ? GATHER_MIN_ELEMS / cols + 1 : SIZE_MAX, gather_range, &a);
     return NN_OK;
 }
 

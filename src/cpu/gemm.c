@@ -81,7 +81,7 @@ int nn_gemm_is_direct(size_t m, size_t n, size_t k, int trans_a, int trans_b) {
 /* c (m, n) = 0, or left alone when accumulating: the k = 0 product. */
 static void gemm_k0(const nn_gemm_args *g) {
     if (!g->accumulate) memset(g->c, 0, g->m * g->n * sizeof(float));
-    nn_gemm_epi_flat(g, 0, g->m * g->n);
+    nn_gemm_epi_flat(g, 0, g->m * g->n, 0);
 }
 
 int nn_par_threads(const nn_par *p) {
@@ -103,18 +103,49 @@ void nn_par_run(const nn_par *p, size_t n, nn_team_fn fn, void *ctx) {
     for (size_t c = 0; c < n; c++) fn(ctx, c, omp_get_thread_num());
 }
 
-void nn_gemm_epi_flat(const nn_gemm_args *g, size_t e0, size_t e1) {
+/* The simple epilogue on a segment c (w): + bias (bias[j], or bias[0] for
+ * every element when one), ReLU, mask. */
+static void simple_row(float *restrict c, const float *restrict bias, int relu,
+                       const float *restrict mask, size_t w, int one) {
+    if (bias && one) {
+        const float b = bias[0];
+        for (size_t j = 0; j < w; j++) c[j] = c[j] + b;
+    } else if (bias) {
+        for (size_t j = 0; j < w; j++) c[j] = c[j] + bias[j];
+    }
+    if (relu)
+        for (size_t j = 0; j < w; j++) c[j] = c[j] > 0.0f ? c[j] : 0.0f;
+    if (mask)
+        for (size_t j = 0; j < w; j++) c[j] = mask[j] > 0.0f ? c[j] : 0.0f;
+}
+
+void nn_gemm_epi_block(const nn_gemm_epi *epi, float *c, size_t n, size_t i0, size_t i1,
+                       size_t j0, size_t j1, int simple_done) {
+    if (!epi) return;
+    if (!simple_done && nn_gemm_epi_simple(epi)) {
+        if (j0 == 0 && j1 == n && (n == 1 || !epi->bias)) /* whole rows: one flat segment */
+            simple_row(c + i0 * n, epi->bias, epi->relu, epi->mask ? epi->mask + i0 * n : NULL,
+                       (i1 - i0) * n, n == 1);
+        else
+            for (size_t i = i0; i < i1; i++) /* each step on its own: loops that vectorize */
+                simple_row(c + i * n + j0, epi->bias ? epi->bias + j0 : NULL, epi->relu,
+                           epi->mask ? epi->mask + i * n + j0 : NULL, j1 - j0, 0);
+    }
+    if (epi->fn) epi->fn(epi, c, n, i0, i1, j0, j1);
+}
+
+void nn_gemm_epi_flat(const nn_gemm_args *g, size_t e0, size_t e1, int simple_done) {
     const nn_gemm_epi *epi = g->epi;
     if (!epi || e0 >= e1) return;
     const size_t n = g->n, r0 = e0 / n, r1 = (e1 - 1) / n; /* first and last row touched */
     if (r0 == r1) {
-        epi->fn(epi, g->c, n, r0, r0 + 1, e0 % n, e1 - r0 * n);
+        nn_gemm_epi_block(epi, g->c, n, r0, r0 + 1, e0 % n, e1 - r0 * n, simple_done);
         return;
     }
     size_t full0 = r0, full1 = r1 + 1; /* rows covered from column 0 to n */
-    if (e0 % n) epi->fn(epi, g->c, n, r0, r0 + 1, e0 % n, n), full0++;
-    if (e1 % n) epi->fn(epi, g->c, n, r1, r1 + 1, 0, e1 % n), full1--;
-    if (full0 < full1) epi->fn(epi, g->c, n, full0, full1, 0, n);
+    if (e0 % n) nn_gemm_epi_block(epi, g->c, n, r0, r0 + 1, e0 % n, n, simple_done), full0++;
+    if (e1 % n) nn_gemm_epi_block(epi, g->c, n, r1, r1 + 1, 0, e1 % n, simple_done), full1--;
+    if (full0 < full1) nn_gemm_epi_block(epi, g->c, n, full0, full1, 0, n, simple_done);
 }
 
 /* Row chunks of nn_gemm_run_rows. */
@@ -134,7 +165,7 @@ static void rows_chunk(void *ctx, size_t chunk, int thread) {
     for (size_t r = i0; r < i1; r += j->sub) {
         const size_t r1 = r + j->sub < i1 ? r + j->sub : i1;
         j->rows(g, j->extra, r, r1);
-        if (g->epi) g->epi->fn(g->epi, g->c, g->n, r, r1, 0, g->n);
+        nn_gemm_epi_block(g->epi, g->c, g->n, r, r1, 0, g->n, 0);
     }
 }
 

@@ -33,16 +33,26 @@ int nn_par_threads(const nn_par *p);
 /* Run fn on chunks [0, n) (n < 2^32) under p; returns when all are done. */
 void nn_par_run(const nn_par *p, size_t n, nn_team_fn fn, void *ctx);
 
-/* An epilogue fused into a product: fn is called exactly once for every
- * entry of c, on disjoint blocks, rows [i0, i1) x columns [j0, j1) of c
- * (m, n, row stride n), as soon as the block's entries have their final
- * values (while they are still in cache); it may rewrite them and write other
- * outputs. It may run on any thread, blocks in any order. Embed it as the
- * first member of a larger struct to give fn its arguments. */
+/* An epilogue fused into a product, applied to every entry of c once it has
+ * its final value, in two parts:
+ *  - the simple part, which kernels apply in registers before they store c
+ *    (or, where a kernel cannot, a loop right after): in this order,
+ *    c = c + bias[j] (bias != NULL), c = c > 0 ? c : 0 (relu != 0),
+ *    c = mask[i n + j] > 0 ? c : 0 (mask != NULL: ReLU's derivative from its
+ *    output; mask (m, n) like c);
+ *  - then fn (if not NULL), called exactly once for every entry of c, on
+ *    disjoint blocks, rows [i0, i1) x columns [j0, j1) of c (m, n, row stride
+ *    n), right after the block is final (still in cache); it may rewrite it
+ *    and write other outputs. It may run on any thread, blocks in any order.
+ *    Embed the struct as the first member of a larger one to give fn its
+ *    arguments. */
 typedef struct nn_gemm_epi nn_gemm_epi;
 struct nn_gemm_epi {
     void (*fn)(const nn_gemm_epi *e, float *c, size_t n, size_t i0, size_t i1, size_t j0,
                size_t j1);
+    const float *bias; /* (n) */
+    int relu;
+    const float *mask; /* (m, n) */
 };
 
 /* nn_cpu_gemm with packing buffers from ws (NULL = allocate per call), run

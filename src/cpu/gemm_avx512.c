@@ -23,24 +23,26 @@ AVX512 static inline __mmask16 lanes(size_t cols) {
     return (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
 }
 
-/* c (mr, nr) = or += acc, masked to the tile's extent. */
-AVX512 static void store_partial(float *c, size_t ldc, size_t mr, size_t nr, int add,
-                                 __m512 acc[MR][NV]) {
-    __mmask16 m[NV];
-    for (int v = 0; v < NV; v++) m[v] = lanes(nr > 16u * v ? nr - 16u * v : 0);
-    for (size_t i = 0; i < mr; i++) {
-        float *ci = c + i * ldc;
-        for (int v = 0; v < NV; v++) {
-            __m512 x = acc[i][v];
-            if (add) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], ci + 16 * v), x);
-            _mm512_mask_storeu_ps(ci + 16 * v, m[v], x);
-        }
+/* The simple epilogue (gemm.h) on accumulator x of tile row i (c row i0 + i),
+ * columns j0 + 16 v..: the operations of nn_gemm_epi_block's loop (max(x, 0)
+ * is x > 0 ? x : 0, for NaN and -0 too). */
+AVX512 static inline __attribute__((always_inline)) __m512
+simple(__m512 x, const nn_gemm_epi *e, const __m512 *bias, size_t ldc, size_t i0, size_t j0,
+       size_t i, int v, __mmask16 mk) {
+    const __m512 zero = _mm512_setzero_ps();
+    if (e->bias) x = _mm512_add_ps(x, bias[v]);
+    if (e->relu) x = _mm512_max_ps(x, zero);
+    if (e->mask) {
+        const __m512 y = _mm512_maskz_loadu_ps(mk, e->mask + (i0 + i) * ldc + j0 + 16 * (size_t)v);
+        x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, zero, _CMP_GT_OQ), x);
     }
+    return x;
 }
 
-/* Micro-kernel (see nn_gemm_kernel_fn): ap (kc, MR), bp (kc, NR). */
-AVX512 static void kernel(size_t kc, const float *ap, const float *bp, float *c, size_t ldc,
-                          size_t mr, size_t nr, int add) {
+/* The micro-kernel, with (EPI) or without the simple epilogue. */
+AVX512 static inline __attribute__((always_inline)) void
+kernel_t(size_t kc, const float *ap, const float *bp, float *c, size_t ldc, size_t mr, size_t nr,
+         int add, const int EPI, const nn_gemm_epi *e, size_t i0, size_t j0) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
@@ -63,8 +65,21 @@ AVX512 static void kernel(size_t kc, const float *ap, const float *bp, float *c,
         ap += MR;
         bp += NR;
     }
+    __mmask16 m[NV];
+    for (int v = 0; v < NV; v++) m[v] = lanes(nr > 16u * v ? nr - 16u * v : 0);
+    __m512 bias[NV] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+    if (EPI && e->bias)
+        for (int v = 0; v < NV; v++) bias[v] = _mm512_maskz_loadu_ps(m[v], e->bias + j0 + 16 * v);
     if (mr < MR || nr < NR) {
-        store_partial(c, ldc, mr, nr, add, acc);
+        for (size_t i = 0; i < mr; i++) {
+            float *ci = c + i * ldc;
+            for (int v = 0; v < NV; v++) {
+                __m512 x = acc[i][v];
+                if (add) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], ci + 16 * v), x);
+                if (EPI) x = simple(x, e, bias, ldc, i0, j0, i, v, m[v]);
+                _mm512_mask_storeu_ps(ci + 16 * v, m[v], x);
+            }
+        }
         return;
     }
 #pragma GCC unroll 16
@@ -74,9 +89,23 @@ AVX512 static void kernel(size_t kc, const float *ap, const float *bp, float *c,
         for (int v = 0; v < NV; v++) {
             __m512 x = acc[i][v];
             if (add) x = _mm512_add_ps(_mm512_loadu_ps(ci + 16 * v), x);
+            if (EPI) x = simple(x, e, bias, ldc, i0, j0, (size_t)i, v, 0xffff);
             _mm512_storeu_ps(ci + 16 * v, x);
         }
     }
+}
+
+/* Micro-kernel (see nn_gemm_kernel_fn): ap (kc, MR), bp (kc, NR). */
+AVX512 static void kernel(size_t kc, const float *ap, const float *bp, float *c, size_t ldc,
+                          size_t mr, size_t nr, int add) {
+    kernel_t(kc, ap, bp, c, ldc, mr, nr, add, 0, NULL, 0, 0);
+}
+
+/* Micro-kernel with the simple epilogue (see nn_gemm_kernel_epi_fn). */
+AVX512 static void kernel_epi(size_t kc, const float *ap, const float *bp, float *c, size_t ldc,
+                              size_t mr, size_t nr, int add, const nn_gemm_epi *e, size_t i0,
+                              size_t j0) {
+    kernel_t(kc, ap, bp, c, ldc, mr, nr, add, 1, e, i0, j0);
 }
 
 const nn_gemm_isa nn_gemm_isa_avx512 = {
@@ -86,6 +115,7 @@ const nn_gemm_isa nn_gemm_isa_avx512 = {
     .mc = MCB * MR,
     .nc = 2048,
     .kernel = kernel,
+    .kernel_epi = kernel_epi,
     .pack_a = nn_gemm_avx512_pack_a,
     .pack_b = nn_gemm_avx512_pack_b,
     .small = nn_gemm_avx512_small,

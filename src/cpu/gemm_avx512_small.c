@@ -37,13 +37,47 @@ typedef struct view {
     size_t rs, qs;
 } view;
 
+/* The simple part of an epilogue (gemm.h) on 16 lanes of row i, columns
+ * j.. of c (row stride ldc), lanes mk: the same operations as the loop of
+ * nn_gemm_epi_block (max(s, 0) is s > 0 ? s : 0, for NaN and -0 too). */
+AVX512 static inline __attribute__((always_inline)) __m512
+simple16(__m512 s, const nn_gemm_epi *e, size_t ldc, size_t i, size_t j, __mmask16 mk) {
+    const __m512 zero = _mm512_setzero_ps();
+    /* callers pass a copy of the epilogue in registers (stores to c may alias it) */
+    if (e->bias) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(mk, e->bias + j));
+    if (e->relu) s = _mm512_max_ps(s, zero);
+    if (e->mask) {
+        const __m512 y = _mm512_maskz_loadu_ps(mk, e->mask + i * ldc + j);
+        s = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, zero, _CMP_GT_OQ), s);
+    }
+    return s;
+}
+
+/* The same on 8 lanes: row i, columns 0.. (all 8 when full, else lanes mk). */
+AVX512_FMA static inline __attribute__((always_inline)) __m256
+simple8(__m256 s, const nn_gemm_epi *e, size_t ldc, size_t i, const int full, __m256i mk) {
+    const __m256 zero = _mm256_setzero_ps();
+    if (e->bias) s = _mm256_add_ps(s, full ? _mm256_loadu_ps(e->bias) : _mm256_maskload_ps(e->bias, mk));
+    if (e->relu) s = _mm256_max_ps(s, zero);
+    if (e->mask) {
+        const float *y = e->mask + i * ldc;
+        s = _mm256_and_ps(s, _mm256_cmp_ps(full ? _mm256_loadu_ps(y) : _mm256_maskload_ps(y, mk),
+                                           zero, _CMP_GT_OQ));
+    }
+    return s;
+}
+
 /* c rows [i0, i0+NROWS), columns [j, j+16) masked by mk, in the rows form over
  * `a` (m, k) and the contiguous b (k, ldb): each sum split over p mod 4, then
  * (s0 + s1) + (s2 + s3) without the partial sums k does not reach. Stores into
  * c (m, ldc), or with SCATTER into the c^T positions c[j'*ldc + i']. */
 AVX512 static inline __attribute__((always_inline)) void
 rows_block(float *c, size_t ldc, const int SCATTER, const int NROWS, view a, const float *b,
-           size_t ldb, size_t k, size_t i0, size_t j, __mmask16 mk, int accumulate) {
+           size_t ldb, size_t k, size_t i0, size_t j, __mmask16 mk, int accumulate,
+           const nn_gemm_epi *ep) {
+    nn_gemm_epi copy;
+    if (ep) copy = *ep;
+    const nn_gemm_epi *e = ep ? &copy : NULL;
     const float *ar[4]; /* row i0+r of op(a), stepped along p by a.qs */
 #pragma GCC unroll 4
     for (int r = 0; r < NROWS; r++) ar[r] = a.p + (i0 + (size_t)r) * a.rs;
@@ -88,6 +122,7 @@ rows_block(float *c, size_t ldc, const int SCATTER, const int NROWS, view a, con
         if (!SCATTER) {
             float *cr = c + (i0 + (size_t)r) * ldc + j;
             if (accumulate) s = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, cr), s);
+            if (e) s = simple16(s, e, ldc, i0 + (size_t)r, j, mk);
             _mm512_mask_storeu_ps(cr, mk, s);
         } else {
             float *cr = c + i0 + (size_t)r;
@@ -102,7 +137,7 @@ rows_block(float *c, size_t ldc, const int SCATTER, const int NROWS, view a, con
  * scatter: c^T stored as (n, m)). Item q = (16-column chunk q / groups, 4-row group q % groups). */
 AVX512 static void rows_items(float *c, size_t ldc, int scatter, view a, const float *b,
                               size_t ldb, size_t m, size_t n, size_t k, int accumulate, size_t lo,
-                              size_t hi) {
+                              size_t hi, const nn_gemm_epi *e) {
     const size_t groups = (m + 3) / 4;
     size_t j = lo / groups * 16, i0 = lo % groups * 4; /* item lo; then stepped */
     for (size_t q = lo; q < hi; q++, i0 += 4) {
@@ -110,14 +145,14 @@ AVX512 static void rows_items(float *c, size_t ldc, int scatter, view a, const f
         const size_t rows = m - i0 < 4 ? m - i0 : 4;
         const __mmask16 mk = first_lanes(n - j);
         switch (rows * 2 + (scatter != 0)) {
-        case 8: rows_block(c, ldc, 0, 4, a, b, ldb, k, i0, j, mk, accumulate); break;
-        case 9: rows_block(c, ldc, 1, 4, a, b, ldb, k, i0, j, mk, accumulate); break;
-        case 6: rows_block(c, ldc, 0, 3, a, b, ldb, k, i0, j, mk, accumulate); break;
-        case 7: rows_block(c, ldc, 1, 3, a, b, ldb, k, i0, j, mk, accumulate); break;
-        case 4: rows_block(c, ldc, 0, 2, a, b, ldb, k, i0, j, mk, accumulate); break;
-        case 5: rows_block(c, ldc, 1, 2, a, b, ldb, k, i0, j, mk, accumulate); break;
-        case 2: rows_block(c, ldc, 0, 1, a, b, ldb, k, i0, j, mk, accumulate); break;
-        default: rows_block(c, ldc, 1, 1, a, b, ldb, k, i0, j, mk, accumulate); break;
+        case 8: rows_block(c, ldc, 0, 4, a, b, ldb, k, i0, j, mk, accumulate, e); break;
+        case 9: rows_block(c, ldc, 1, 4, a, b, ldb, k, i0, j, mk, accumulate, NULL); break;
+        case 6: rows_block(c, ldc, 0, 3, a, b, ldb, k, i0, j, mk, accumulate, e); break;
+        case 7: rows_block(c, ldc, 1, 3, a, b, ldb, k, i0, j, mk, accumulate, NULL); break;
+        case 4: rows_block(c, ldc, 0, 2, a, b, ldb, k, i0, j, mk, accumulate, e); break;
+        case 5: rows_block(c, ldc, 1, 2, a, b, ldb, k, i0, j, mk, accumulate, NULL); break;
+        case 2: rows_block(c, ldc, 0, 1, a, b, ldb, k, i0, j, mk, accumulate, e); break;
+        default: rows_block(c, ldc, 1, 1, a, b, ldb, k, i0, j, mk, accumulate, NULL); break;
         }
     }
 }
@@ -128,7 +163,10 @@ AVX512 static void rows_items(float *c, size_t ldc, int scatter, view a, const f
  * masks the first n lanes (unused when full, n == 8). */
 AVX512_FMA static inline __attribute__((always_inline)) void
 rows8_block(float *c, const int NROWS, const int full, view a, const float *b, size_t n,
-            size_t k, size_t i0, __m256i mk, int accumulate) {
+            size_t k, size_t i0, __m256i mk, int accumulate, const nn_gemm_epi *ep) {
+    nn_gemm_epi copy;
+    if (ep) copy = *ep;
+    const nn_gemm_epi *e = ep ? &copy : NULL; /* in registers: stores to c may alias *ep */
     if (full) n = 8;
     const float *ar[4]; /* row i0+r of op(a), stepped along p by a.qs */
 #pragma GCC unroll 4
@@ -200,9 +238,11 @@ rows8_block(float *c, const int NROWS, const int full, view a, const float *b, s
         float *cr = c + (i0 + (size_t)r) * n;
         if (full) {
             if (accumulate) s = _mm256_add_ps(_mm256_loadu_ps(cr), s);
+            if (e) s = simple8(s, e, n, i0 + (size_t)r, 1, mk);
             _mm256_storeu_ps(cr, s);
         } else {
             if (accumulate) s = _mm256_add_ps(_mm256_maskload_ps(cr, mk), s);
+            if (e) s = simple8(s, e, n, i0 + (size_t)r, 0, mk);
             _mm256_maskstore_ps(cr, mk, s);
         }
     }
@@ -211,16 +251,16 @@ rows8_block(float *c, const int NROWS, const int full, view a, const float *b, s
 /* 4-row groups [lo, hi) of the rows form for n <= 8 (full: n == 8). */
 AVX512_FMA static inline __attribute__((always_inline)) void
 rows8_groups(float *c, const int full, view a, const float *b, size_t m, size_t n, size_t k,
-             int accumulate, size_t lo, size_t hi) {
+             int accumulate, size_t lo, size_t hi, const nn_gemm_epi *e) {
     const __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n),
                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     for (size_t q = lo; q < hi; q++) {
         const size_t i0 = q * 4, rows = m - i0 < 4 ? m - i0 : 4;
         switch (rows) {
-        case 4: rows8_block(c, 4, full, a, b, n, k, i0, mk, accumulate); break;
-        case 3: rows8_block(c, 3, full, a, b, n, k, i0, mk, accumulate); break;
-        case 2: rows8_block(c, 2, full, a, b, n, k, i0, mk, accumulate); break;
-        default: rows8_block(c, 1, full, a, b, n, k, i0, mk, accumulate); break;
+        case 4: rows8_block(c, 4, full, a, b, n, k, i0, mk, accumulate, e); break;
+        case 3: rows8_block(c, 3, full, a, b, n, k, i0, mk, accumulate, e); break;
+        case 2: rows8_block(c, 2, full, a, b, n, k, i0, mk, accumulate, e); break;
+        default: rows8_block(c, 1, full, a, b, n, k, i0, mk, accumulate, e); break;
         }
     }
 }
@@ -230,7 +270,10 @@ rows8_groups(float *c, const int full, view a, const float *b, size_t m, size_t 
  * <= 4, one product per partial sum). ACC: add to c. */
 AVX512_FMA static inline __attribute__((always_inline)) void
 rows8_small_k(float *c, const int K, const int FULL, const int ACC, view a, const float *b,
-              size_t n, size_t i0, size_t i1, __m256i mk) {
+              size_t n, size_t i0, size_t i1, __m256i mk, const nn_gemm_epi *ep) {
+    nn_gemm_epi copy;
+    if (ep) copy = *ep;
+    const nn_gemm_epi *e = ep ? &copy : NULL; /* in registers: stores to c may alias *ep */
     if (FULL) n = 8;
     __m256 bv[4];
 #pragma GCC unroll 4
@@ -250,9 +293,11 @@ rows8_small_k(float *c, const int K, const int FULL, const int ACC, view a, cons
         if (K > 2) s = _mm256_add_ps(s, K > 3 ? _mm256_add_ps(acc[2], acc[3]) : acc[2]);
         if (FULL) {
             if (ACC) s = _mm256_add_ps(_mm256_loadu_ps(cp), s);
+            if (e) s = simple8(s, e, n, i, 1, mk);
             _mm256_storeu_ps(cp, s);
         } else {
             if (ACC) s = _mm256_add_ps(_mm256_maskload_ps(cp, mk), s);
+            if (e) s = simple8(s, e, n, i, 0, mk);
             _mm256_maskstore_ps(cp, mk, s);
         }
     }
@@ -264,7 +309,7 @@ rows8_small_k(float *c, const int K, const int FULL, const int ACC, view a, cons
  * values of a at once and spreads them with permutes. */
 AVX512 static inline __attribute__((always_inline)) void
 rows8_pairs(float *c, const int K, const int ACC, const float *a, const float *b, size_t i0,
-            size_t groups) {
+            size_t groups, const nn_gemm_epi *e) {
     __m512 bv[2];
 #pragma GCC unroll 2
     for (int u = 0; u < K; u++) /* row u of b in both halves */
@@ -278,7 +323,13 @@ rows8_pairs(float *c, const int K, const int ACC, const float *a, const float *b
             idx[q][u] = _mm512_add_epi32(_mm512_set1_epi32(2 * q * K + u),
                                          _mm512_mullo_epi32(hi, _mm512_set1_epi32(K)));
     const __m512 zero = _mm512_setzero_ps();
+    /* the epilogue's bias in both halves (two rows per vector) */
+    const __m512 bias2 = e && e->bias ? _mm512_castpd_ps(_mm512_broadcast_f64x4(
+                                            _mm256_castps_pd(_mm256_loadu_ps(e->bias))))
+                                      : zero;
     const float *ap = a + i0 * K;
+    const float *yp = e && e->mask ? e->mask + i0 * 8 : NULL; /* the mask's rows, like c's */
+    const int has_bias = e && e->bias, relu = e && e->relu; /* in registers: c may alias *e */
     float *cp = c + i0 * 8;
     for (size_t g = 0; g < groups; g++, ap += 8 * K, cp += 64) {
         const __m512 av = K == 2 ? _mm512_loadu_ps(ap) : _mm512_maskz_loadu_ps(0xff, ap);
@@ -290,15 +341,23 @@ rows8_pairs(float *c, const int K, const int ACC, const float *a, const float *b
                 acc[u] = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx[q][u], av), bv[u], zero);
             __m512 sum = K > 1 ? _mm512_add_ps(acc[0], acc[1]) : acc[0];
             if (ACC) sum = _mm512_add_ps(_mm512_loadu_ps(cp + 16 * q), sum);
+            if (e) { /* the simple epilogue, as simple16 */
+                if (has_bias) sum = _mm512_add_ps(sum, bias2);
+                if (relu) sum = _mm512_max_ps(sum, zero);
+                if (yp)
+                    sum = _mm512_maskz_mov_ps(
+                        _mm512_cmp_ps_mask(_mm512_loadu_ps(yp + 16 * q), zero, _CMP_GT_OQ), sum);
+            }
             _mm512_storeu_ps(cp + 16 * q, sum);
         }
+        if (yp) yp += 64;
     }
 }
 
 /* Items [lo, hi) of the rows form on c (m, n), n <= 8, not scattered: item q
  * is rows [4q, 4q+4), as in rows_items. */
 AVX512_FMA static void rows8_items(float *c, view a, const float *b, size_t m, size_t n, size_t k,
-                                   int accumulate, size_t lo, size_t hi) {
+                                   int accumulate, size_t lo, size_t hi, const nn_gemm_epi *e) {
     if (k <= 4) { /* the small depths of narrow layers */
         const __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n),
                                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -306,13 +365,13 @@ AVX512_FMA static void rows8_items(float *c, view a, const float *b, size_t m, s
         const size_t i1 = hi * 4 < m ? hi * 4 : m;
         if (n == 8 && k <= 2 && a.qs == 1 && a.rs == k && i1 - i0 >= 8) {
             const size_t groups = (i1 - i0) / 8;
-            if (k == 1 && accumulate) rows8_pairs(c, 1, 1, a.p, b, i0, groups);
-            else if (k == 1) rows8_pairs(c, 1, 0, a.p, b, i0, groups);
-            else if (accumulate) rows8_pairs(c, 2, 1, a.p, b, i0, groups);
-            else rows8_pairs(c, 2, 0, a.p, b, i0, groups);
+            if (k == 1 && accumulate) rows8_pairs(c, 1, 1, a.p, b, i0, groups, e);
+            else if (k == 1) rows8_pairs(c, 1, 0, a.p, b, i0, groups, e);
+            else if (accumulate) rows8_pairs(c, 2, 1, a.p, b, i0, groups, e);
+            else rows8_pairs(c, 2, 0, a.p, b, i0, groups, e);
             i0 += groups * 8;
         }
-#define SMALLK(K, FULL, ACC) rows8_small_k(c, K, FULL, ACC, a, b, n, i0, i1, mk)
+#define SMALLK(K, FULL, ACC) rows8_small_k(c, K, FULL, ACC, a, b, n, i0, i1, mk, e)
 #define SMALLK_ACC(K, FULL)                                                                        \
     do {                                                                                           \
         if (accumulate) SMALLK(K, FULL, 1);                                                        \
@@ -332,8 +391,8 @@ AVX512_FMA static void rows8_items(float *c, view a, const float *b, size_t m, s
 #undef SMALLK
         return;
     }
-    if (n == 8) rows8_groups(c, 1, a, b, m, n, k, accumulate, lo, hi);
-    else rows8_groups(c, 0, a, b, m, n, k, accumulate, lo, hi);
+    if (n == 8) rows8_groups(c, 1, a, b, m, n, k, accumulate, lo, hi, e);
+    else rows8_groups(c, 0, a, b, m, n, k, accumulate, lo, hi, e);
 }
 
 /* The single row of a rows form with n <= 8 columns and k > 8, in the order of
@@ -518,9 +577,15 @@ typedef struct small_plan {
 /* 1 if a rows form of m rows, n columns and depth k takes row_long. */
 static inline int row_long_fits(size_t m, size_t n, size_t k) { return m == 1 && n <= 8 && k > 8; }
 
+/* 1 if the plan's form applies an epilogue's simple part in registers. */
+static int simple_in_regs(const small_plan *sp) {
+    return sp->form == FORM_ROWS && sp->narrow != 2 && nn_gemm_epi_simple(sp->g->epi);
+}
+
 /* Items [lo, hi) of the plan. */
 AVX512 static void run_items(const small_plan *sp, size_t lo, size_t hi) {
     const nn_gemm_args *g = sp->g;
+    const nn_gemm_epi *e = simple_in_regs(sp) ? g->epi : NULL;
     if (lo >= hi) return;
     if (sp->narrow == 2) /* one item */
         row_long(g->c, sp->form == FORM_ROWS_T ? g->n : 1, sp->a, sp->b, sp->n, g->k,
@@ -530,23 +595,25 @@ AVX512 static void run_items(const small_plan *sp, size_t lo, size_t hi) {
     else if (sp->form == FORM_DOTS)
         dots_items(g->c, g->a, sp->b, g->m, g->n, g->k, g->accumulate, lo, hi);
     else if (sp->form == FORM_ROWS && sp->narrow)
-        rows8_items(g->c, sp->a, sp->b, sp->m, sp->n, g->k, g->accumulate, lo, hi);
+        rows8_items(g->c, sp->a, sp->b, sp->m, sp->n, g->k, g->accumulate, lo, hi, e);
     else
         rows_items(g->c, g->n, sp->form == FORM_ROWS_T, sp->a, sp->b, sp->ldb, sp->m, sp->n,
-                   g->k, g->accumulate, lo, hi);
+                   g->k, g->accumulate, lo, hi, e);
 }
 
 /* The epilogue on the entries of c that items [lo, hi) computed. */
 static void epi_items(const small_plan *sp, size_t lo, size_t hi) {
     const nn_gemm_args *g = sp->g;
     const nn_gemm_epi *e = g->epi;
+    const int done = simple_in_regs(sp);
+    if (!e->fn && done) return;
     if (sp->form == FORM_DOTS) { /* items of 16 entries of c in row-major order */
         const size_t total = g->m * g->n;
-        nn_gemm_epi_flat(g, lo * 16, hi * 16 < total ? hi * 16 : total);
+        nn_gemm_epi_flat(g, lo * 16, hi * 16 < total ? hi * 16 : total, 0);
         return;
     }
     if (sp->narrow == 2) { /* the single item: all of c */
-        e->fn(e, g->c, g->n, 0, g->m, 0, g->n);
+        nn_gemm_epi_block(e, g->c, g->n, 0, g->m, 0, g->n, 0);
         return;
     }
     /* item q: 16 columns (q / groups) by 4 rows (q % groups) of the rows form's
@@ -557,8 +624,8 @@ static void epi_items(const small_plan *sp, size_t lo, size_t hi) {
         const size_t g1 = hi - chunk * groups < groups ? hi - chunk * groups : groups;
         const size_t r0 = g0 * 4, r1 = g1 * 4 < sp->m ? g1 * 4 : sp->m;
         const size_t j0 = chunk * 16, j1 = j0 + 16 < sp->n ? j0 + 16 : sp->n;
-        if (sp->form == FORM_ROWS_T) e->fn(e, g->c, g->n, j0, j1, r0, r1);
-        else e->fn(e, g->c, g->n, r0, r1, j0, j1);
+        if (sp->form == FORM_ROWS_T) nn_gemm_epi_block(e, g->c, g->n, j0, j1, r0, r1, 0);
+        else nn_gemm_epi_block(e, g->c, g->n, r0, r1, j0, j1, done);
         q = chunk * groups + g1;
     }
 }

@@ -69,9 +69,14 @@ static void compute_chunk(const blocked_plan *pl, float *apack, size_t r0, size_
             for (size_t ir = 0; ir < mc; ir += mr) {
                 float *c = g->c + (i0 + ir) * ldc + jc + j;
                 const size_t rows = min_sz(mr, mc - ir);
-                isa->kernel(kc, apack + ir * kc, bp, c, ldc, rows, ncols, add);
-                if (epi)
-                    epi->fn(epi, g->c, ldc, i0 + ir, i0 + ir + rows, jc + j, jc + j + ncols);
+                const int in_regs = epi && isa->kernel_epi && nn_gemm_epi_simple(epi);
+                if (in_regs)
+                    isa->kernel_epi(kc, apack + ir * kc, bp, c, ldc, rows, ncols, add, epi,
+                                    i0 + ir, jc + j);
+                else
+                    isa->kernel(kc, apack + ir * kc, bp, c, ldc, rows, ncols, add);
+                nn_gemm_epi_block(epi, g->c, ldc, i0 + ir, i0 + ir + rows, jc + j, jc + j + ncols,
+                                  in_regs);
             }
         }
     }

@@ -43,6 +43,12 @@ typedef struct nn_gemm_args {
  * 1 <= mr <= MR, 1 <= nr <= NR, kc >= 1. Panels are zero-padded. */
 typedef void (*nn_gemm_kernel_fn)(size_t kc, const float *ap, const float *bp, float *c,
                                   size_t ldc, size_t mr, size_t nr, int add);
+/* The same, then the simple part of epi (gemm.h) in registers before the
+ * store, for the tile at rows i0.., columns j0.. of c (for the bias and the
+ * mask, whose row stride is ldc). */
+typedef void (*nn_gemm_kernel_epi_fn)(size_t kc, const float *ap, const float *bp, float *c,
+                                      size_t ldc, size_t mr, size_t nr, int add,
+                                      const nn_gemm_epi *epi, size_t i0, size_t j0);
 
 /* Packing of op(a) rows / op(b) columns, as nn_gemm_pack_a / nn_gemm_pack_b. */
 typedef void (*nn_gemm_pack_a_fn)(float *dst, const nn_gemm_args *args, size_t i0, size_t mc,
@@ -64,6 +70,7 @@ typedef struct nn_gemm_isa {
     size_t mr, nr;   /* micro-tile (rows, cols) */
     size_t mc, nc;   /* cache blocks: rows of A per packed block, cols of B per packed panel */
     nn_gemm_kernel_fn kernel;
+    nn_gemm_kernel_epi_fn kernel_epi; /* NULL: the driver applies the simple part after kernel */
     nn_gemm_pack_a_fn pack_a;
     nn_gemm_pack_b_fn pack_b;
     nn_gemm_small_fn small;
@@ -109,8 +116,17 @@ typedef void (*nn_gemm_rows_fn)(const nn_gemm_args *args, const void *extra, siz
  * applying args->epi to each block of rows as soon as it is done. */
 void nn_gemm_run_rows(const nn_gemm_args *args, const nn_par *par, nn_gemm_rows_fn rows,
                       const void *extra);
-/* Apply args->epi (if any) to the entries [e0, e1) of c in row-major order. */
-void nn_gemm_epi_flat(const nn_gemm_args *args, size_t e0, size_t e1);
+/* Apply args->epi (if any) to the entries [e0, e1) of c in row-major order
+ * (simple_done: its simple part is already applied). */
+void nn_gemm_epi_flat(const nn_gemm_args *args, size_t e0, size_t e1, int simple_done);
+/* Apply epi (if any) to rows [i0, i1) x columns [j0, j1) of c (m, n): the
+ * simple part unless simple_done, then fn. */
+void nn_gemm_epi_block(const nn_gemm_epi *epi, float *c, size_t n, size_t i0, size_t i1,
+                       size_t j0, size_t j1, int simple_done);
+/* 1 if epi has a simple part (see gemm.h). */
+static inline int nn_gemm_epi_simple(const nn_gemm_epi *epi) {
+    return epi && (epi->bias || epi->relu || epi->mask);
+}
 /* bt (k, n) = op(b) for a transposed b (n, k). */
 void nn_gemm_transpose_b(float *bt, const nn_gemm_args *args);
 
