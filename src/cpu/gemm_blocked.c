@@ -22,6 +22,17 @@
 #define STACK_PACK_BYTES (64 * 1024)
 /* B slices up to this many floats are packed by the caller (no job). */
 #define SMALL_PACK_FLOATS ((size_t)1 << 15)
+/* Products with at most this many columns read op(a) in place; a plain b too
+ * when its rows are short or few row panels reuse each B panel. */
+#ifndef INPLACE_MAX_N
+#define INPLACE_MAX_N 512
+#endif
+#ifndef INPLACE_B_MAX_N
+#define INPLACE_B_MAX_N 128
+#endif
+#ifndef INPLACE_B_MAX_M
+#define INPLACE_B_MAX_M 140
+#endif
 /* Chunks per thread of a compute job (more: better balance under load). */
 #define CHUNKS_PER_THREAD 4
 /* Split columns instead of rows when c has fewer row micro-panels than this per thread. */
@@ -39,6 +50,7 @@ typedef struct blocked_plan {
     size_t row_panels, col_panels;
     size_t per;          /* panels per chunk (rows when by_rows, else columns) */
     int by_rows;
+    int inplace_a, inplace_b; /* the kernel reads op(a) / b in place, unpacked */
 } blocked_plan;
 
 /* Smaller / larger of two sizes; a / b rounded up. */
@@ -62,13 +74,24 @@ static void compute_chunk(const blocked_plan *pl, float *apack, size_t r0, size_
     for (size_t rb = r0; rb < r1; rb += panels_per_block) {
         const size_t i0 = rb * mr;
         const size_t mc = min_sz(min_sz(r1, rb + panels_per_block) * mr, g->m) - i0;
-        isa->pack_a(apack, g, i0, mc, pl->pc, kc, mr);
+        if (!pl->inplace_a) isa->pack_a(apack, g, i0, mc, pl->pc, kc, mr);
         for (size_t q = q0; q < q1; q++) {
             const size_t j = q * nr, ncols = min_sz(nr, nc - j);
             const float *bp = pl->bpack + q * kc * nr; /* (kc, nr) */
             for (size_t ir = 0; ir < mc; ir += mr) {
                 float *c = g->c + (i0 + ir) * ldc + jc + j;
                 const size_t rows = min_sz(mr, mc - ir);
+                if (pl->inplace_a) { /* op(a) rows i0 + ir.., depth pc.. read where they are */
+                    const size_t i = i0 + ir;
+                    const float *a = g->trans_a ? g->a + pl->pc * g->m + i : g->a + i * g->k + pl->pc;
+                    const float *b = pl->inplace_b ? g->b + pl->pc * g->n + jc + j : bp;
+                    isa->kernel_inplace(kc, a, g->trans_a ? 1 : g->k, g->trans_a ? g->m : 1, b,
+                                        pl->inplace_b ? g->n : nr, c, ldc, rows, ncols, add, epi,
+                                        i, jc + j);
+                    nn_gemm_epi_block(epi, g->c, ldc, i, i + rows, jc + j, jc + j + ncols,
+                                      nn_gemm_epi_simple(epi));
+                    continue;
+                }
                 const int in_regs = epi && isa->kernel_epi && nn_gemm_epi_simple(epi);
                 if (in_regs)
                     isa->kernel_epi(kc, apack + ir * kc, bp, c, ldc, rows, ncols, add, epi,
@@ -133,6 +156,10 @@ int nn_gemm_blocked(const nn_gemm_isa *isa, const nn_par *par, const nn_gemm_arg
     pl.bpack = (float *)mem;
     pl.apack = (float *)(mem + bbytes);
     pl.row_panels = ceil_div(g->m, mr);
+    /* narrow products read their operands in place: a packed A block would
+     * serve only a few column panels, and a narrow b's rows are short */
+    pl.inplace_a = isa->kernel_inplace && g->n <= INPLACE_MAX_N;
+    pl.inplace_b = pl.inplace_a && !g->trans_b && (g->n <= INPLACE_B_MAX_N || g->m <= INPLACE_B_MAX_M);
     pl.by_rows = threads == 1 || pl.row_panels >= threads * MIN_ROW_PANELS_PER_THREAD;
     for (size_t jc = 0; jc < g->n; jc += pl.nc_max) {
         pl.jc = jc;
@@ -148,7 +175,9 @@ int nn_gemm_blocked(const nn_gemm_isa *isa, const nn_par *par, const nn_gemm_arg
             pl.kc = min_sz(NN_GEMM_KC, g->k - pc);
             const size_t pack_chunks = ceil_div(pl.col_panels,
                                                 ceil_div(pl.col_panels, (size_t)CHUNKS_PER_THREAD * 4));
-            if (threads == 1 || pl.kc * pl.nc <= SMALL_PACK_FLOATS)
+            if (pl.inplace_b)
+                ; /* nothing to pack */
+            else if (threads == 1 || pl.kc * pl.nc <= SMALL_PACK_FLOATS)
                 for (size_t c = 0; c < pack_chunks; c++) pack_chunk(&pl, c, 0);
             else
                 nn_par_run(par, pack_chunks, pack_chunk, &pl);

@@ -50,6 +50,16 @@ typedef void (*nn_gemm_kernel_epi_fn)(size_t kc, const float *ap, const float *b
                                       size_t ldc, size_t mr, size_t nr, int add,
                                       const nn_gemm_epi *epi, size_t i0, size_t j0);
 
+/* The micro-kernel on operands read in place instead of packed: element (i, p)
+ * of the A tile at a[i a_rs + p a_ps] (a_rs = 1, or a_ps = 1), row p of the B
+ * tile (nr floats, not padded) at b + p b_ps; then the simple part of epi
+ * (NULL: none) as nn_gemm_kernel_epi_fn. The same sums in the same order as
+ * the packed kernel: the same bits. Rows past mr and columns past nr are
+ * never read. */
+typedef void (*nn_gemm_kernel_inplace_fn)(size_t kc, const float *a, size_t a_rs, size_t a_ps,
+                                          const float *b, size_t b_ps, float *c, size_t ldc,
+                                          size_t mr, size_t nr, int add, const nn_gemm_epi *epi,
+                                          size_t i0, size_t j0);
 /* Packing of op(a) rows / op(b) columns, as nn_gemm_pack_a / nn_gemm_pack_b. */
 typedef void (*nn_gemm_pack_a_fn)(float *dst, const nn_gemm_args *args, size_t i0, size_t mc,
                                   size_t p0, size_t kc, size_t mr);
@@ -71,6 +81,7 @@ typedef struct nn_gemm_isa {
     size_t mc, nc;   /* cache blocks: rows of A per packed block, cols of B per packed panel */
     nn_gemm_kernel_fn kernel;
     nn_gemm_kernel_epi_fn kernel_epi; /* NULL: the driver applies the simple part after kernel */
+    nn_gemm_kernel_inplace_fn kernel_inplace; /* NULL: always pack */
     nn_gemm_pack_a_fn pack_a;
     nn_gemm_pack_b_fn pack_b;
     nn_gemm_small_fn small;
