@@ -135,6 +135,16 @@ struct nn_backend_ops {
      * db.buf, db: (out) = col_sum(dz). = matmul (trans_a), col_sum. */
     nn_status (*dense_backward_dw)(nn_backend *be, nn_view dw, nn_view db, nn_view x, nn_view dz,
                                    size_t rows, size_t in, size_t out, nn_error *err);
+    /* dense_backward_dw with db = dw + in*out (the layer's W then b, contiguous
+     * as in the model's parameter slab), then one optimizer step on the layer:
+     * update(step, p, dw, m, v, in*out + out), with p, m, v viewing the
+     * layer's W (b follows; m, v may be NULL views when the optimizer has no
+     * such state). Used only when nothing else reads the gradients before the
+     * update (no data-parallel hook). */
+    nn_status (*dense_backward_dw_update)(nn_backend *be, nn_view dw, nn_view x, nn_view dz,
+                                          size_t rows, size_t in, size_t out,
+                                          const nn_opt_step *step, nn_view p, nn_view m,
+                                          nn_view v, nn_error *err);
     /* dz = act_backward(dy, z, y) and db: (cols) = col_sum(dz); all else
      * (rows, cols); dz may equal dy. = act_backward, col_sum. */
     nn_status (*act_backward_sum)(nn_backend *be, nn_act act, nn_view dz, nn_view db, nn_view dy,

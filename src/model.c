@@ -217,15 +217,19 @@ nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err) {
 
 nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
                          model_grad_hook hook, void *user, nn_error *err) {
-    return model_backward_loss(m, x, t, rows, grad_scale, (nn_view){NULL, 0}, hook, user, err);
+    return model_backward_loss(m, x, t, rows, grad_scale, (nn_view){NULL, 0}, hook, user, NULL,
+                               NULL, err);
 }
 
 /* Backward pass. The bias gradient db_l = col_sum(dZ_l) is computed with dW_l
  * when the backend fuses those (dense_backward_dw), else together with dZ_l
  * itself when the backend fuses that (loss_grad_sum, act_backward_sum), else
- * on its own; either way before layer l's hook. */
+ * on its own; either way before layer l's hook. With an update to fuse (no
+ * hook, dense_backward_dw_update), each layer's dA_{l-1} is computed first,
+ * from W_l before its update, then dW_l, db_l and the update in one job. */
 nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
-                              nn_view loss_acc, model_grad_hook hook, void *user, nn_error *err) {
+                              nn_view loss_acc, model_grad_hook hook, void *user,
+                              const nn_opt_step *update, int *updated, nn_error *err) {
     nn_backend *be = m->be;
     const struct nn_backend_ops *ops = be->ops;
     const size_t half = m->cap_rows * m->max_width;
@@ -234,6 +238,8 @@ nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, fl
     size_t L = m->n_layers;
     nn_view dz = {m->delta, 0}; /* (rows, out_l) gradient wrt Z_l */
     int db_done = 0;            /* db of the current layer already computed */
+    const int fuse_update = update && !hook && ops->dense_backward_dw_update;
+    if (updated) *updated = fuse_update;
     if (ops->loss_grad_sum) {
         nn_view db = db_with_dz ? (nn_view){m->grads, m->b_off[L - 1]} : none;
         TRY(ops->loss_grad_sum(be, m->cfg.loss, loss_acc, dz, db, model_logits(m), model_output(m),
@@ -251,6 +257,20 @@ nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, fl
         nn_view in = l == 0 ? x : aview(m, l - 1); /* (rows, ni) */
         nn_view dw = {m->grads, m->w_off[l]}, db = {m->grads, m->b_off[l]};
         nn_view w = {m->params, m->w_off[l]};
+        nn_view da = {m->delta, dz.off == 0 ? half : 0};
+        if (fuse_update) { /* dA_{l-1} from W_l first, then dW_l, db_l and W_l's update */
+            if (l > 0) {
+                nn_view zp = model_keeps_z(m, l - 1) ? zview(m, l - 1) : none;
+                TRY(ops->dense_backward_dx(be, m->act[l - 1], da, dz, w, zp, aview(m, l - 1),
+                                           rows, ni, no, err));
+            }
+            nn_view om = {m->opt_m, m->w_off[l]}, ov = {m->opt_v, m->w_off[l]};
+            if (!m->opt_m) om.off = 0;
+            if (!m->opt_v) ov.off = 0;
+            TRY(ops->dense_backward_dw_update(be, dw, in, dz, rows, ni, no, update, w, om, ov, err));
+            dz = da;
+            continue;
+        }
         /* dW_l: (ni, no) = in^T · dZ_l ; db_l: (no) = column sums of dZ_l */
         if (ops->dense_backward_dw) {
             TRY(ops->dense_backward_dw(be, dw, db_done ? none : db, in, dz, rows, ni, no, err));
@@ -261,7 +281,6 @@ nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, fl
         if (hook) TRY(hook(user, l, err));
         if (l == 0) break;
         /* dA_{l-1}: (rows, ni) = dZ_l · W_l^T, then through the activation in place */
-        nn_view da = {m->delta, dz.off == 0 ? half : 0};
         nn_view zp = model_keeps_z(m, l - 1) ? zview(m, l - 1) : none, yp = aview(m, l - 1);
         db_done = 0;
         if (ops->dense_backward_dx) {

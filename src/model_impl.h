@@ -53,9 +53,14 @@ nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, float g
                          model_grad_hook hook, void *user, nn_error *err);
 /* model_backward that also adds the rows' summed loss to the compensated pair
  * loss_acc (2) (as ops->loss_sum on the output logits) when loss_acc.buf, in
- * the same pass as the loss gradient where the backend fuses them. */
+ * the same pass as the loss gradient where the backend fuses them; and, given
+ * `update` (a step for m->params with m->opt_m, m->opt_v) and no hook, applies
+ * that optimizer step during the pass where the backend fuses it
+ * (dense_backward_dw_update): then *updated = 1 (updated may be NULL), else 0
+ * and the caller updates. */
 nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
-                              nn_view loss_acc, model_grad_hook hook, void *user, nn_error *err);
+                              nn_view loss_acc, model_grad_hook hook, void *user,
+                              const nn_opt_step *update, int *updated, nn_error *err);
 /* Output activation implied by a loss. */
 nn_act model_output_act(nn_loss loss);
 

@@ -307,6 +307,44 @@ Test(fused, loss_grad_sum_is_loss_sum_grad_col_sum) {
     }
 }
 
+Test(fused, dense_backward_dw_update_is_dw_then_update) {
+    nn_error err;
+    static const nn_optimizer opts[] = {NN_OPT_SGD, NN_OPT_MOMENTUM, NN_OPT_ADAM};
+    for (int threads = 1; threads <= 3; threads++) {
+        nn_backend *be = tu_open("cpu", threads);
+        const struct nn_backend_ops *o = be->ops;
+        for (size_t r = 0; r < N_ROWS; r++)
+            for (size_t i = 0; i < N_WIDTHS; i += 2)
+                for (size_t j = 1; j < N_WIDTHS; j += 2)
+                    for (size_t q = 0; q < 3; q++) {
+                        const size_t rows = ROWS[r], in = WIDTHS[i], out = WIDTHS[j];
+                        const size_t np = in * out + out; /* W then b */
+                        const nn_opt_step st = {.kind = opts[q], .lr = 0.05f, .momentum = 0.9f,
+                                                .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                                                .t = 3, .c1 = 1.37f, .c2 = 334.0f};
+                        gbuf x = gnew(be, rows * in, 31 + r, -1.0f, 1.0f);
+                        gbuf dz = gnew(be, rows * out, 32 + j, -1.0f, 1.0f);
+                        gbuf p0 = gnew(be, np, 33, -1.0f, 1.0f), p1 = gnew(be, np, 33, -1.0f, 1.0f);
+                        gbuf m0 = gnew(be, np, 34, -0.1f, 0.1f), m1 = gnew(be, np, 34, -0.1f, 0.1f);
+                        gbuf v0 = gnew(be, np, 35, 0.0f, 0.1f), v1 = gnew(be, np, 35, 0.0f, 0.1f);
+                        gbuf g0 = gnew(be, np, 0, 0, 0), g1 = gnew(be, np, 0, 0, 0);
+                        cr_assert_eq(o->dense_backward_dw(be, g0.v, nn_view_at(g0.v, in * out), x.v,
+                                                          dz.v, rows, in, out, &err), NN_OK);
+                        cr_assert_eq(o->update(be, &st, p0.v, g0.v, m0.v, v0.v, np, &err), NN_OK);
+                        cr_assert_eq(o->dense_backward_dw_update(be, g1.v, x.v, dz.v, rows, in, out,
+                                                                 &st, p1.v, m1.v, v1.v, &err),
+                                     NN_OK, "%s", err.msg);
+                        assert_same(be, &g0, &g1, "dw_update gradients");
+                        assert_same(be, &p0, &p1, "dw_update parameters");
+                        assert_same(be, &m0, &m1, "dw_update first moment");
+                        assert_same(be, &v0, &v1, "dw_update second moment");
+                        gbuf *all[] = {&x, &dz, &p0, &p1, &m0, &m1, &v0, &v1, &g0, &g1};
+                        for (size_t g = 0; g < sizeof all / sizeof all[0]; g++) gfree(be, all[g]);
+                    }
+        nn_backend_close(be);
+    }
+}
+
 /* ------------------------------------------------------ AVX-512 loops */
 
 Test(fused, bce_elems_simd_matches_portable_and_libm) {

@@ -157,6 +157,7 @@ const struct nn_backend_ops nn_cpu_ops = {
     .bias_act = nn_cpu_bias_act,
     .dense_backward_dx = nn_cpu_dense_backward_dx,
     .dense_backward_dw = nn_cpu_dense_backward_dw,
+    .dense_backward_dw_update = nn_cpu_dense_backward_dw_update,
     .act_backward_sum = nn_cpu_act_backward_sum,
     .loss_grad_sum = nn_cpu_loss_grad_sum,
     .sync = cpu_sync,

@@ -115,6 +115,53 @@ nn_status nn_cpu_dense_backward_dw(nn_backend *be, nn_view dw, nn_view db, nn_vi
     return NN_OK;
 }
 
+/* Epilogue of dense_backward_dw_update: dw_epi's bias gradient, then the
+ * optimizer step on each block of W (and, with the bias gradient, on b). */
+typedef struct dw_update_epi {
+    dw_epi dw;            /* db = dw + in*out */
+    const nn_opt_step *step;
+    float *p, *m, *v;     /* (in*out + out) the layer's W then b, and optimizer state or NULL */
+    size_t wn;            /* in*out: where b starts */
+} dw_update_epi;
+
+static void dw_update_epi_fn(const nn_gemm_epi *e, float *c, size_t n, size_t i0, size_t i1,
+                             size_t j0, size_t j1) {
+    const dw_update_epi *f = (const dw_update_epi *)e;
+    dw_epi_fn(e, c, n, i0, i1, j0, j1);
+    float *m = f->m, *v = f->v;
+    for (size_t i = i0; i < i1; i++) {
+        const size_t o = i * n + j0;
+        nn_cpu_update_elems(f->step, f->p + o, c + o, m ? m + o : NULL, v ? v + o : NULL, j1 - j0);
+    }
+    if (i0 == 0) { /* this block summed its columns' bias gradient */
+        const size_t o = f->wn + j0;
+        nn_cpu_update_elems(f->step, f->p + o, c + o, m ? m + o : NULL, v ? v + o : NULL, j1 - j0);
+    }
+}
+
+nn_status nn_cpu_dense_backward_dw_update(nn_backend *be, nn_view dw, nn_view x, nn_view dz,
+                                          size_t rows, size_t in, size_t out,
+                                          const nn_opt_step *step, nn_view p, nn_view m, nn_view v,
+                                          nn_error *err) {
+    if (step->kind != NN_OPT_SGD && step->kind != NN_OPT_MOMENTUM && step->kind != NN_OPT_ADAM)
+        return nn_error_set(err, NN_E_INVALID, "update: unknown optimizer %d", (int)step->kind);
+    if (!in) { /* no W: the plain ops */
+        nn_view db = nn_view_at(dw, 0);
+        nn_status st = nn_cpu_col_sum(be, db, dz, rows, out, err);
+        return st == NN_OK ? nn_cpu_update(be, step, p, dw, m, v, out, err) : st;
+    }
+    nn_cpu_ctx *ctx = be->ctx;
+    const nn_par par = nn_cpu_par(be);
+    const size_t wn = in * out;
+    float *g = nn_cpu_ptr(dw); /* (in*out + out) dW then db */
+    dw_update_epi epi = {{{dw_update_epi_fn, NULL, 0, NULL}, g + wn, nn_cpu_ptr(dz), rows}, step,
+                         nn_cpu_ptr(p), m.buf ? nn_cpu_ptr(m) : NULL, v.buf ? nn_cpu_ptr(v) : NULL,
+                         wn};
+    nn_cpu_gemm_par(&ctx->ws, &par, &epi.dw.base, g, nn_cpu_ptr(x), nn_cpu_ptr(dz), in, out, rows,
+                    1, 0, 0);
+    return NN_OK;
+}
+
 nn_status nn_cpu_act_backward_sum(nn_backend *be, nn_act act, nn_view dz, nn_view db, nn_view dy,
                                   nn_view z, nn_view y, size_t rows, size_t cols, nn_error *err) {
     nn_status st = nn_cpu_act_backward(be, act, dz, dy, z, y, rows, cols, err);

@@ -630,6 +630,11 @@ SIMD_CLONES static void update_loop(const nn_opt_step *st, float *p, const float
     }
 }
 
+void nn_cpu_update_elems(const nn_opt_step *st, float *p, const float *g, float *m, float *v,
+                         size_t n) {
+    update_loop(st, p, g, m, v, 0, n);
+}
+
 static void update_range(op_args *a, size_t i0, size_t i1) {
     update_loop(a->step, a->out, a->a, a->m, a->v, i0, i1);
 }

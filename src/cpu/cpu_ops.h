@@ -58,6 +58,10 @@ nn_status nn_cpu_dense_backward_dx(nn_backend *be, nn_act act, nn_view dx, nn_vi
                                    nn_error *err);
 nn_status nn_cpu_dense_backward_dw(nn_backend *be, nn_view dw, nn_view db, nn_view x, nn_view dz,
                                    size_t rows, size_t in, size_t out, nn_error *err);
+nn_status nn_cpu_dense_backward_dw_update(nn_backend *be, nn_view dw, nn_view x, nn_view dz,
+                                          size_t rows, size_t in, size_t out,
+                                          const nn_opt_step *step, nn_view p, nn_view m, nn_view v,
+                                          nn_error *err);
 nn_status nn_cpu_act_backward_sum(nn_backend *be, nn_act act, nn_view dz, nn_view db, nn_view dy,
                                   nn_view z, nn_view y, size_t rows, size_t cols, nn_error *err);
 nn_status nn_cpu_loss_grad_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view dz, nn_view db,
@@ -74,6 +78,9 @@ void nn_cpu_col_sum_cols(float *out, const float *x, size_t rows, size_t cols, s
  * loss_sum computes them (capped, NaN for a non-finite z); simd 0 forces the
  * portable loop (for tests: the AVX-512 one gives the same bits). */
 void nn_cpu_bce_elems(double *out, const float *z, const float *t, size_t n, int simd);
+/* One optimizer step on p, g, m, v [0, n) (m, v NULL when unused), as update. */
+void nn_cpu_update_elems(const nn_opt_step *st, float *p, const float *g, float *m, float *v,
+                         size_t n);
 /* z += bias (cols) on each row, as bias_add. */
 void nn_cpu_bias_block(float *z, size_t ld, const float *bias, size_t rows, size_t cols);
 /* y = act(z), as act_forward (not softmax); y may equal z. */

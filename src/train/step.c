@@ -55,8 +55,22 @@ static nn_status locate(nn_trainer *tr, batch_ref *b, nn_error *err) {
     return NN_OK;
 }
 
-/* Forward, loss sums and backward on this rank's slice (no collectives). */
-static nn_status compute(nn_trainer *tr, const batch_ref *b, int with_loss, nn_error *err) {
+/* The optimizer step's parameters for step tr->step + 1 into tr->opt. */
+static void prepare_update(nn_trainer *tr) {
+    nn_opt_step *o = &tr->opt;
+    const uint64_t step = tr->step + 1;
+    o->t = step > (uint64_t)INT32_MAX ? INT32_MAX : (int)step;
+    if (o->kind == NN_OPT_ADAM) {
+        o->c1 = (float)(1.0 / (1.0 - pow(tr->cfg.beta1, (double)step)));
+        o->c2 = (float)(1.0 / (1.0 - pow(tr->cfg.beta2, (double)step)));
+    }
+}
+
+/* Forward, loss sums and backward on this rank's slice (no collectives).
+ * With one rank the backend may apply the update during the backward pass
+ * (*updated = 1). */
+static nn_status compute(nn_trainer *tr, const batch_ref *b, int with_loss, int *updated,
+                         nn_error *err) {
     nn_model *m = tr->m;
     nn_backend *be = m->be;
     const size_t o = model_outputs(m);
@@ -70,8 +84,10 @@ static nn_status compute(nn_trainer *tr, const batch_ref *b, int with_loss, nn_e
     }
     /* the epoch's loss sum is added in the loss gradient's pass */
     const nn_view acc = {with_loss ? m->loss_acc : NULL, 0};
+    if (tr->ranks == 1) prepare_update(tr);
     return model_backward_loss(m, b->x, b->t, b->local, 1.0f / (float)b->n, acc,
-                               tr->ranks > 1 ? grad_sync_layer : NULL, tr, err);
+                               tr->ranks > 1 ? grad_sync_layer : NULL, tr,
+                               tr->ranks == 1 ? &tr->opt : NULL, updated, err);
 }
 
 /* The step's mean batch loss (summed over the ranks). Collective with ranks. */
@@ -86,17 +102,14 @@ static nn_status read_step_loss(nn_trainer *tr, const batch_ref *b, nn_status st
     return st != NN_OK ? st : s;
 }
 
-static nn_status apply_update(nn_trainer *tr, nn_error *err) {
+/* Count the step and apply its update, unless the backward pass did (updated). */
+static nn_status apply_update(nn_trainer *tr, int updated, nn_error *err) {
     nn_model *m = tr->m;
     nn_backend *be = m->be;
-    nn_opt_step *o = &tr->opt;
+    prepare_update(tr);
     tr->step++;
-    o->t = tr->step > (uint64_t)INT32_MAX ? INT32_MAX : (int)tr->step;
-    if (o->kind == NN_OPT_ADAM) {
-        o->c1 = (float)(1.0 / (1.0 - pow(tr->cfg.beta1, (double)tr->step)));
-        o->c2 = (float)(1.0 / (1.0 - pow(tr->cfg.beta2, (double)tr->step)));
-    }
-    return be->ops->update(be, o, (nn_view){m->params, 0}, (nn_view){m->grads, 0},
+    if (updated) return NN_OK;
+    return be->ops->update(be, &tr->opt, (nn_view){m->params, 0}, (nn_view){m->grads, 0},
                            (nn_view){m->opt_m, 0}, (nn_view){m->opt_v, 0}, m->n_params, err);
 }
 
@@ -156,8 +169,9 @@ nn_status nn_trainer_step(nn_trainer *tr, nn_error *err) {
     memset(&b, 0, sizeof b);
     b.n = 1;
     if (parallel) grad_sync_begin(tr);
+    int updated = 0;
     nn_status st = locate(tr, &b, err);
-    if (st == NN_OK) st = compute(tr, &b, with_loss, err);
+    if (st == NN_OK) st = compute(tr, &b, with_loss, &updated, err);
     if (parallel) st = grad_sync_finish(tr, st, err);
     if (tr->cfg.step_loss) st = read_step_loss(tr, &b, st, err);
     if (parallel) { /* no rank updates with sums another rank could not complete */
@@ -165,7 +179,7 @@ nn_status nn_trainer_step(nn_trainer *tr, nn_error *err) {
         st = nn_comm_agree(tr->comm, st, err);
         tr->comm_seconds += nn_now() - t1;
     }
-    if (st == NN_OK) st = apply_update(tr, err);
+    if (st == NN_OK) st = apply_update(tr, updated, err);
     if (st == NN_OK) tr->epoch_step++;
     if (last_of_epoch) st = end_epoch(tr, with_loss, st, err);
     if (st == NN_OK && tr->cfg.on_progress) {
