@@ -341,9 +341,9 @@ typedef struct nn_train_result {
     int ranks;            /* processes that trained together (1 without a comm) */
     double comm_seconds;  /* time spent waiting for gradient and loss all-reduces */
     double comm_bytes_per_step; /* bytes each rank contributes to all-reduces per step */
-    int threads_used;     /* most CPU threads one op of the steps ran on (1: the steps were
-                             too small to split, or other processes left no CPU for a
-                             second thread); 0 for backends without host threads (OpenCL) */
+    int threads_used;     /* most CPU threads that worked on one op of the steps (1: the
+                             steps were too small to split, or other processes left no CPU
+                             for a second thread); 0 for backends without host threads */
 } nn_train_result;
 
 /* ------------------------------------------------------------------ trainer */

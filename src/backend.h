@@ -165,7 +165,7 @@ struct nn_backend_ops {
      * the backend lives in host memory (the CPU), so data-parallel sums run in
      * place; backends with device memory leave it NULL. */
     float *(*host_ptr)(nn_backend *be, nn_view v);
-    /* Optional (may be NULL): the most threads one op was split over since the
+    /* Optional (may be NULL): the most threads that worked on one op since the
      * last reset (1 when every op ran on one thread); reset != 0 starts a new
      * count. NULL: the backend does not run host threads. */
     int (*threads_used)(nn_backend *be, int reset);

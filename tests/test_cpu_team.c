@@ -58,17 +58,25 @@ Test(cpu_team, jobs_after_the_helpers_sleep) {
     nn_team_free(t);
 }
 
-Test(cpu_team, threads_used_counts_split_jobs) {
+/* A chunk that takes a while (so that every thread of the team gets to run some). */
+static void slow_chunk(void *ctx, size_t chunk, int thread) {
+    (void)ctx, (void)chunk, (void)thread;
+    struct timespec ts = {0, 2 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+Test(cpu_team, threads_used_counts_threads_that_ran_chunks) {
     nn_team *t = NULL;
     nn_error err;
     cr_assert_eq(nn_team_create(3, &t, &err), NN_OK, "%s", err.msg);
     cr_assert_eq(nn_team_used(t, 0), 1, "nothing ran yet");
     run_and_count(t, 1, 5);
     cr_assert_eq(nn_team_used(t, 0), 1, "single-chunk jobs run on the caller");
-    run_and_count(t, 2, 1);
-    cr_assert_eq(nn_team_used(t, 1), 2, "a 2-chunk job is offered to 2 threads");
+    nn_team_run(t, 2, slow_chunk, NULL);
+    const int two = nn_team_used(t, 1);
+    cr_assert(two >= 1 && two <= 2, "a 2-chunk job runs on 1 or 2 threads, got %d", two);
     cr_assert_eq(nn_team_used(t, 0), 1, "reset");
-    run_and_count(t, 40, 1);
+    nn_team_run(t, 60, slow_chunk, NULL); /* 120 ms of sleeping chunks: the helpers join */
     cr_assert_eq(nn_team_used(t, 0), 3);
     nn_team_free(t);
 }
@@ -102,7 +110,9 @@ static int trained_threads_used(int threads, const size_t *sizes, size_t n_sizes
 Test(cpu_team, train_result_reports_threads_used) {
     /* the tutorial's size: no op is worth a second thread */
     cr_assert_eq(trained_threads_used(2, (size_t[]){2, 8, 1}, 3, 800), 1);
-    /* wide enough that the products are split (the first jobs are always offered) */
-    cr_assert_eq(trained_threads_used(2, (size_t[]){64, 256, 1}, 3, 1024), 2);
     cr_assert_eq(trained_threads_used(1, (size_t[]){64, 256, 1}, 3, 1024), 1);
+    /* wide enough that the products are split; whether the helper gets CPU time
+     * to take a chunk depends on the machine's other load */
+    const int used = trained_threads_used(2, (size_t[]){64, 256, 1}, 3, 1024);
+    cr_assert(used == 1 || used == 2, "threads_used %d with 2 threads", used);
 }

@@ -77,7 +77,8 @@ struct nn_team {
     /* the current job, written by the caller while no worker is inside */
     _Alignas(64) nn_team_fn fn;
     void *ctx;
-    int used;              /* most threads offered a job since the last reset */
+    int used;              /* most threads that ran chunks of one job since the last reset */
+    atomic_int helped;     /* workers that ran chunks of the current job */
     /* going solo (caller only) */
     int window_open;       /* a window is being measured */
     pthread_t win_caller;  /* the thread that called at the window's start */
@@ -171,8 +172,8 @@ static void *worker_main(void *p) {
                 atomic_compare_exchange_weak_explicit(&t->state, &s, s + 1, memory_order_acquire,
                                                       memory_order_relaxed)) {
                 seen = gen;
-                work(t, self);
-                atomic_fetch_sub_explicit(&t->state, 1, memory_order_release);
+                if (work(t, self)) atomic_fetch_add_explicit(&t->helped, 1, memory_order_relaxed);
+                atomic_fetch_sub_explicit(&t->state, 1, memory_order_release); /* publishes both */
                 idle_since = now_ns();
                 spins = 0;
             } else if (!(s & OPEN)) {
@@ -222,6 +223,7 @@ nn_status nn_team_create(int threads, nn_team **out, nn_error *err) {
     t->fn = NULL;
     t->ctx = NULL;
     t->used = 1;
+    atomic_init(&t->helped, 0);
     t->window_open = 0;
     t->win_work = t->win_wall = 0.0;
     t->solo_until = 0;
@@ -362,8 +364,7 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx) {
     }
     atomic_store_explicit(&t->solo, 0, memory_order_relaxed);
     const int T = t->size;
-    const int offered = n < (size_t)T ? (int)n : T;
-    if (offered > t->used) t->used = offered;
+    atomic_store_explicit(&t->helped, 0, memory_order_relaxed);
     t->fn = fn;
     t->ctx = ctx;
     for (int q = 0; q < T; q++) {
@@ -386,5 +387,7 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx) {
         if (++spins < WAIT_SPINS) cpu_relax();
         else sched_yield(); /* a worker inside was descheduled mid-chunk */
     const long t2 = now_ns();
+    const int ran = (mine > 0) + atomic_load_explicit(&t->helped, memory_order_relaxed);
+    if (ran > t->used) t->used = ran;
     judge(t, n, mine, t1 - t0, t2 - t0, t2);
 }

@@ -42,8 +42,8 @@ int nn_team_size(const nn_team *t);
  * one-thread team the chunks run in order on the calling thread. One job at
  * a time: not reentrant, and called from one thread at a time. */
 void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx);
-/* The most threads a job was offered since the last reset (1 if every job ran
- * on the calling thread); reset != 0 starts a new count. */
+/* The most threads that ran chunks of one job since the last reset (1 if
+ * every job ran on the calling thread alone); reset != 0 starts a new count. */
 int nn_team_used(nn_team *t, int reset);
 
 #endif
