@@ -53,7 +53,7 @@
  * get, the least job speedup worth having helpers, and the first and the
  * longest solo periods. */
 #define WINDOW_NS 20000000L
-#define MIN_CPU_SHARE 0.6
+#define MIN_CPU_SHARE 0.4
 #define MIN_GAIN 1.15
 #define SOLO_FIRST_NS 20000000L
 #define SOLO_MAX_NS 640000000L
@@ -336,10 +336,13 @@ static long pressure_total(const nn_team *t) {
  * is over and, where pressure is known, the last solo window had none. */
 static int retry_team(nn_team *t, long now) {
     if (now < t->solo_until) return 0;
-    const long wait = pressure_total(t);
-    if (wait < 0) return 1; /* no pressure information: retry after the period */
-    if (t->psi_start < 0 || now - t->psi_start < WINDOW_NS) {
-        if (t->psi_start < 0) t->psi_start = now, t->psi_wait = wait;
+    if (t->psi_fd < 0) return 1; /* no pressure information: retry after the period */
+    if (t->psi_start >= 0 && now - t->psi_start < WINDOW_NS) return 0; /* mid-window */
+    const long wait = pressure_total(t); /* a system call: once per window */
+    if (wait < 0) return 1;
+    if (t->psi_start < 0) {
+        t->psi_start = now;
+        t->psi_wait = wait;
         return 0;
     }
     const double pressure = (double)(wait - t->psi_wait) * 1000.0 / (double)(now - t->psi_start);
