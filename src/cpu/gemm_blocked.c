@@ -33,8 +33,10 @@
 #ifndef INPLACE_B_MAX_M
 #define INPLACE_B_MAX_M 140
 #endif
-/* Chunks per thread of a compute job (more: better balance under load). */
+/* Chunks per thread of a compute job (more: better balance under load), and
+ * when the job is split into micro-tiles (nothing packed per chunk). */
 #define CHUNKS_PER_THREAD 4
+#define TILE_CHUNKS_PER_THREAD 8
 /* Split columns instead of rows when c has fewer row micro-panels than this per thread. */
 #define MIN_ROW_PANELS_PER_THREAD 4
 
@@ -115,6 +117,18 @@ static void pack_chunk(void *ctx, size_t chunk, int thread) {
                     min_sz(pl->nc, b1 * nr) - b0 * nr, nr);
 }
 
+/* Chunk of the compute job when op(a) is read in place: tiles [chunk * per,
+ * ...) of the step's (row panel, column panel) grid, row panel major. */
+static void tile_chunk(void *ctx, size_t chunk, int thread) {
+    const blocked_plan *pl = ctx;
+    const size_t t0 = chunk * pl->per, t1 = min_sz(t0 + pl->per, pl->row_panels * pl->col_panels);
+    for (size_t t = t0; t < t1; t++) {
+        const size_t rp = t / pl->col_panels, cp = t % pl->col_panels;
+        compute_chunk(pl, NULL, rp, rp + 1, cp, cp + 1);
+    }
+    (void)thread;
+}
+
 /* Chunk of the compute job. */
 static void step_chunk(void *ctx, size_t chunk, int thread) {
     const blocked_plan *pl = ctx;
@@ -167,9 +181,14 @@ int nn_gemm_blocked(const nn_gemm_isa *isa, const nn_par *par, const nn_gemm_arg
         pl.col_panels = ceil_div(pl.nc, nr);
         const size_t panels = pl.by_rows ? pl.row_panels : pl.col_panels;
         const size_t max_per = pl.by_rows ? pl.mc_max / mr : panels;
-        pl.per = threads == 1 ? max_per
-                              : min_sz(max_sz(ceil_div(panels, threads * CHUNKS_PER_THREAD), 1),
-                                       max_per);
+        const size_t tiles = pl.row_panels * pl.col_panels;
+        const int by_tiles = pl.inplace_a && threads > 1; /* nothing packed per chunk: any split */
+        if (by_tiles)
+            pl.per = max_sz(tiles / (threads * TILE_CHUNKS_PER_THREAD), 1);
+        else
+            pl.per = threads == 1 ? max_per
+                                  : min_sz(max_sz(ceil_div(panels, threads * CHUNKS_PER_THREAD), 1),
+                                           max_per);
         for (size_t pc = 0; pc < g->k; pc += NN_GEMM_KC) {
             pl.pc = pc;
             pl.kc = min_sz(NN_GEMM_KC, g->k - pc);
@@ -181,7 +200,10 @@ int nn_gemm_blocked(const nn_gemm_isa *isa, const nn_par *par, const nn_gemm_arg
                 for (size_t c = 0; c < pack_chunks; c++) pack_chunk(&pl, c, 0);
             else
                 nn_par_run(par, pack_chunks, pack_chunk, &pl);
-            nn_par_run(par, ceil_div(panels, pl.per), step_chunk, &pl);
+            if (by_tiles)
+                nn_par_run(par, ceil_div(tiles, pl.per), tile_chunk, &pl);
+            else
+                nn_par_run(par, ceil_div(panels, pl.per), step_chunk, &pl);
         }
     }
     if (mem != stack_buf && !ws) free(mem);
