@@ -39,7 +39,7 @@ Test(cpu_team, every_chunk_runs_once_for_any_size) {
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         nn_team *t = NULL;
         nn_error err;
-        cr_assert_eq(nn_team_create(sizes[s], &t, &err), NN_OK, "%s", err.msg);
+        cr_assert_eq(nn_team_create(sizes[s], s % 2, &t, &err), NN_OK, "%s", err.msg);
         cr_assert_eq(nn_team_size(t), sizes[s]);
         for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) run_and_count(t, ns[i], 200);
         nn_team_free(t);
@@ -49,7 +49,7 @@ Test(cpu_team, every_chunk_runs_once_for_any_size) {
 Test(cpu_team, jobs_after_the_helpers_sleep) {
     nn_team *t = NULL;
     nn_error err;
-    cr_assert_eq(nn_team_create(3, &t, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_team_create(3, 0, &t, &err), NN_OK, "%s", err.msg);
     for (int round = 0; round < 3; round++) {
         run_and_count(t, 17, 50);
         struct timespec ts = {0, 5 * 1000 * 1000}; /* longer than the helpers' idle spin */
@@ -68,7 +68,7 @@ static void slow_chunk(void *ctx, size_t chunk, int thread) {
 Test(cpu_team, threads_used_counts_threads_that_ran_chunks) {
     nn_team *t = NULL;
     nn_error err;
-    cr_assert_eq(nn_team_create(3, &t, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_team_create(3, 0, &t, &err), NN_OK, "%s", err.msg); /* not adaptive */
     cr_assert_eq(nn_team_used(t, 0), 1, "nothing ran yet");
     run_and_count(t, 1, 5);
     cr_assert_eq(nn_team_used(t, 0), 1, "single-chunk jobs run on the caller");

@@ -105,7 +105,7 @@ Test(fused, gemm_epilogue_visits_each_final_entry_once) {
     for (int teams = 1; teams <= 3; teams++) {
         nn_team *team;
         nn_error err;
-        cr_assert_eq(nn_team_create(teams, &team, &err), NN_OK);
+        cr_assert_eq(nn_team_create(teams, 0, &team, &err), NN_OK); /* helpers always offered */
         for (size_t q = 0; q < NPATHS; q++) {
             if (!nn_gemm_path_supported(PATHS[q])) continue;
             for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -167,6 +167,7 @@ static const nn_act ACTS[] = {NN_ACT_IDENTITY, NN_ACT_RELU, NN_ACT_SIGMOID, NN_A
                               NN_ACT_SOFTMAX};
 
 Test(fused, dense_forward_is_matmul_bias_act) {
+    setenv("NN_CPU_TEAM", "fixed", 1); /* the threaded paths, even on a busy machine */
     nn_error err;
     for (int threads = 1; threads <= 3; threads++) {
         nn_backend *be = tu_open("cpu", threads);
@@ -209,6 +210,7 @@ Test(fused, dense_forward_is_matmul_bias_act) {
 }
 
 Test(fused, dense_backward_is_matmul_act_backward_col_sum) {
+    setenv("NN_CPU_TEAM", "fixed", 1);
     nn_error err;
     for (int threads = 1; threads <= 3; threads++) {
         nn_backend *be = tu_open("cpu", threads);
@@ -308,6 +310,7 @@ Test(fused, loss_grad_sum_is_loss_sum_grad_col_sum) {
 }
 
 Test(fused, dense_backward_dw_update_is_dw_then_update) {
+    setenv("NN_CPU_TEAM", "fixed", 1);
     nn_error err;
     static const nn_optimizer opts[] = {NN_OPT_SGD, NN_OPT_MOMENTUM, NN_OPT_ADAM};
     for (int threads = 1; threads <= 3; threads++) {
@@ -343,6 +346,56 @@ Test(fused, dense_backward_dw_update_is_dw_then_update) {
                     }
         nn_backend_close(be);
     }
+}
+
+/* Weights after a few steps of mini-batch training on teacher data. */
+static float *train_weights(int threads, const size_t *sizes, size_t n_sizes, nn_optimizer opt,
+                            size_t *count) {
+    nn_data_spec spec = nn_data_spec_default(NN_DATA_TEACHER);
+    spec.samples = 1500;
+    spec.features = sizes[0];
+    nn_dataset ds;
+    nn_error err;
+    cr_assert_eq(nn_data_generate(&spec, &ds, &err), NN_OK, "%s", err.msg);
+    nn_backend *be = tu_open("cpu", threads);
+    nn_model_config mc = {.n_sizes = n_sizes, .hidden = NN_ACT_RELU, .loss = NN_LOSS_BCE, .seed = 5};
+    for (size_t i = 0; i < n_sizes; i++) mc.sizes[i] = sizes[i];
+    nn_model *m = NULL;
+    cr_assert_eq(nn_model_create(be, &mc, &m, &err), NN_OK, "%s", err.msg);
+    nn_train_config tc = nn_train_config_default();
+    tc.epochs = 2;
+    tc.batch = 300;
+    tc.optimizer = opt;
+    tc.lr = opt == NN_OPT_ADAM ? 0.01 : 0.05;
+    nn_source src = nn_source_from_dataset(&ds);
+    nn_train_result res;
+    cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
+    *count = nn_model_param_count(m);
+    float *w = malloc(*count * sizeof(float));
+    cr_assert_eq(nn_model_get_params(m, w, *count, &err), NN_OK);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&ds);
+    return w;
+}
+
+Test(fused, training_is_bit_identical_for_1_2_3_threads) {
+    setenv("NN_CPU_TEAM", "fixed", 1); /* every job offered to every thread, even when busy */
+    static const size_t shapes[][4] = {{16, 64, 64, 1}, {33, 130, 17, 1}, {256, 200, 1, 0}};
+    static const nn_optimizer opts[] = {NN_OPT_SGD, NN_OPT_ADAM};
+    for (size_t s = 0; s < 3; s++)
+        for (size_t q = 0; q < 2; q++) {
+            const size_t n = shapes[s][3] ? 4 : 3;
+            size_t c1, c2, c3;
+            float *w1 = train_weights(1, shapes[s], n, opts[q], &c1);
+            float *w2 = train_weights(2, shapes[s], n, opts[q], &c2);
+            float *w3 = train_weights(3, shapes[s], n, opts[q], &c3);
+            cr_assert(c1 == c2 && c1 == c3);
+            cr_assert(memcmp(w1, w2, c1 * sizeof(float)) == 0, "shape %zu: 1 vs 2 threads", s);
+            cr_assert(memcmp(w1, w3, c1 * sizeof(float)) == 0, "shape %zu: 1 vs 3 threads", s);
+            free(w1), free(w2), free(w3);
+        }
+    unsetenv("NN_CPU_TEAM");
 }
 
 /* ------------------------------------------------------ AVX-512 loops */

@@ -44,7 +44,11 @@ static nn_status cpu_open(nn_backend *be, const nn_backend_config *cfg, nn_error
     nn_cpu_ctx *c = calloc(1, sizeof *c);
     if (!c) return nn_error_set(err, NN_E_NOMEM, "out of memory opening the cpu backend");
     be->threads = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
-    nn_status st = nn_team_create(be->threads, &c->team, err);
+    /* NN_CPU_TEAM=fixed: always offer jobs to every thread (tests of the
+     * threaded paths on a busy machine); default: adaptive (cpu_team.c) */
+    const char *mode = getenv("NN_CPU_TEAM");
+    const int adaptive = !(mode && strcmp(mode, "fixed") == 0);
+    nn_status st = nn_team_create(be->threads, adaptive, &c->team, err);
     if (st != NN_OK) {
         free(c);
         return st;

@@ -29,7 +29,8 @@
  * what helpers should give, jobs run on the caller alone for a while (the
  * helpers sleep), then the team tries again; the solo period doubles while
  * the team keeps not paying. Where the kernel reports CPU pressure (Linux
- * PSI: the time some task waited for a CPU), the team tries again only after
+ * PSI: the time some task waited for a CPU), a team starts alone when tasks
+ * waited for CPUs over the last 10 s, and tries its helpers again only after
  * a solo window in which nobody waited for a CPU (then a helper would likely
  * find one free). Which thread computes what never changes a result, so this
  * only moves time. */
@@ -41,6 +42,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +62,9 @@
 /* CPU pressure below which a solo window counts as "nobody waited" (share of
  * the window's wall time some task waited for a CPU). */
 #define MAX_PRESSURE 0.05
+/* CPU pressure (percent, the kernel's 10 s average) above which a new team
+ * starts with its caller alone. */
+#define START_SOLO_PRESSURE 10.0
 
 #define OPEN ((uint64_t)1 << 31)
 #define INSIDE_MASK (OPEN - 1)
@@ -78,6 +83,7 @@ struct nn_team {
     _Alignas(64) nn_team_fn fn;
     void *ctx;
     int used;              /* most threads that ran chunks of one job since the last reset */
+    int adaptive;          /* go solo when helpers do not pay */
     atomic_int helped;     /* workers that ran chunks of the current job */
     /* going solo (caller only) */
     int window_open;       /* a window is being measured */
@@ -192,6 +198,24 @@ static void *worker_main(void *p) {
     return NULL;
 }
 
+/* The "some" line of /proc/pressure/cpu: "some avg10=A avg60=B avg300=C
+ * total=T"; *avg10 = A (percent), returns T (us), or -1. */
+static long pressure_read(const nn_team *t, double *avg10) {
+    char buf[256];
+    if (t->psi_fd < 0) return -1;
+    const ssize_t len = pread(t->psi_fd, buf, sizeof buf - 1, 0);
+    if (len <= 0) return -1;
+    buf[len] = '\0';
+    const char *a = strstr(buf, "avg10="), *p = strstr(buf, "total=");
+    if (!a || !p || p > strchr(buf, '\n')) return -1;
+    if (avg10) *avg10 = strtod(a + 6, NULL);
+    long v = 0;
+    for (p += 6; *p >= '0' && *p <= '9'; p++) v = v * 10 + (*p - '0');
+    return v;
+}
+
+static long pressure_total(const nn_team *t) { return pressure_read(t, NULL); }
+
 static void stop_workers(nn_team *t) {
     pthread_mutex_lock(&t->mu);
     atomic_store(&t->stop, 1);
@@ -201,7 +225,7 @@ static void stop_workers(nn_team *t) {
     t->started = 0;
 }
 
-nn_status nn_team_create(int threads, nn_team **out, nn_error *err) {
+nn_status nn_team_create(int threads, int adaptive, nn_team **out, nn_error *err) {
     *out = NULL;
     if (threads < 1) threads = 1;
     nn_team *t = aligned_alloc(64, (sizeof *t + 63) / 64 * 64);
@@ -223,6 +247,7 @@ nn_status nn_team_create(int threads, nn_team **out, nn_error *err) {
     t->fn = NULL;
     t->ctx = NULL;
     t->used = 1;
+    t->adaptive = adaptive;
     atomic_init(&t->helped, 0);
     t->window_open = 0;
     t->win_work = t->win_wall = 0.0;
@@ -231,6 +256,10 @@ nn_status nn_team_create(int threads, nn_team **out, nn_error *err) {
     t->psi_fd = open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC);
     t->psi_start = t->psi_wait = -1;
     atomic_init(&t->solo, 0);
+    /* other processes keep tasks waiting for CPUs already: start alone */
+    double avg10 = 0.0;
+    if (adaptive && threads > 1 && pressure_read(t, &avg10) >= 0 && avg10 > START_SOLO_PRESSURE)
+        atomic_init(&t->solo, 1);
     atomic_init(&t->sleepers, 0);
     atomic_init(&t->stop, 0);
     pthread_mutex_init(&t->mu, NULL);
@@ -291,6 +320,7 @@ static long team_cpu(const nn_team *t) {
 /* Account one job (see "Going solo"): the caller ran `mine` of the n chunks
  * in the first `busy` ns of the job's `wall` ns; the job ended at `end`. */
 static void judge(nn_team *t, size_t n, size_t mine, long busy, long wall, long end) {
+    if (!t->adaptive) return;
     if (!t->window_open) {
         t->window_open = 1;
         t->win_caller = pthread_self();
@@ -317,20 +347,6 @@ static void judge(nn_team *t, size_t n, size_t mine, long busy, long wall, long 
     }
 }
 
-/* The "some" total of /proc/pressure/cpu (us), or -1. */
-static long pressure_total(const nn_team *t) {
-    char buf[256];
-    if (t->psi_fd < 0) return -1;
-    const ssize_t len = pread(t->psi_fd, buf, sizeof buf - 1, 0);
-    if (len <= 0) return -1;
-    buf[len] = '\0';
-    const char *p = buf;
-    while (*p && *p != '\n' && (p[0] != 't' || p[1] != 'o' || p[2] != 't')) p++;
-    if (*p != 't') return -1;
-    long v = 0;
-    for (p += 6; *p >= '0' && *p <= '9'; p++) v = v * 10 + (*p - '0'); /* "total=" */
-    return v;
-}
 
 /* 1 if a solo caller at time `now` should try the team again: the solo period
  * is over and, where pressure is known, the last solo window had none. */
