@@ -17,23 +17,24 @@
  * owner takes chunk lo (lo + 1), a helper takes chunk hi - 1 (hi - 1), both
  * by CAS, so each chunk is taken exactly once.
  *
- * Going solo. On a machine shared with busy processes of other users a helper
- * may get no CPU of its own: with the scheduler's per-session groups, a second
- * thread of ours then mostly takes time from the first (even when it only
- * spins between jobs), and the caller waits for helpers descheduled in the
- * middle of a chunk. So every WINDOW_NS the caller checks two things over the
- * window: the CPU time the team's threads got, divided by the wall time
- * (about T when every thread has a CPU of its own, about 1 when they share
- * one), and the jobs' speedup, estimated as the caller's busy time scaled by
- * the share of chunks it ran, over the jobs' wall time. If either is short of
- * what helpers should give, jobs run on the caller alone for a while (the
- * helpers sleep), then the team tries again; the solo period doubles while
- * the team keeps not paying. Where the kernel reports CPU pressure (Linux
- * PSI: the time some task waited for a CPU), a team starts alone when tasks
- * waited for CPUs over the last 10 s, and tries its helpers again only after
- * a solo window in which nobody waited for a CPU (then a helper would likely
- * find one free). Which thread computes what never changes a result, so this
- * only moves time. */
+ * Solo or team: measured, not guessed. Helpers do not always pay: on a
+ * machine shared with busy processes they may get little CPU (and with the
+ * scheduler's per-session groups a second thread of ours then takes time from
+ * the first), and for small problems moving rows between the cores' caches
+ * can cost more than the split saves. So an adaptive team compares, in turn,
+ * a window of jobs run by the caller alone with a window run by the team, and
+ * keeps the faster way for a while:
+ *   - progress = the jobs' one-thread cost: each job kind (its function and
+ *     chunk count) has a running average of its time when run alone;
+ *   - a window lasts at least WINDOW_NS and MIN_WINDOW_JOBS jobs; its rate is
+ *     its progress per wall second, so time between jobs (the single-threaded
+ *     parts of a training step, which a spinning helper may slow) counts too;
+ *   - the team wins if its rate beats the solo rate by MARGIN; the choice
+ *     holds for a period that doubles while the same side keeps winning;
+ *   - where the kernel reports CPU pressure (Linux PSI), the team window is
+ *     skipped (solo kept) when tasks waited for CPUs in the solo window.
+ * Helpers sleep while the team is solo. Which thread computes what never
+ * changes a result, so this only moves time. */
 #include "cpu/cpu_team.h"
 
 #include <fcntl.h>
@@ -51,20 +52,17 @@
 #define IDLE_SPIN_NS 2000000L
 /* Spins of the caller waiting for workers before it starts yielding the CPU. */
 #define WAIT_SPINS 20000
-/* Going solo: the length of a window, the least CPU share each helper must
- * get, the least job speedup worth having helpers, and the first and the
- * longest solo periods. */
-#define WINDOW_NS 20000000L
-#define MIN_CPU_SHARE 0.4
-#define MIN_GAIN 1.15
-#define SOLO_FIRST_NS 20000000L
-#define SOLO_MAX_NS 640000000L
-/* CPU pressure below which a solo window counts as "nobody waited" (share of
- * the window's wall time some task waited for a CPU). */
+/* Solo or team: window length, least jobs per window, the team's required
+ * advantage, the first and longest periods a choice holds, the job kinds
+ * remembered, and the CPU pressure (share of a window some task waited for a
+ * CPU) above which the team is not tried. */
+#define WINDOW_NS 10000000L
+#define MIN_WINDOW_JOBS 16
+#define MARGIN 0.05
+#define HOLD_FIRST_NS 200000000L
+#define HOLD_MAX_NS 3200000000L
+#define KINDS 64
 #define MAX_PRESSURE 0.05
-/* CPU pressure (percent, the kernel's 10 s average) above which a new team
- * starts with its caller alone. */
-#define START_SOLO_PRESSURE 10.0
 
 #define OPEN ((uint64_t)1 << 31)
 #define INSIDE_MASK (OPEN - 1)
@@ -73,27 +71,38 @@ typedef struct range {
     _Alignas(64) _Atomic uint64_t lohi; /* hi << 32 | lo: the chunks not yet taken */
 } range;
 
+/* A kind of job and its average time when run by the caller alone. */
+typedef struct job_kind {
+    nn_team_fn fn;
+    size_t n;
+    double solo_ns; /* 0: not measured yet */
+} job_kind;
+
+enum phase { SOLO_WINDOW, TEAM_WINDOW, HOLD };
+
 struct nn_team {
     int size;              /* threads, counting the caller */
     pthread_t *workers;    /* (size - 1) */
-    clockid_t *clocks;     /* (size - 1) CPU-time clocks of the workers, or NULL */
     int started;           /* workers created */
     _Alignas(64) _Atomic uint64_t state; /* gen << 32 | open | inside */
     /* the current job, written by the caller while no worker is inside */
     _Alignas(64) nn_team_fn fn;
     void *ctx;
     int used;              /* most threads that ran chunks of one job since the last reset */
-    int adaptive;          /* go solo when helpers do not pay */
+    int adaptive;          /* measure solo against team (else always team) */
     atomic_int helped;     /* workers that ran chunks of the current job */
-    /* going solo (caller only) */
-    int window_open;       /* a window is being measured */
-    pthread_t win_caller;  /* the thread that called at the window's start */
-    long win_start, win_cpu; /* wall time and team CPU time at the window's start (ns) */
-    double win_work, win_wall; /* the window's jobs: estimated one-thread time, wall time */
-    long solo_until;       /* jobs before this time (ns) run on the caller alone */
-    long solo_ns;          /* length of the next solo period */
+    /* solo or team (caller only) */
+    enum phase phase;
+    int team_mode;         /* jobs now run by the team */
+    int last_choice;       /* 1: the team won the last comparison */
+    long win_start;        /* the window's start (ns) */
+    long win_jobs;
+    double win_progress;   /* one-thread ns of the window's jobs */
+    double solo_rate;      /* the solo window's progress per ns */
+    long hold_until, hold_ns;
+    long psi_wait;         /* pressure total at the solo window's start (us), or -1 */
     int psi_fd;            /* /proc/pressure/cpu, or -1 */
-    long psi_start, psi_wait; /* solo window: its start (ns), the pressure total then (us) */
+    job_kind kinds[KINDS];
     /* sleeping */
     _Alignas(64) atomic_int solo; /* helpers: sleep instead of spinning */
     atomic_int sleepers;
@@ -198,23 +207,20 @@ static void *worker_main(void *p) {
     return NULL;
 }
 
-/* The "some" line of /proc/pressure/cpu: "some avg10=A avg60=B avg300=C
- * total=T"; *avg10 = A (percent), returns T (us), or -1. */
-static long pressure_read(const nn_team *t, double *avg10) {
+/* The "some" total of /proc/pressure/cpu ("some avg10=.. avg60=.. avg300=..
+ * total=T"): T in us, or -1. */
+static long pressure_total(const nn_team *t) {
     char buf[256];
     if (t->psi_fd < 0) return -1;
     const ssize_t len = pread(t->psi_fd, buf, sizeof buf - 1, 0);
     if (len <= 0) return -1;
     buf[len] = '\0';
-    const char *a = strstr(buf, "avg10="), *p = strstr(buf, "total=");
-    if (!a || !p || p > strchr(buf, '\n')) return -1;
-    if (avg10) *avg10 = strtod(a + 6, NULL);
+    const char *p = strstr(buf, "total="), *eol = strchr(buf, '\n');
+    if (!p || (eol && p > eol)) return -1;
     long v = 0;
     for (p += 6; *p >= '0' && *p <= '9'; p++) v = v * 10 + (*p - '0');
     return v;
 }
-
-static long pressure_total(const nn_team *t) { return pressure_read(t, NULL); }
 
 static void stop_workers(nn_team *t) {
     pthread_mutex_lock(&t->mu);
@@ -225,47 +231,53 @@ static void stop_workers(nn_team *t) {
     t->started = 0;
 }
 
+/* Start a window of the given phase at `now`. */
+static void open_window(nn_team *t, enum phase phase, long now) {
+    t->phase = phase;
+    t->team_mode = phase == TEAM_WINDOW;
+    t->win_start = now;
+    t->win_jobs = 0;
+    t->win_progress = 0.0;
+    if (phase == SOLO_WINDOW) t->psi_wait = pressure_total(t);
+    atomic_store_explicit(&t->solo, !t->team_mode, memory_order_relaxed);
+}
+
 nn_status nn_team_create(int threads, int adaptive, nn_team **out, nn_error *err) {
     *out = NULL;
     if (threads < 1) threads = 1;
     nn_team *t = aligned_alloc(64, (sizeof *t + 63) / 64 * 64);
     range *ranges = aligned_alloc(64, sizeof(range) * (size_t)threads);
     pthread_t *workers = malloc(sizeof(pthread_t) * (size_t)threads);
-    clockid_t *clocks = malloc(sizeof(clockid_t) * (size_t)threads);
-    if (!t || !ranges || !workers || !clocks) {
+    if (!t || !ranges || !workers) {
         free(t);
         free(ranges);
         free(workers);
-        free(clocks);
         return nn_error_set(err, NN_E_NOMEM, "out of memory creating %d cpu threads", threads);
     }
+    memset(t, 0, sizeof *t);
     t->size = threads;
     t->workers = workers;
-    t->clocks = clocks;
-    t->started = 0;
     atomic_init(&t->state, 0);
-    t->fn = NULL;
-    t->ctx = NULL;
     t->used = 1;
     t->adaptive = adaptive;
     atomic_init(&t->helped, 0);
-    t->window_open = 0;
-    t->win_work = t->win_wall = 0.0;
-    t->solo_until = 0;
-    t->solo_ns = SOLO_FIRST_NS;
-    t->psi_fd = open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC);
-    t->psi_start = t->psi_wait = -1;
-    atomic_init(&t->solo, 0);
-    /* other processes keep tasks waiting for CPUs already: start alone */
-    double avg10 = 0.0;
-    if (adaptive && threads > 1 && pressure_read(t, &avg10) >= 0 && avg10 > START_SOLO_PRESSURE)
-        atomic_init(&t->solo, 1);
+    t->hold_ns = HOLD_FIRST_NS;
+    t->last_choice = -1;
+    t->psi_fd = adaptive ? open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC) : -1;
     atomic_init(&t->sleepers, 0);
     atomic_init(&t->stop, 0);
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);
     t->ranges = ranges;
     for (int i = 0; i < threads; i++) atomic_init(&ranges[i].lohi, 0);
+    if (adaptive) {
+        open_window(t, SOLO_WINDOW, now_ns()); /* first: what one thread does */
+    } else {
+        t->phase = HOLD;
+        t->team_mode = 1;
+        t->hold_until = INT64_MAX;
+        atomic_init(&t->solo, 0);
+    }
     for (int i = 1; i < threads; i++) {
         worker_arg *a = malloc(sizeof *a);
         if (a) *a = (worker_arg){t, i};
@@ -276,10 +288,6 @@ nn_status nn_team_create(int threads, int adaptive, nn_team **out, nn_error *err
                                 threads);
         }
         t->started++;
-        if (t->clocks && pthread_getcpuclockid(workers[i - 1], &t->clocks[i - 1]) != 0) {
-            free(t->clocks); /* without CPU clocks the team judges by speedup alone */
-            t->clocks = NULL;
-        }
     }
     *out = t;
     return NN_OK;
@@ -293,7 +301,6 @@ void nn_team_free(nn_team *t) {
     if (t->psi_fd >= 0) close(t->psi_fd);
     free(t->ranges);
     free(t->workers);
-    free(t->clocks);
     free(t);
 }
 
@@ -305,66 +312,58 @@ int nn_team_used(nn_team *t, int reset) {
     return used;
 }
 
-/* CPU time (ns) of the calling thread plus the workers', or -1 without clocks. */
-static long team_cpu(const nn_team *t) {
-    if (!t->clocks) return -1;
-    struct timespec ts;
-    long sum = 0;
-    for (int i = 0; i < t->size; i++) {
-        if (clock_gettime(i ? t->clocks[i - 1] : CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return -1;
-        sum += (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+/* The entry of a job kind (a slot is reused when the table is full). */
+static job_kind *kind_of(nn_team *t, nn_team_fn fn, size_t n) {
+    const size_t h = ((size_t)(uintptr_t)fn >> 4 ^ n * 0x9e3779b9u) % KINDS;
+    for (size_t i = 0; i < KINDS; i++) {
+        job_kind *k = &t->kinds[(h + i) % KINDS];
+        if (k->fn == fn && k->n == n) return k;
+        if (!k->fn) {
+            k->fn = fn, k->n = n, k->solo_ns = 0.0;
+            return k;
+        }
     }
-    return sum;
+    job_kind *k = &t->kinds[h];
+    k->fn = fn, k->n = n, k->solo_ns = 0.0;
+    return k;
 }
 
-/* Account one job (see "Going solo"): the caller ran `mine` of the n chunks
- * in the first `busy` ns of the job's `wall` ns; the job ended at `end`. */
-static void judge(nn_team *t, size_t n, size_t mine, long busy, long wall, long end) {
-    if (!t->adaptive) return;
-    if (!t->window_open) {
-        t->window_open = 1;
-        t->win_caller = pthread_self();
-        t->win_start = end;
-        t->win_cpu = team_cpu(t);
-        t->win_work = t->win_wall = 0.0;
+/* Account a job of kind k that took `wall` ns and ended at `end` (see "Solo
+ * or team"), and move between windows and holds. */
+static void account(nn_team *t, job_kind *k, long wall, long end) {
+    if (!t->team_mode) /* a solo run: the kind's one-thread time */
+        k->solo_ns = k->solo_ns > 0 ? 0.875 * k->solo_ns + 0.125 * (double)wall : (double)wall;
+    if (t->phase == HOLD) {
+        if (end >= t->hold_until) open_window(t, SOLO_WINDOW, end);
         return;
     }
-    t->win_work += mine ? (double)busy * (double)n / (double)mine : 2.0 * (double)wall;
-    t->win_wall += (double)wall;
-    if (end - t->win_start < WINDOW_NS) return;
-    t->window_open = 0;
-    if (!pthread_equal(t->win_caller, pthread_self())) return; /* another caller: no verdict */
-    const long cpu = team_cpu(t);
-    const double cpus = cpu < 0 || t->win_cpu < 0
-                            ? (double)t->size
-                            : (double)(cpu - t->win_cpu) / (double)(end - t->win_start);
-    if (cpus < 1.0 + MIN_CPU_SHARE * (t->size - 1) || t->win_work < MIN_GAIN * t->win_wall) {
-        t->solo_until = end + t->solo_ns;
-        t->solo_ns = t->solo_ns * 2 < SOLO_MAX_NS ? t->solo_ns * 2 : SOLO_MAX_NS;
-        atomic_store_explicit(&t->solo, 1, memory_order_relaxed);
+    if (t->win_jobs == 0) t->win_start = end - wall; /* windows start at their first job */
+    t->win_progress += k->solo_ns > 0 ? k->solo_ns : (double)wall;
+    t->win_jobs++;
+    const long span = end - t->win_start;
+    if (span < WINDOW_NS || t->win_jobs < MIN_WINDOW_JOBS) return;
+    const double rate = t->win_progress / (double)span;
+    int choice;
+    if (t->phase == SOLO_WINDOW) {
+        const long wait = pressure_total(t);
+        const int busy = wait >= 0 && t->psi_wait >= 0 &&
+                         (double)(wait - t->psi_wait) * 1000.0 > MAX_PRESSURE * (double)span;
+        if (!busy && t->size > 1) {
+            t->solo_rate = rate;
+            open_window(t, TEAM_WINDOW, end);
+            return;
+        }
+        choice = 0; /* tasks wait for CPUs: a helper would find none */
     } else {
-        t->solo_ns = SOLO_FIRST_NS;
+        choice = rate > (1.0 + MARGIN) * t->solo_rate;
     }
-}
-
-
-/* 1 if a solo caller at time `now` should try the team again: the solo period
- * is over and, where pressure is known, the last solo window had none. */
-static int retry_team(nn_team *t, long now) {
-    if (now < t->solo_until) return 0;
-    if (t->psi_fd < 0) return 1; /* no pressure information: retry after the period */
-    if (t->psi_start >= 0 && now - t->psi_start < WINDOW_NS) return 0; /* mid-window */
-    const long wait = pressure_total(t); /* a system call: once per window */
-    if (wait < 0) return 1;
-    if (t->psi_start < 0) {
-        t->psi_start = now;
-        t->psi_wait = wait;
-        return 0;
-    }
-    const double pressure = (double)(wait - t->psi_wait) * 1000.0 / (double)(now - t->psi_start);
-    t->psi_start = now;
-    t->psi_wait = wait;
-    return pressure < MAX_PRESSURE;
+    t->hold_ns = choice == t->last_choice ? (t->hold_ns * 2 < HOLD_MAX_NS ? t->hold_ns * 2 : HOLD_MAX_NS)
+                                          : HOLD_FIRST_NS;
+    t->last_choice = choice;
+    t->phase = HOLD;
+    t->team_mode = choice;
+    t->hold_until = end + t->hold_ns;
+    atomic_store_explicit(&t->solo, !choice, memory_order_relaxed);
 }
 
 void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx) {
@@ -372,16 +371,13 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx) {
         for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
         return;
     }
-    long t0 = now_ns();
-    if (atomic_load_explicit(&t->solo, memory_order_relaxed)) {
-        if (!retry_team(t, t0)) {
-            for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
-            return;
-        }
-        t->psi_start = -1;
-        t0 = now_ns();
+    const long t0 = t->adaptive ? now_ns() : 0;
+    if (!t->team_mode) {
+        for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
+        const long t2 = now_ns();
+        account(t, kind_of(t, fn, n), t2 - t0, t2);
+        return;
     }
-    atomic_store_explicit(&t->solo, 0, memory_order_relaxed);
     const int T = t->size;
     atomic_store_explicit(&t->helped, 0, memory_order_relaxed);
     t->fn = fn;
@@ -399,14 +395,15 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx) {
         pthread_mutex_unlock(&t->mu);
     }
     const size_t mine = work(t, 0);
-    const long t1 = now_ns();
     atomic_fetch_and_explicit(&t->state, ~OPEN, memory_order_acq_rel);
     for (unsigned spins = 0;
          (atomic_load_explicit(&t->state, memory_order_acquire) & INSIDE_MASK) != 0;)
         if (++spins < WAIT_SPINS) cpu_relax();
         else sched_yield(); /* a worker inside was descheduled mid-chunk */
-    const long t2 = now_ns();
     const int ran = (mine > 0) + atomic_load_explicit(&t->helped, memory_order_relaxed);
     if (ran > t->used) t->used = ran;
-    judge(t, n, mine, t1 - t0, t2 - t0, t2);
+    if (t->adaptive) {
+        const long t2 = now_ns();
+        account(t, kind_of(t, fn, n), t2 - t0, t2);
+    }
 }
