@@ -25,7 +25,7 @@
 /* Products with at most this many columns read op(a) in place; a plain b too
  * when its rows are short or few row panels reuse each B panel. */
 #ifndef INPLACE_MAX_N
-#define INPLACE_MAX_N 512
+#define INPLACE_MAX_N 128
 #endif
 #ifndef INPLACE_B_MAX_N
 #define INPLACE_B_MAX_N 128
