@@ -238,7 +238,8 @@ nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, fl
     size_t L = m->n_layers;
     nn_view dz = {m->delta, 0}; /* (rows, out_l) gradient wrt Z_l */
     int db_done = 0;            /* db of the current layer already computed */
-    const int fuse_update = update && !hook && ops->dense_backward_dw_update;
+    const int fuse_update = update && !hook && ops->dense_backward_dw_update &&
+                            ops->dense_backward_dw && ops->dense_backward_dx;
     if (updated) *updated = fuse_update;
     if (ops->loss_grad_sum) {
         nn_view db = db_with_dz ? (nn_view){m->grads, m->b_off[L - 1]} : none;
