@@ -89,6 +89,8 @@ struct nn_team {
     _Alignas(64) nn_team_fn fn;
     void *ctx;
     int used;              /* most threads that ran chunks of one job since the last reset */
+    int used_window;       /* the same for jobs in measurement windows */
+    int held;              /* a job ran in a hold (the chosen way) since the last reset */
     int adaptive;          /* measure solo against team (else always team) */
     atomic_int helped;     /* workers that ran chunks of the current job */
     /* solo or team (caller only) */
@@ -258,7 +260,7 @@ nn_status nn_team_create(int threads, int adaptive, nn_team **out, nn_error *err
     t->size = threads;
     t->workers = workers;
     atomic_init(&t->state, 0);
-    t->used = 1;
+    t->used = t->used_window = 1;
     t->adaptive = adaptive;
     atomic_init(&t->helped, 0);
     t->hold_ns = HOLD_FIRST_NS;
@@ -307,8 +309,9 @@ void nn_team_free(nn_team *t) {
 int nn_team_size(const nn_team *t) { return t->size; }
 
 int nn_team_used(nn_team *t, int reset) {
-    const int used = t->used;
-    if (reset) t->used = 1;
+    /* once a choice has held, the jobs of the measurement windows do not count */
+    const int used = t->held || t->used_window < t->used ? t->used : t->used_window;
+    if (reset) t->used = t->used_window = 1, t->held = 0;
     return used;
 }
 
@@ -372,6 +375,7 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx) {
         return;
     }
     const long t0 = t->adaptive ? now_ns() : 0;
+    if (t->phase == HOLD) t->held = 1;
     if (!t->team_mode) {
         for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
         const long t2 = now_ns();
@@ -401,7 +405,11 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx) {
         if (++spins < WAIT_SPINS) cpu_relax();
         else sched_yield(); /* a worker inside was descheduled mid-chunk */
     const int ran = (mine > 0) + atomic_load_explicit(&t->helped, memory_order_relaxed);
-    if (ran > t->used) t->used = ran;
+    if (t->phase != HOLD) {
+        if (ran > t->used_window) t->used_window = ran;
+    } else if (ran > t->used) {
+        t->used = ran;
+    }
     if (t->adaptive) {
         const long t2 = now_ns();
         account(t, kind_of(t, fn, n), t2 - t0, t2);

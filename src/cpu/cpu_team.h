@@ -45,7 +45,9 @@ int nn_team_size(const nn_team *t);
  * a time: not reentrant, and called from one thread at a time. */
 void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx);
 /* The most threads that ran chunks of one job since the last reset (1 if
- * every job ran on the calling thread alone); reset != 0 starts a new count. */
+ * every job ran on the calling thread alone; for an adaptive team, once it
+ * has chosen solo or team, jobs of its measurement windows do not count);
+ * reset != 0 starts a new count. */
 int nn_team_used(nn_team *t, int reset);
 
 #endif
