@@ -30,9 +30,11 @@
  *     its progress per wall second, so time between jobs (the single-threaded
  *     parts of a training step, which a spinning helper may slow) counts too;
  *   - the team wins if its rate beats the solo rate by MARGIN; the choice
- *     holds for a period that doubles while the same side keeps winning;
+ *     holds for a period that doubles (quadruples for a clear verdict, one
+ *     side 25% faster) while the same side keeps winning;
  *   - where the kernel reports CPU pressure (Linux PSI), the team window is
- *     skipped (solo kept) when tasks waited for CPUs in the solo window.
+ *     skipped (solo kept, for a long hold) when tasks waited for CPUs in the
+ *     solo window.
  * Helpers sleep while the team is solo. Which thread computes what never
  * changes a result, so this only moves time. */
 #include "cpu/cpu_team.h"
@@ -346,11 +348,11 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
     const long span = end - t->win_start;
     if (span < WINDOW_NS || t->win_jobs < MIN_WINDOW_JOBS) return;
     const double rate = t->win_progress / (double)span;
-    int choice;
+    int choice, busy = 0;
     if (t->phase == SOLO_WINDOW) {
         const long wait = pressure_total(t);
-        const int busy = wait >= 0 && t->psi_wait >= 0 &&
-                         (double)(wait - t->psi_wait) * 1000.0 > MAX_PRESSURE * (double)span;
+        busy = wait >= 0 && t->psi_wait >= 0 &&
+               (double)(wait - t->psi_wait) * 1000.0 > MAX_PRESSURE * (double)span;
         if (!busy && t->size > 1) {
             t->solo_rate = rate;
             open_window(t, TEAM_WINDOW, end);
@@ -360,8 +362,11 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
     } else {
         choice = rate > (1.0 + MARGIN) * t->solo_rate;
     }
-    t->hold_ns = choice == t->last_choice ? (t->hold_ns * 2 < HOLD_MAX_NS ? t->hold_ns * 2 : HOLD_MAX_NS)
-                                          : HOLD_FIRST_NS;
+    /* a clear verdict (one side 25% faster) holds longer; so does a busy machine */
+    const int clear = busy || rate > 1.25 * t->solo_rate || rate < 0.8 * t->solo_rate;
+    const long grown = t->hold_ns * (clear ? 4 : 2);
+    t->hold_ns = choice == t->last_choice ? (grown < HOLD_MAX_NS ? grown : HOLD_MAX_NS)
+                                          : (clear ? 2 * HOLD_FIRST_NS : HOLD_FIRST_NS);
     t->last_choice = choice;
     t->phase = HOLD;
     t->team_mode = choice;
