@@ -25,7 +25,7 @@ static void count_chunk(void *ctx, size_t chunk, int thread) {
 /* Run `jobs` jobs of n chunks on t and check each chunk ran once per job. */
 static void run_and_count(nn_team *t, size_t n, int jobs) {
     count_job j = {calloc(n ? n : 1, sizeof(atomic_int)), nn_team_size(t), 0};
-    for (int r = 0; r < jobs; r++) nn_team_run(t, n, count_chunk, &j);
+    for (int r = 0; r < jobs; r++) nn_team_run(t, n, count_chunk, &j, n);
     for (size_t c = 0; c < n; c++)
         cr_assert_eq(atomic_load(&j.hits[c]), jobs, "size %d, n %zu: chunk %zu ran %d times in %d jobs",
                      j.size, n, c, atomic_load(&j.hits[c]), jobs);
@@ -72,11 +72,11 @@ Test(cpu_team, threads_used_counts_threads_that_ran_chunks) {
     cr_assert_eq(nn_team_used(t, 0), 1, "nothing ran yet");
     run_and_count(t, 1, 5);
     cr_assert_eq(nn_team_used(t, 0), 1, "single-chunk jobs run on the caller");
-    nn_team_run(t, 2, slow_chunk, NULL);
+    nn_team_run(t, 2, slow_chunk, NULL, 2);
     const int two = nn_team_used(t, 1);
     cr_assert(two >= 1 && two <= 2, "a 2-chunk job runs on 1 or 2 threads, got %d", two);
     cr_assert_eq(nn_team_used(t, 0), 1, "reset");
-    nn_team_run(t, 60, slow_chunk, NULL); /* 120 ms of sleeping chunks: the helpers join */
+    nn_team_run(t, 60, slow_chunk, NULL, 60); /* 120 ms of sleeping chunks: the helpers join */
     cr_assert_eq(nn_team_used(t, 0), 3);
     nn_team_free(t);
 }

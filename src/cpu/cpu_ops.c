@@ -85,7 +85,7 @@ static void par_for(const nn_backend *be, size_t n, size_t min_par, range_fn bod
     }
     range_job j = {body, a, n, n < 4 * nt ? n : 4 * nt};
     const nn_par par = nn_cpu_par(be);
-    nn_par_run(&par, j.chunks, range_chunk, &j);
+    nn_par_run(&par, j.chunks, range_chunk, &j, n ^ (size_t)(uintptr_t)body); /* size hint: which loop on how much */
 }
 
 /* ------------------------------------------------------------------- fill */

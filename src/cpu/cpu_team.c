@@ -24,8 +24,9 @@
  * can cost more than the split saves. So an adaptive team compares, in turn,
  * a window of jobs run by the caller alone with a window run by the team, and
  * keeps the faster way for a while:
- *   - progress = the jobs' one-thread cost: each job kind (its function and
- *     chunk count) has a running average of its time when run alone;
+ *   - progress = the jobs' one-thread cost: each job kind (its function,
+ *     chunk count and the caller's size hint) has a running average of its
+ *     time when run alone;
  *   - a window lasts at least WINDOW_NS and MIN_WINDOW_JOBS jobs; its rate is
  *     its progress per wall second, so time between jobs (the single-threaded
  *     parts of a training step, which a spinning helper may slow) counts too;
@@ -58,9 +59,9 @@
  * advantage, the first and longest periods a choice holds, the job kinds
  * remembered, and the CPU pressure (share of a window some task waited for a
  * CPU) above which the team is not tried. */
-#define WINDOW_NS 10000000L
+#define WINDOW_NS 15000000L
 #define MIN_WINDOW_JOBS 16
-#define MARGIN 0.05
+#define MARGIN 0.10
 #define HOLD_FIRST_NS 200000000L
 #define HOLD_MAX_NS 3200000000L
 #define KINDS 64
@@ -76,7 +77,7 @@ typedef struct range {
 /* A kind of job and its average time when run by the caller alone. */
 typedef struct job_kind {
     nn_team_fn fn;
-    size_t n;
+    size_t n, size;
     double solo_ns; /* 0: not measured yet */
 } job_kind;
 
@@ -100,8 +101,10 @@ struct nn_team {
     int team_mode;         /* jobs now run by the team */
     int last_choice;       /* 1: the team won the last comparison */
     long win_start;        /* the window's start (ns) */
-    long win_jobs;
+    long win_jobs;         /* jobs counted (their one-thread time is known) */
+    int win_started;       /* a job ran in the window */
     double win_progress;   /* one-thread ns of the window's jobs */
+    double win_unknown;    /* wall ns of the window's jobs of kinds never run alone */
     double solo_rate;      /* the solo window's progress per ns */
     long hold_until, hold_ns;
     long psi_wait;         /* pressure total at the solo window's start (us), or -1 */
@@ -241,7 +244,9 @@ static void open_window(nn_team *t, enum phase phase, long now) {
     t->team_mode = phase == TEAM_WINDOW;
     t->win_start = now;
     t->win_jobs = 0;
+    t->win_started = 0;
     t->win_progress = 0.0;
+    t->win_unknown = 0.0;
     if (phase == SOLO_WINDOW) t->psi_wait = pressure_total(t);
     atomic_store_explicit(&t->solo, !t->team_mode, memory_order_relaxed);
 }
@@ -318,18 +323,18 @@ int nn_team_used(nn_team *t, int reset) {
 }
 
 /* The entry of a job kind (a slot is reused when the table is full). */
-static job_kind *kind_of(nn_team *t, nn_team_fn fn, size_t n) {
-    const size_t h = ((size_t)(uintptr_t)fn >> 4 ^ n * 0x9e3779b9u) % KINDS;
+static job_kind *kind_of(nn_team *t, nn_team_fn fn, size_t n, size_t size) {
+    const size_t h = ((size_t)(uintptr_t)fn >> 4 ^ n * 0x9e3779b9u ^ size * 0x85ebca6bu) % KINDS;
     for (size_t i = 0; i < KINDS; i++) {
         job_kind *k = &t->kinds[(h + i) % KINDS];
-        if (k->fn == fn && k->n == n) return k;
+        if (k->fn == fn && k->n == n && k->size == size) return k;
         if (!k->fn) {
-            k->fn = fn, k->n = n, k->solo_ns = 0.0;
+            k->fn = fn, k->n = n, k->size = size, k->solo_ns = 0.0;
             return k;
         }
     }
     job_kind *k = &t->kinds[h];
-    k->fn = fn, k->n = n, k->solo_ns = 0.0;
+    k->fn = fn, k->n = n, k->size = size, k->solo_ns = 0.0;
     return k;
 }
 
@@ -342,16 +347,22 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
         if (end >= t->hold_until) open_window(t, SOLO_WINDOW, end);
         return;
     }
-    if (t->win_jobs == 0) t->win_start = end - wall; /* windows start at their first job */
-    t->win_progress += k->solo_ns > 0 ? k->solo_ns : (double)wall;
-    t->win_jobs++;
+    if (!t->win_started) t->win_start = end - wall, t->win_started = 1; /* at its first job */
+    if (k->solo_ns > 0) { /* jobs whose one-thread time is unknown do not count */
+        t->win_progress += k->solo_ns;
+        t->win_jobs++;
+    } else {
+        t->win_unknown += (double)wall;
+    }
     const long span = end - t->win_start;
     if (span < WINDOW_NS || t->win_jobs < MIN_WINDOW_JOBS) return;
-    const double rate = t->win_progress / (double)span;
+    const double rate = t->win_progress / ((double)span - t->win_unknown);
     int choice, busy = 0;
     if (t->phase == SOLO_WINDOW) {
         const long wait = pressure_total(t);
-        busy = wait >= 0 && t->psi_wait >= 0 &&
+        /* (not for the first comparison: our own process may just have had
+         * more threads running, e.g. to generate the data) */
+        busy = t->last_choice >= 0 && wait >= 0 && t->psi_wait >= 0 &&
                (double)(wait - t->psi_wait) * 1000.0 > MAX_PRESSURE * (double)span;
         if (!busy && t->size > 1) {
             t->solo_rate = rate;
@@ -374,7 +385,7 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
     atomic_store_explicit(&t->solo, !choice, memory_order_relaxed);
 }
 
-void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx) {
+void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size) {
     if (t->size == 1 || n < 2 || n > UINT32_MAX) {
         for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
         return;
@@ -384,7 +395,7 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx) {
     if (!t->team_mode) {
         for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
         const long t2 = now_ns();
-        account(t, kind_of(t, fn, n), t2 - t0, t2);
+        account(t, kind_of(t, fn, n, size), t2 - t0, t2);
         return;
     }
     const int T = t->size;
@@ -417,6 +428,6 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx) {
     }
     if (t->adaptive) {
         const long t2 = now_ns();
-        account(t, kind_of(t, fn, n), t2 - t0, t2);
+        account(t, kind_of(t, fn, n, size), t2 - t0, t2);
     }
 }

@@ -41,9 +41,12 @@ void nn_team_free(nn_team *t);
 /* Threads in the team, counting the caller (>= 1). */
 int nn_team_size(const nn_team *t);
 /* Run fn on chunks [0, n) and return when all are done. With n < 2 or a
- * one-thread team the chunks run in order on the calling thread. One job at
- * a time: not reentrant, and called from one thread at a time. */
-void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx);
+ * one-thread team the chunks run in order on the calling thread. `size`
+ * tells jobs of the same fn and n apart for the adaptive team (jobs of equal
+ * fn, n and size are taken to cost the same; e.g. the elements or
+ * multiply-adds). One job at a time: not reentrant, and called from one
+ * thread at a time. */
+void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size);
 /* The most threads that ran chunks of one job since the last reset (1 if
  * every job ran on the calling thread alone; for an adaptive team, once it
  * has chosen solo or team, jobs of its measurement windows do not count);

@@ -89,9 +89,9 @@ int nn_par_threads(const nn_par *p) {
     return p->threads > 0 ? p->threads : omp_get_max_threads();
 }
 
-void nn_par_run(const nn_par *p, size_t n, nn_team_fn fn, void *ctx) {
+void nn_par_run(const nn_par *p, size_t n, nn_team_fn fn, void *ctx, size_t size) {
     if (p->team) {
-        nn_team_run(p->team, n, fn, ctx);
+        nn_team_run(p->team, n, fn, ctx, size);
         return;
     }
     const int nt = nn_par_threads(p);
@@ -177,7 +177,7 @@ void nn_gemm_run_rows(const nn_gemm_args *g, const nn_par *par, nn_gemm_rows_fn 
     size_t per = nt <= 1 ? m : (m + 4 * nt - 1) / (4 * nt); /* about four chunks per thread */
     if (per < 4) per = 4;
     rows_job j = {g, rows, extra, per, sub ? sub : 1};
-    nn_par_run(par, (m + per - 1) / per, rows_chunk, &j);
+    nn_par_run(par, (m + per - 1) / per, rows_chunk, &j, m * g->n * g->k);
 }
 
 /* nn_cpu_gemm on an explicit instruction-set path (see gemm_internal.h). */

@@ -30,8 +30,10 @@ typedef struct nn_par {
 /* Threads that may run chunks under p (>= 1); chunk functions see thread
  * indices below it. */
 int nn_par_threads(const nn_par *p);
-/* Run fn on chunks [0, n) (n < 2^32) under p; returns when all are done. */
-void nn_par_run(const nn_par *p, size_t n, nn_team_fn fn, void *ctx);
+/* Run fn on chunks [0, n) (n < 2^32) under p; returns when all are done.
+ * size: a hint that tells different jobs of the same fn and n apart (see
+ * nn_team_run). */
+void nn_par_run(const nn_par *p, size_t n, nn_team_fn fn, void *ctx, size_t size);
 
 /* An epilogue fused into a product, applied to every entry of c once it has
  * its final value, in two parts:

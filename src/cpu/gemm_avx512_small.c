@@ -716,7 +716,7 @@ AVX512 static void small_with(const nn_gemm_args *g, const nn_par *par, float *b
     small_job job = {&sp, sp.items};
     if (threads > 1 && sp.items > 1) { /* about four chunks per thread */
         job.per = (sp.items + 4 * threads - 1) / (4 * threads);
-        nn_par_run(par, (sp.items + job.per - 1) / job.per, run_chunk, &job);
+        nn_par_run(par, (sp.items + job.per - 1) / job.per, run_chunk, &job, m * n * k);
     } else {
         run_chunk(&job, 0, 0);
     }

@@ -170,6 +170,8 @@ int nn_gemm_blocked(const nn_gemm_isa *isa, const nn_par *par, const nn_gemm_arg
     pl.bpack = (float *)mem;
     pl.apack = (float *)(mem + bbytes);
     pl.row_panels = ceil_div(g->m, mr);
+    /* the size hint of this product's jobs: its multiply-adds and layout */
+    const size_t macs = (g->m * g->n * g->k) << 2 | (size_t)g->trans_a << 1 | (size_t)g->trans_b;
     /* narrow products read their operands in place: a packed A block would
      * serve only a few column panels, and a narrow b's rows are short */
     pl.inplace_a = isa->kernel_inplace && g->n <= INPLACE_MAX_N;
@@ -199,11 +201,11 @@ int nn_gemm_blocked(const nn_gemm_isa *isa, const nn_par *par, const nn_gemm_arg
             else if (threads == 1 || pl.kc * pl.nc <= SMALL_PACK_FLOATS)
                 for (size_t c = 0; c < pack_chunks; c++) pack_chunk(&pl, c, 0);
             else
-                nn_par_run(par, pack_chunks, pack_chunk, &pl);
+                nn_par_run(par, pack_chunks, pack_chunk, &pl, macs);
             if (by_tiles)
-                nn_par_run(par, ceil_div(tiles, pl.per), tile_chunk, &pl);
+                nn_par_run(par, ceil_div(tiles, pl.per), tile_chunk, &pl, macs);
             else
-                nn_par_run(par, ceil_div(panels, pl.per), step_chunk, &pl);
+                nn_par_run(par, ceil_div(panels, pl.per), step_chunk, &pl, macs);
         }
     }
     if (mem != stack_buf && !ws) free(mem);
