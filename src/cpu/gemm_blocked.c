@@ -189,7 +189,7 @@ int nn_gemm_blocked(const nn_gemm_isa *isa, const nn_par *par, const nn_gemm_arg
             pl.per = max_sz(tiles / (threads * TILE_CHUNKS_PER_THREAD), 1);
         else
             pl.per = threads == 1 ? max_per
-                                  : min_sz(max_sz(ceil_div(panels, threads * CHUNKS_PER_THREAD), 1),
+                                  : min_sz(max_sz(panels / (threads * CHUNKS_PER_THREAD), 1),
                                            max_per);
         for (size_t pc = 0; pc < g->k; pc += NN_GEMM_KC) {
             pl.pc = pc;
