@@ -129,10 +129,9 @@ static void dw_update_epi_fn(const nn_gemm_epi *e, float *c, size_t n, size_t i0
     const dw_update_epi *f = (const dw_update_epi *)e;
     dw_epi_fn(e, c, n, i0, i1, j0, j1);
     float *m = f->m, *v = f->v;
-    for (size_t i = i0; i < i1; i++) {
-        const size_t o = i * n + j0;
-        nn_cpu_update_elems(f->step, f->p + o, c + o, m ? m + o : NULL, v ? v + o : NULL, j1 - j0);
-    }
+    const size_t o = i0 * n + j0;
+    nn_cpu_update_block(f->step, f->p + o, c + o, m ? m + o : NULL, v ? v + o : NULL, n, i1 - i0,
+                        j1 - j0);
     if (i0 == 0) { /* this block summed its columns' bias gradient */
         const size_t o = f->wn + j0;
         nn_cpu_update_elems(f->step, f->p + o, c + o, m ? m + o : NULL, v ? v + o : NULL, j1 - j0);

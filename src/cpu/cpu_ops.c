@@ -635,6 +635,20 @@ void nn_cpu_update_elems(const nn_opt_step *st, float *p, const float *g, float 
     update_loop(st, p, g, m, v, 0, n);
 }
 
+/* update_loop on each row of a block (one dispatch of the cloned loop per block). */
+SIMD_CLONES static void update_rows(const nn_opt_step *st, float *p, const float *g, float *m,
+                                    float *v, size_t ld, size_t rows, size_t cols) {
+    for (size_t r = 0; r < rows; r++) {
+        const size_t o = r * ld;
+        update_loop(st, p + o, g + o, m ? m + o : NULL, v ? v + o : NULL, 0, cols);
+    }
+}
+
+void nn_cpu_update_block(const nn_opt_step *st, float *p, const float *g, float *m, float *v,
+                         size_t ld, size_t rows, size_t cols) {
+    update_rows(st, p, g, m, v, ld, rows, cols);
+}
+
 static void update_range(op_args *a, size_t i0, size_t i1) {
     update_loop(a->step, a->out, a->a, a->m, a->v, i0, i1);
 }

@@ -81,6 +81,9 @@ void nn_cpu_bce_elems(double *out, const float *z, const float *t, size_t n, int
 /* One optimizer step on p, g, m, v [0, n) (m, v NULL when unused), as update. */
 void nn_cpu_update_elems(const nn_opt_step *st, float *p, const float *g, float *m, float *v,
                          size_t n);
+/* nn_cpu_update_elems on `rows` rows of `cols` elements at row stride ld. */
+void nn_cpu_update_block(const nn_opt_step *st, float *p, const float *g, float *m, float *v,
+                         size_t ld, size_t rows, size_t cols);
 /* z += bias (cols) on each row, as bias_add. */
 void nn_cpu_bias_block(float *z, size_t ld, const float *bias, size_t rows, size_t cols);
 /* y = act(z), as act_forward (not softmax); y may equal z. */
