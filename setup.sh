@@ -10,7 +10,7 @@ mode=${1:-run}
 case "$mode" in run|test|build) ;; *) echo "usage: ./setup.sh [run|test|build]" >&2; exit 2 ;; esac
 
 packages=(build-essential cmake pkg-config libcriterion-dev ocl-icd-opencl-dev opencl-headers
-          pocl-opencl-icd clinfo)
+          pocl-opencl-icd clinfo libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

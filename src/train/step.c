@@ -166,6 +166,7 @@ nn_status nn_trainer_step(nn_trainer *tr, nn_error *err) {
         st = nn_comm_agree(tr->comm, st, err);
         tr->comm_seconds += nn_now() - t1;
     }
+    const int agreed_failure = st != NN_OK; /* the same on every rank */
     if (st == NN_OK) st = apply_update(tr, err);
     if (st == NN_OK) tr->epoch_step++;
     if (last_of_epoch) st = end_epoch(tr, with_loss, st, err);
@@ -175,7 +176,7 @@ nn_status nn_trainer_step(nn_trainer *tr, nn_error *err) {
         if (tr->cfg.on_progress(tr->cfg.user, done / total))
             st = nn_error_set(err, NN_E_STOPPED, "training stopped at epoch %d", tr->epoch);
     }
-    if (parallel) { /* an update that failed, or a stop asked on one rank, stops all */
+    if (parallel && !agreed_failure) { /* a failed update, or a stop on one rank, stops all */
         double t1 = nn_now();
         st = nn_comm_agree(tr->comm, st, err);
         tr->comm_seconds += nn_now() - t1;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,6 +66,11 @@ static char *slurp(int fd) {
 }
 
 tu_result tu_run_nnbench(const char *const *args, const char *const *env, const char *dir) {
+    return tu_run_program(NNBENCH_EXE, args, env, dir);
+}
+
+tu_result tu_run_program(const char *exe, const char *const *args, const char *const *env,
+                         const char *dir) {
     char outname[] = "/tmp/nnbench-out-XXXXXX", errname[] = "/tmp/nnbench-err-XXXXXX";
     int ofd = mkstemp(outname), efd = mkstemp(errname);
     cr_assert(ofd >= 0 && efd >= 0);
@@ -74,7 +80,7 @@ tu_result tu_run_nnbench(const char *const *args, const char *const *env, const 
     while (environ[nenv]) nenv++;
     char **argv = calloc(na + 2, sizeof *argv);
     char **envp = calloc(nenv + ne + 1, sizeof *envp);
-    argv[0] = (char *)NNBENCH_EXE;
+    argv[0] = (char *)exe;
     for (size_t i = 0; i < na; i++) argv[i + 1] = (char *)args[i];
     size_t k = 0;
     for (size_t i = 0; i < ne; i++) envp[k++] = (char *)env[i];
@@ -135,3 +141,10 @@ char *tu_write_file(const char *dir, const char *name, const char *text) {
     fclose(f);
     return path;
 }
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void tu_rmtree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }

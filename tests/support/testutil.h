@@ -30,9 +30,14 @@ typedef struct tu_result {
  * environment entries "NAME=VALUE" (NULL-terminated, may be NULL); the working
  * directory is dir (NULL = current). */
 tu_result tu_run_nnbench(const char *const *args, const char *const *env, const char *dir);
+/* The same for any program (exe is a path). */
+tu_result tu_run_program(const char *exe, const char *const *args, const char *const *env,
+                         const char *dir);
 void tu_result_free(tu_result *r);
 /* A new empty temporary directory (path in a static-free malloc'd string). */
 char *tu_tmpdir(void);
+/* Remove a directory tree made by a test (tu_tmpdir). */
+void tu_rmtree(const char *dir);
 /* Write text to dir/name; returns the malloc'd path. */
 char *tu_write_file(const char *dir, const char *name, const char *text);
 
