@@ -45,7 +45,5 @@ nn_view model_logits(const nn_model *m);
 /* Backward pass after model_forward(x): gradients of the mean loss over the
  * rows against targets t: (rows, outputs) into m->grads. */
 nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, nn_error *err);
-/* Output activation implied by a loss. */
-nn_act model_output_act(nn_loss loss);
 
 #endif

@@ -12,40 +12,6 @@
 
 #include "model_impl.h"
 
-nn_train_config nn_train_config_default(void) {
-    nn_train_config c;
-    memset(&c, 0, sizeof c);
-    c.epochs = 1000;
-    c.lr = 0.1;
-    c.optimizer = NN_OPT_SGD;
-    c.momentum = 0.9;
-    c.beta1 = 0.9;
-    c.beta2 = 0.999;
-    c.eps = 1e-8;
-    c.batch = 0;
-    c.seed = 42;
-    c.log_every = 100;
-    return c;
-}
-
-/* ---------------------------------------------------------- dataset source */
-
-static nn_status dataset_fill(void *ctx, uint64_t first, size_t count, float *x, float *y,
-                              nn_error *err) {
-    const nn_dataset *ds = ctx;
-    if (first > ds->n || count > ds->n - first)
-        return nn_error_set(err, NN_E_INVALID, "rows %llu..%llu are outside the dataset (%zu rows)",
-                            (unsigned long long)first, (unsigned long long)(first + count), ds->n);
-    memcpy(x, ds->x + first * ds->features, count * ds->features * sizeof(float));
-    memcpy(y, ds->y + first, count * sizeof(float));
-    return NN_OK;
-}
-
-nn_source nn_source_from_dataset(const nn_dataset *ds) {
-    nn_source s = {ds->n, ds->features, ds->classes, dataset_fill, (void *)ds};
-    return s;
-}
-
 /* ------------------------------------------------------------ host staging */
 
 /* One chunk of rows in host memory, filled by the producer. */
@@ -145,35 +111,6 @@ typedef struct loop {
         nn_status st_ = (call);                                                                    \
         if (st_ != NN_OK) return st_;                                                              \
     } while (0)
-
-static nn_status validate(const nn_model *m, const nn_source *src, const nn_train_config *cfg,
-                          nn_error *err) {
-    if (cfg->epochs < 1) return nn_error_set(err, NN_E_INVALID, "epochs must be >= 1, got %d", cfg->epochs);
-    if (!(cfg->lr > 0.0) || !isfinite(cfg->lr))
-        return nn_error_set(err, NN_E_INVALID, "learning rate must be a positive number, got %g", cfg->lr);
-    if (cfg->log_every < 0) return nn_error_set(err, NN_E_INVALID, "log_every must be >= 0");
-    if (src->n == 0) return nn_error_set(err, NN_E_INVALID, "the training set is empty");
-    if (src->features != model_inputs(m))
-        return nn_error_set(err, NN_E_INVALID,
-                            "the data has %zu features but the first layer takes %zu inputs",
-                            src->features, model_inputs(m));
-    size_t out = model_outputs(m);
-    if (m->cfg.loss == NN_LOSS_BCE && src->classes != 2)
-        return nn_error_set(err, NN_E_INVALID,
-                            "loss bce needs 2 classes, the data has %zu (use --loss ce)", src->classes);
-    if (m->cfg.loss == NN_LOSS_CE && src->classes != out)
-        return nn_error_set(err, NN_E_INVALID,
-                            "the data has %zu classes but the last layer has %zu outputs",
-                            src->classes, out);
-    if (m->cfg.loss == NN_LOSS_MSE && out != 1)
-        return nn_error_set(err, NN_E_INVALID, "loss mse needs 1 output, the last layer has %zu", out);
-    if (cfg->optimizer == NN_OPT_MOMENTUM && !(cfg->momentum >= 0.0 && cfg->momentum < 1.0))
-        return nn_error_set(err, NN_E_INVALID, "momentum must be in [0, 1)");
-    if (cfg->optimizer == NN_OPT_ADAM &&
-        !(cfg->beta1 >= 0 && cfg->beta1 < 1 && cfg->beta2 >= 0 && cfg->beta2 < 1 && cfg->eps > 0))
-        return nn_error_set(err, NN_E_INVALID, "adam needs beta1, beta2 in [0, 1) and eps > 0");
-    return NN_OK;
-}
 
 /* Decide batch and chunk sizes from the config and the memory budget. */
 static nn_status plan(loop *L, nn_error *err) {
@@ -311,11 +248,11 @@ static nn_status epoch_loss(loop *L, int epoch, int last_logged, double *loss, n
     const char *what = isnan(*loss) ? "NaN" : "Inf";
     if (last_logged < 0 || last_logged + 1 == epoch)
         return nn_error_set(err, NN_E_NUMERIC,
-                            "training diverged: the loss is %s at epoch %d (try a smaller --lr)",
-                            what, epoch);
+                            "training diverged: the loss is %s at epoch %d (try a smaller "
+                            "learning rate)", what, epoch);
     return nn_error_set(err, NN_E_NUMERIC,
                         "training diverged: the loss became %s between epoch %d and epoch %d "
-                        "(try a smaller --lr)", what, last_logged + 1, epoch);
+                        "(try a smaller learning rate)", what, last_logged + 1, epoch);
 }
 
 /* The epochs. A resident dataset (one chunk) is already uploaded. Streamed
@@ -377,7 +314,8 @@ nn_status nn_train(nn_model *m, const nn_source *src, const nn_train_config *cfg
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     if (!m || !src || !cfg) return nn_error_set(err, NN_E_INVALID, "nn_train: NULL argument");
-    TRY(validate(m, src, cfg, err));
+    TRY(nn_train_config_validate(cfg, err));
+    TRY(nn_train_check_data(&m->cfg, src->n, src->features, src->classes, err));
     loop L;
     memset(&L, 0, sizeof L);
     L.m = m;

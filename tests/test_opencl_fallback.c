@@ -10,9 +10,7 @@
 
 #include "backend.h"
 #include "testutil.h"
-#ifdef NN_HAVE_OPENCL
-#include "opencl/opencl.h"
-#endif
+#include "nn_tools.h"
 
 /* Make the ICD loader see no platform; returns the empty folder (malloc'ed). */
 static char *hide_platforms(void) {

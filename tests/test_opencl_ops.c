@@ -21,9 +21,7 @@
 
 #include "backend.h"
 #include "testutil.h"
-#ifdef NN_HAVE_OPENCL
-#include "opencl/opencl.h"
-#endif
+#include "nn_tools.h"
 
 #define PAD 13 /* canary elements before and after each buffer's view (odd: unaligned views) */
 #define CANARY (-7777.25f)

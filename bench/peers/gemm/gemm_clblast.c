@@ -13,9 +13,7 @@
 #include <clblast_c.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef NN_HAVE_OPENCL
-#include "opencl/opencl.h"
-#endif
+#include "nn_tools.h"
 
 /* The OpenCL objects and one shape's device buffers. */
 typedef struct clblast_state {
@@ -93,7 +91,6 @@ static size_t choose_device(const cl_dev *devs, size_t count, const char *want) 
     if (want && *want)
         for (size_t i = 0; i < count; i++)
             if (strcmp(devs[i].label, want) == 0) return i;
-#ifdef NN_HAVE_OPENCL
     nn_opencl_device_info *info;
     size_t n;
     if (nn_opencl_list_devices(&info, &n, NULL) == NN_OK) {
@@ -103,7 +100,6 @@ static size_t choose_device(const cl_dev *devs, size_t count, const char *want) 
         free(info);
         if (pick < count) return pick;
     }
-#endif
     for (size_t i = 0; i < count; i++)
         if (devs[i].gpu) return i;
     return 0;

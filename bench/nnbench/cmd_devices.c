@@ -2,24 +2,22 @@
  * say which device "--backend auto" would use. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
-#ifdef NN_HAVE_OPENCL
-#include "opencl/opencl.h"
-#endif
+#include "nn_tools.h"
+#include "options.h"
 
-/* Print the command's help on stdout. */
-static void usage(void) {
-    printf("usage: nnbench devices [--help]\n"
-           "Lists every OpenCL platform and device with its index (what --device and\n"
-           "NN_OPENCL_DEVICE take, as does a name substring), type, compute units, global\n"
-           "memory, max work-group size and OpenCL C version, and marks the device that\n"
-           "--backend auto would use (the first GPU or accelerator; otherwise auto uses the\n"
-           "CPU backend) and the one --backend opencl opens by default.\n");
-}
+static const opt_group *const NO_GROUPS[] = {NULL};
+static const opt_table DEVICES_OPTIONS = {
+    "devices",
+    "usage: nnbench devices [--help]\n"
+    "Lists every OpenCL platform and device with its index (what --device and\n"
+    "NN_OPENCL_DEVICE take, as does a name substring), type, compute units, global\n"
+    "memory, max work-group size and OpenCL C version, and marks the device that\n"
+    "--backend auto would use (the first GPU or accelerator; otherwise auto uses the\n"
+    "CPU backend) and the one --backend opencl opens by default.\n",
+    NO_GROUPS};
 
-#ifdef NN_HAVE_OPENCL
 /* Print the devices of platform p (entries of devs with that platform index). */
 static void print_platform(const nn_opencl_platform_info *p, const nn_opencl_device_info *devs,
                            size_t n) {
@@ -66,22 +64,11 @@ static int list_all(void) {
     free(pfs);
     return EXIT_OK;
 }
-#endif
 
 /* `nnbench devices [--help]`: 0 on success (also with no OpenCL), 2 on bad options. */
 int cmd_devices(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage();
-            return EXIT_OK;
-        }
-        if (argv[i][0] == '-') return cli_usage_error("devices: unknown option '%s'", argv[i]);
-        return cli_usage_error("devices: unexpected argument '%s'", argv[i]);
-    }
-#ifdef NN_HAVE_OPENCL
+    int rc = opt_parse(&DEVICES_OPTIONS, argc, argv, NULL, NULL);
+    if (rc < 0) return EXIT_OK; /* --help */
+    if (rc != 0) return rc;
     return list_all();
-#else
-    printf("this nnbench was built without OpenCL; auto uses the CPU backend\n");
-    return EXIT_OK;
-#endif
 }

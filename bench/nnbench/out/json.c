@@ -1,8 +1,14 @@
 /* json.c — a minimal streaming JSON writer for result records. */
 #include <math.h>
 
-#include "cli.h"
+#include "out/json.h"
 
+json_writer json_writer_on(FILE *f) {
+    json_writer w = {f, 0, {0}};
+    return w;
+}
+
+/* Comma, newline and indentation before the next value. */
 static void indent(json_writer *w) {
     if (w->need_comma[w->depth]) fputc(',', w->f);
     w->need_comma[w->depth] = 1;
@@ -10,6 +16,7 @@ static void indent(json_writer *w) {
     for (int i = 0; i < w->depth; i++) fputs("  ", w->f);
 }
 
+/* s as a JSON string literal. */
 static void put_string(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; s++) {
@@ -23,6 +30,7 @@ static void put_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+/* Start a value: separator, then "k": unless k is NULL. */
 static void key(json_writer *w, const char *k) {
     indent(w);
     if (k) {

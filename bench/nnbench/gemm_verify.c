@@ -1,7 +1,7 @@
-/* gemm_check.c — the reference results of `nnbench gemm`: a full double
+/* gemm_verify.c — the reference results of `nnbench gemm`: a full double
  * product for moderate shapes, and for large ones the CPU GEMM's result
  * checked against double on sampled entries. */
-#include "gemm_check.h"
+#include "gemm_verify.h"
 
 #include <float.h>
 #include <math.h>
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cpu/gemm.h"
+#include "nn_tools.h"
 
 /* Largest m·n·k given a full double reference (about a second of work). */
 #define FULL_MAX_MACS ((double)(1u << 28))
@@ -68,7 +68,7 @@ static int sampled_reference(gemm_ref *r, const float *a, const float *b, int th
         snprintf(msg, len, "out of memory for the reference");
         return -1;
     }
-    nn_cpu_gemm(threads, c, a, b, s->m, s->n, s->k, s->ta, s->tb, 0);
+    nn_gemm_host(threads, c, a, b, s->m, s->n, s->k, s->ta, s->tb);
     for (size_t t = 0; t < GEMM_CHECK_SAMPLES; t++) {
         const size_t e = (size_t)(mix64(t) % mn), i = e / s->n, j = e % s->n;
         double dot = 0.0;
@@ -100,7 +100,7 @@ static int tolerances(gemm_ref *r, const float *a, const float *b, int threads) 
     if (aa && ab && mag) {
         for (size_t i = 0; i < na; i++) aa[i] = fabsf(a[i]);
         for (size_t i = 0; i < nb; i++) ab[i] = fabsf(b[i]);
-        nn_cpu_gemm(threads, mag, aa, ab, s->m, s->n, s->k, s->ta, s->tb, 0);
+        nn_gemm_host(threads, mag, aa, ab, s->m, s->n, s->k, s->ta, s->tb);
         for (size_t e = 0; e < mn; e++)
             r->tol[e] = 1e-6 + (double)(s->k + 2) * FLT_EPSILON * (double)mag[e];
         rc = 0;

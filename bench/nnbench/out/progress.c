@@ -1,5 +1,5 @@
 /* progress.c — the progress bar. */
-#include "progress.h"
+#include "out/progress.h"
 
 #include <stdio.h>
 

@@ -1,66 +1,46 @@
-/* gemm_impl.c — `nnbench gemm` implementations that go through an nnbench
- * backend's ops table (alloc / write / matmul / sync / read), and the opener
- * that picks an implementation by name. */
+/* gemm_impl.c — `nnbench gemm` implementations that are nnbench backends
+ * (cpu, opencl), through the library's benchmark handle (nn_tools.h), and the
+ * opener that picks an implementation by name. */
 #include "gemm_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "nn_tools.h"
 
-const char *const GEMM_IMPL_NAMES[4] = {"cpu", "opencl", "openblas", "clblast"};
+const char *const GEMM_IMPL_NAMES[GEMM_NIMPL + 1] = {"cpu", "opencl", "openblas", "clblast", NULL};
 
-/* State of a backend implementation: the backend and one shape's buffers. */
+/* State of a backend implementation: the backend and one shape's product. */
 typedef struct backend_state {
     nn_backend *be;
-    gemm_shape s;
-    nn_buf *a; /* (m, k) or (k, m) */
-    nn_buf *b; /* (k, n) or (n, k) */
-    nn_buf *c; /* (m, n) */
+    nn_gemm_bench *g; /* the shape's resident operands, NULL between shapes */
 } backend_state;
 
-/* Release the shape's backend buffers. */
+/* Release the shape's buffers. */
 static void be_unprepare(gemm_impl *im) {
     backend_state *st = im->state;
-    nn_buf **bufs[3] = {&st->a, &st->b, &st->c};
-    for (int i = 0; i < 3; i++)
-        if (*bufs[i]) {
-            st->be->ops->release(st->be, *bufs[i]);
-            *bufs[i] = NULL;
-        }
+    nn_gemm_bench_free(st->g);
+    st->g = NULL;
 }
 
-/* Backend buffers for a, b (written) and c. */
+/* Upload a and b for shape s. */
 static int be_prepare(gemm_impl *im, const gemm_shape *s, const float *a, const float *b,
                       char *msg, size_t len) {
     backend_state *st = im->state;
-    nn_backend *be = st->be;
     nn_error err;
-    st->s = *s;
-    const size_t na = s->m * s->k, nb = s->k * s->n, nc = s->m * s->n;
-    if (be->ops->alloc(be, na, &st->a, &err) != NN_OK ||
-        be->ops->alloc(be, nb, &st->b, &err) != NN_OK ||
-        be->ops->alloc(be, nc, &st->c, &err) != NN_OK ||
-        be->ops->write(be, (nn_view){st->a, 0}, a, na, &err) != NN_OK ||
-        be->ops->write(be, (nn_view){st->b, 0}, b, nb, &err) != NN_OK ||
-        be->ops->sync(be, &err) != NN_OK) {
+    if (nn_gemm_bench_create(st->be, s->m, s->n, s->k, s->ta, s->tb, a, b, &st->g, &err) != NN_OK) {
         snprintf(msg, len, "%s", err.msg);
-        be_unprepare(im);
         return -1;
     }
     return 0;
 }
 
-/* The backend's matmul, then sync. */
+/* The backend's matmul, complete when it returns. */
 static int be_run(gemm_impl *im, char *msg, size_t len) {
     backend_state *st = im->state;
-    nn_backend *be = st->be;
-    const gemm_shape *s = &st->s;
     nn_error err;
-    if (be->ops->matmul(be, (nn_view){st->c, 0}, (nn_view){st->a, 0}, (nn_view){st->b, 0}, s->m,
-                        s->n, s->k, s->ta, s->tb, 0, &err) != NN_OK ||
-        be->ops->sync(be, &err) != NN_OK) {
+    if (nn_gemm_bench_run(st->g, &err) != NN_OK) {
         snprintf(msg, len, "%s", err.msg);
         return -1;
     }
@@ -71,7 +51,7 @@ static int be_run(gemm_impl *im, char *msg, size_t len) {
 static int be_read(gemm_impl *im, float *c, char *msg, size_t len) {
     backend_state *st = im->state;
     nn_error err;
-    if (st->be->ops->read(st->be, (nn_view){st->c, 0}, c, st->s.m * st->s.n, &err) != NN_OK) {
+    if (nn_gemm_bench_read(st->g, c, &err) != NN_OK) {
         snprintf(msg, len, "%s", err.msg);
         return -1;
     }

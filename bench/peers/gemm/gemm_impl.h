@@ -1,7 +1,9 @@
 /* gemm_impl.h — the matrix-multiply implementations `nnbench gemm` compares,
- * behind one interface: operands are uploaded once per shape, then each run
- * computes c = op(a) · op(b) with the data resident where the implementation
- * keeps it, and returns only when the result is complete. */
+ * behind one interface: nnbench's own backends (through the library's
+ * nn_gemm_bench, nn_tools.h) and the peers OpenBLAS and CLBlast. Operands are
+ * uploaded once per shape, then each run computes c = op(a) · op(b) with the
+ * data resident where the implementation keeps it, and returns only when the
+ * result is complete. */
 #ifndef NNBENCH_GEMM_IMPL_H
 #define NNBENCH_GEMM_IMPL_H
 
@@ -35,8 +37,9 @@ struct gemm_impl {
     void *state;
 };
 
-/* Names accepted by gemm_impl_open, in the default order. */
-extern const char *const GEMM_IMPL_NAMES[4];
+/* Names accepted by gemm_impl_open, in the default order; NULL-terminated. */
+#define GEMM_NIMPL 4
+extern const char *const GEMM_IMPL_NAMES[GEMM_NIMPL + 1];
 
 /* Open the named implementation with `threads` CPU threads (cpu, openblas).
  * opencl_device: the device the opencl backend uses, for clblast to match

@@ -1,7 +1,7 @@
-/* gemm_check.h — the reference `nnbench gemm` verifies every implementation
+/* gemm_verify.h — the reference `nnbench gemm` verifies every implementation
  * against before timing it. */
-#ifndef NNBENCH_GEMM_CHECK_H
-#define NNBENCH_GEMM_CHECK_H
+#ifndef NNBENCH_GEMM_VERIFY_H
+#define NNBENCH_GEMM_VERIFY_H
 
 #include "gemm_impl.h"
 
