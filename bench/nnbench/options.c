@@ -178,20 +178,49 @@ static const char *shown_default(const opt_row *r) {
     return NULL;
 }
 
+/* The words of text from column HELP_INDENT on, wrapped at HELP_WIDTH columns
+ * with continuation lines indented to HELP_INDENT. */
+#define HELP_WIDTH 96
+#define HELP_INDENT 23
+static void print_wrapped(FILE *f, const char *text) {
+    int col = HELP_INDENT, fresh = 1; /* fresh: nothing on this line yet */
+    for (const char *p = text; *p;) {
+        size_t word = strcspn(p, " ");
+        if (!fresh && col + 1 + (int)word > HELP_WIDTH) {
+            fprintf(f, "\n%*s", HELP_INDENT, "");
+            col = HELP_INDENT;
+            fresh = 1;
+        }
+        if (!fresh) {
+            fputc(' ', f);
+            col++;
+        }
+        fprintf(f, "%.*s", (int)word, p);
+        col += (int)word;
+        fresh = 0;
+        p += word;
+        while (*p == ' ') p++;
+    }
+    fputc('\n', f);
+}
+
 void opt_help(const opt_table *t, FILE *f) {
     fputs(t->usage, f);
     for (const opt_group *const *g = t->groups; *g; g++) {
         if ((*g)->title) fprintf(f, "%s:\n", (*g)->title);
         for (const opt_row *r = (*g)->rows; r < (*g)->rows + (*g)->n; r++) {
-            char head[64];
+            char head[64], text[512];
             snprintf(head, sizeof head, "%s%s%s%s%s", r->name, r->metavar ? " " : "",
                      r->metavar ? r->metavar : "", r->alias ? ", " : "", r->alias ? r->alias : "");
             const char *def = shown_default(r);
-            fprintf(f, "  %-20s %s%s%s%s\n", head, r->help, def ? " (default " : "",
-                    def ? def : "", def ? ")" : "");
+            snprintf(text, sizeof text, "%s%s%s%s", r->help, def ? " (default " : "",
+                     def ? def : "", def ? ")" : "");
+            if (strlen(head) > 20) fprintf(f, "  %s\n%*s", head, HELP_INDENT, "");
+            else fprintf(f, "  %-20s ", head);
+            print_wrapped(f, text);
         }
     }
-    fprintf(f, "  %-20s %s\n", "--help", "this text");
+    fprintf(f, "  %-20s this text\n", "--help");
 }
 
 void opt_json_echo(const opt_table *t, json_writer *w, const void *opts) {

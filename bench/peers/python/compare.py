@@ -4,7 +4,7 @@
 Prints a markdown table (workload, implementation, threads, time, samples/s,
 GFLOP/s, ratio to nnbench, final loss / accuracy) and writes it as CSV, JSON
 and markdown (bench-results/compare.{csv,json,md} by default; --out DIR).
-See bench/README.md for the workloads and how the numbers are defined.
+See bench/peers/python/README.md for the workloads and how the numbers are defined.
 
     bench/compare                   # everything (about 12 minutes on 2 cores)
     bench/compare --quick           # a reduced set, < 1 min (smoke test)
@@ -22,8 +22,10 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+from peer_common import flops_per_sample
+
+HERE = os.path.dirname(os.path.abspath(__file__))  # bench/peers/python
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 
 # ---------------------------------------------------------------- workloads
 # samples: what nnbench is given (--samples); it holds out round(0.2 * samples)
@@ -152,13 +154,6 @@ def run_json(cmd, env=None, timeout=600):
         msg = msg[-1] if msg else "no output"
         return None, "exit %d: %s" % (p.returncode, msg), wall
     return rec, None, wall
-
-
-def flops_per_sample(sizes):
-    """nnbench's nn_model_flops_per_sample(training=1): 2*in*out per layer for
-    the forward product, the same for dW, and again for dX except layer 0."""
-    return sum(2.0 * a * b * (2 if l == 0 else 3)
-               for l, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
 
 
 def fmt(x, spec):

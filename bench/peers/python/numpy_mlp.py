@@ -9,15 +9,14 @@ softmax + cross-entropy (--loss ce); gradients are batch means; plain SGD or
 Adam (0.9, 0.999, 1e-8, bias-corrected). Rows are shuffled every epoch with an
 index permutation and walked in batches (the last one may be short).
 
-The data is random with the shape of nnbench's `teacher` set: x ~ N(0, I) and
-labels from a small random softsign network (32 hidden units), so the loss goes
-down as a sanity check. Only the training loop is timed; the --json record
-uses nnbench's keys and flop count.
+The data is peer_common.teacher_data (the shape of nnbench's `teacher` set,
+the same rows as the PyTorch peer), so the loss goes down as a sanity check.
+Only the training loop is timed; the --json record uses nnbench's keys and
+flop count.
 
-    /usr/bin/python3 bench/numpy_mlp.py --layers 256,1024,1024,1 --batch 128 \
+    /usr/bin/python3 bench/peers/python/numpy_mlp.py --layers 256,1024,1024,1 --batch 128 \
         --epochs 3 --samples 10000 --lr 0.01 --json
 """
-import argparse
 import json
 import resource
 import sys
@@ -25,70 +24,29 @@ import time
 
 import numpy as np
 
-
-def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--layers", default="256,1024,1024,1", help="widths, input first")
-    p.add_argument("--loss", choices=["bce", "ce"], default=None,
-                   help="bce (sigmoid, 1 output) or ce (softmax); default from the output width")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--samples", type=int, default=10000, help="training rows")
-    p.add_argument("--test-samples", type=int, default=2000, help="held-out rows for accuracy")
-    p.add_argument("--threads", type=int, default=0, help="BLAS threads (0 = library default)")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--json", action="store_true", help="print a JSON record on the last line")
-    return p.parse_args(argv)
+from peer_common import blas_info, flops_per_sample, loss_and_classes, mlp_args, teacher_data
 
 
-def flops_per_sample(sizes):
-    """nnbench's nn_model_flops_per_sample(training=1)."""
-    return sum(2.0 * a * b * (2 if l == 0 else 3)
-               for l, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
-
-
-def blas_info():
-    """A short description of the BLAS numpy runs on."""
+def numpy_blas_info():
+    """The BLAS numpy runs on: threadpoolctl's view, else numpy's build record."""
+    info = blas_info()
+    if info != "unknown":
+        return info
     try:
-        import threadpoolctl
-        for i in threadpoolctl.threadpool_info():
-            if i.get("user_api") == "blas":
-                return "%s %s %s, %s threads" % (i.get("internal_api"), i.get("version"),
-                                                i.get("architecture"), i.get("num_threads"))
-    except Exception:
-        pass
-    try:  # numpy's own record of what it was built against
         cfg = np.__config__
         for name in ("blas_opt_info", "openblas_info", "blas_info"):
-            info = getattr(cfg, name, None)
-            if info:
-                return "%s (%s)" % (name, ",".join(info.get("libraries", [])))
+            lib = getattr(cfg, name, None)
+            if lib:
+                return "%s (%s)" % (name, ",".join(lib.get("libraries", [])))
     except Exception:
         pass
     return "unknown"
 
 
-def teacher_data(rng, n, features, classes):
-    """x ~ N(0, I) (n, features) float32; labels of a random 32-unit softsign net."""
-    x = rng.standard_normal((n, features), dtype=np.float32)
-    v = rng.standard_normal((features, 32)) / np.sqrt(features)
-    out = 1 if classes == 2 else classes
-    u = rng.standard_normal((32, out)) / np.sqrt(32)
-    h = x @ v
-    z = (h / (1 + np.abs(h))) @ u
-    y = (z[:, 0] > 0).astype(np.int64) if classes == 2 else z.argmax(axis=1)
-    return x, y
-
-
 def main(argv):
-    a = parse_args(argv)
+    a = mlp_args(__doc__.split("\n\n")[0], argv, "BLAS threads (0 = library default)")
     sizes = [int(s) for s in a.layers.split(",")]
-    loss_kind = a.loss or ("bce" if sizes[-1] == 1 else "ce")
-    if loss_kind == "bce" and sizes[-1] != 1:
-        sys.exit("numpy_mlp: bce needs one output")
-    classes = 2 if loss_kind == "bce" else sizes[-1]
+    loss_kind, classes = loss_and_classes("numpy_mlp", sizes, a.loss)
 
     limiter = None
     if a.threads > 0:
@@ -98,8 +56,8 @@ def main(argv):
         except Exception:
             pass  # the caller also sets OPENBLAS_NUM_THREADS
 
-    rng = np.random.default_rng(a.seed)
-    x_all, y_all = teacher_data(rng, a.samples + a.test_samples, sizes[0], classes)
+    x_all, y_all = teacher_data(a.seed, a.samples + a.test_samples, sizes[0], classes)
+    rng = np.random.default_rng(a.seed + 1)  # weights and shuffling
     x, y = x_all[:a.samples], y_all[:a.samples]
     x_test, y_test = x_all[a.samples:], y_all[a.samples:]
     # targets: (n, 1) 0/1 for bce, one-hot (n, K) for ce, float32
@@ -188,7 +146,7 @@ def main(argv):
     _, p_test = forward(x_test)
     pred = (p_test[:, 0] > 0.5).astype(np.int64) if loss_kind == "bce" else p_test.argmax(axis=1)
     test_accuracy = float((pred == y_test).mean()) if len(y_test) else None
-    blas = blas_info()
+    blas = numpy_blas_info()
     if limiter is not None:
         limiter.restore_original_limits()
 

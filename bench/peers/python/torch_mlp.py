@@ -11,18 +11,16 @@ permutation (no DataLoader) and walks it in batches (the last one may be
 short); each step is forward, loss.backward(), opt.step(),
 opt.zero_grad(set_to_none=True). Only the training loop is timed.
 
-The data is random with the shape of nnbench's `teacher` set: x ~ N(0, I) and
-labels from a small random softsign network (32 hidden units), so the loss goes
-down as a sanity check.
+The data is peer_common.teacher_data (the shape of nnbench's `teacher` set,
+the same rows as the NumPy peer), so the loss goes down as a sanity check.
 
 --threads T sets torch.set_num_threads(T) and also limits the BLAS pool
 (OpenBLAS keeps its own threads, which torch.set_num_threads does not reach in
 Debian's build), through threadpoolctl when it is installed.
 
-    /usr/bin/python3 bench/torch_mlp.py --layers 256,1024,1024,1 --batch 128 \
+    /usr/bin/python3 bench/peers/python/torch_mlp.py --layers 256,1024,1024,1 --batch 128 \
         --epochs 3 --samples 10000 --lr 0.01 --threads 1 --json
 """
-import argparse
 import json
 import resource
 import sys
@@ -30,61 +28,13 @@ import time
 
 import torch
 
-
-def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--layers", default="256,1024,1024,1", help="widths, input first")
-    p.add_argument("--loss", choices=["bce", "ce"], default=None,
-                   help="bce (sigmoid, 1 output) or ce (softmax); default from the output width")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--samples", type=int, default=10000, help="training rows")
-    p.add_argument("--test-samples", type=int, default=2000, help="held-out rows for accuracy")
-    p.add_argument("--threads", type=int, default=0, help="0 = torch's default")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--json", action="store_true", help="print a JSON record on the last line")
-    return p.parse_args(argv)
-
-
-def flops_per_sample(sizes):
-    """nnbench's nn_model_flops_per_sample(training=1)."""
-    return sum(2.0 * a * b * (2 if l == 0 else 3)
-               for l, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
-
-
-def blas_info():
-    try:
-        import threadpoolctl
-        for i in threadpoolctl.threadpool_info():
-            if i.get("user_api") == "blas":
-                return "%s %s %s, %s threads" % (i.get("internal_api"), i.get("version"),
-                                                i.get("architecture"), i.get("num_threads"))
-    except Exception:
-        pass
-    return "unknown"
-
-
-def teacher_data(gen, n, features, classes):
-    """x ~ N(0, I) (n, features) float32; labels of a random 32-unit softsign net."""
-    x = torch.randn(n, features, generator=gen)
-    v = torch.randn(features, 32, generator=gen) / features ** 0.5
-    out = 1 if classes == 2 else classes
-    u = torch.randn(32, out, generator=gen) / 32 ** 0.5
-    h = x @ v
-    z = (h / (1 + h.abs())) @ u
-    y = (z[:, 0] > 0).long() if classes == 2 else z.argmax(dim=1)
-    return x, y
+from peer_common import blas_info, flops_per_sample, loss_and_classes, mlp_args, teacher_data
 
 
 def main(argv):
-    a = parse_args(argv)
+    a = mlp_args(__doc__.split("\n\n")[0], argv, "0 = torch's default")
     sizes = [int(s) for s in a.layers.split(",")]
-    loss_kind = a.loss or ("bce" if sizes[-1] == 1 else "ce")
-    if loss_kind == "bce" and sizes[-1] != 1:
-        sys.exit("torch_mlp: bce needs one output")
-    classes = 2 if loss_kind == "bce" else sizes[-1]
+    loss_kind, classes = loss_and_classes("torch_mlp", sizes, a.loss)
 
     limiter = None
     if a.threads > 0:
@@ -97,7 +47,8 @@ def main(argv):
     torch.manual_seed(a.seed)
     gen = torch.Generator().manual_seed(a.seed)
 
-    x_all, y_all = teacher_data(gen, a.samples + a.test_samples, sizes[0], classes)
+    x_np, y_np = teacher_data(a.seed, a.samples + a.test_samples, sizes[0], classes)
+    x_all, y_all = torch.from_numpy(x_np), torch.from_numpy(y_np)
     x, y = x_all[:a.samples].contiguous(), y_all[:a.samples].contiguous()
     x_test, y_test = x_all[a.samples:], y_all[a.samples:]
     t = y.float().unsqueeze(1) if loss_kind == "bce" else y  # BCE wants float (n, 1)

@@ -6,8 +6,8 @@ concentric circles, trained with full-batch gradient descent. This is the
 experiment nnbench runs by default (`nnbench` with no options), written the
 way the tutorial writes it, so the two can be compared side by side:
 
-    /usr/bin/python3 bench/tutorial_numpy.py            # the tutorial's output
-    /usr/bin/python3 bench/tutorial_numpy.py --json     # plus a JSON record
+    /usr/bin/python3 bench/peers/python/tutorial_numpy.py          # the tutorial's output
+    /usr/bin/python3 bench/peers/python/tutorial_numpy.py --json   # plus a JSON record
 
 Only the training loop (the 1000 epochs) is timed. The JSON record uses the
 keys of `nnbench --json`: train_seconds, samples_per_second, gflops,
@@ -107,12 +107,9 @@ test_accuracy = np.mean(model.predict(X_test) == y_test)
 print(f"Test accuracy: {test_accuracy:.4f}")
 
 if "--json" in sys.argv[1:]:
-    # The flop count of nnbench (nn_model_flops_per_sample): per sample and
-    # epoch, 2*in*out for the forward product, the same for dW, and the same
-    # again for dX in every layer but the first.
+    from peer_common import flops_per_sample  # nnbench's flop count
+
     sizes = [input_size, hidden_size, output_size]
-    flops_per_sample = sum(2.0 * a * b * (2 if l == 0 else 3)
-                           for l, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
     samples_per_second = len(X_train) * epochs / train_seconds
     print(json.dumps({
         "implementation": "numpy-tutorial",
@@ -132,5 +129,5 @@ if "--json" in sys.argv[1:]:
         "test_accuracy": float(test_accuracy),
         "train_seconds": train_seconds,
         "samples_per_second": samples_per_second,
-        "gflops": flops_per_sample * samples_per_second / 1e9,
+        "gflops": flops_per_sample(sizes) * samples_per_second / 1e9,
     }))
