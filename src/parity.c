@@ -11,7 +11,7 @@ nn_parity nn_parity_compare(double loss_ref, double loss, const float *w_ref, co
     p.loss_rel = loss_ref != 0 ? p.loss_diff / fabs(loss_ref) : p.loss_diff;
     for (size_t j = 0; j < n; j++) {
         const double d = fabs((double)w[j] - (double)w_ref[j]);
-        if (!(d <= p.weight_diff)) p.weight_diff = d; /* NaN propagates */
+        if (isnan(d) || d > p.weight_diff) p.weight_diff = d; /* a NaN stays */
         if (fabs((double)w_ref[j]) > p.weight_max) p.weight_max = fabs((double)w_ref[j]);
     }
     p.ok = p.loss_diff <= NN_PARITY_LOSS_ATOL + NN_PARITY_LOSS_RTOL * fabs(loss_ref) &&

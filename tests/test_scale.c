@@ -53,7 +53,8 @@ Test(scale, small_sweep_writes_rows_and_charts) {
     cr_assert_eq(stat(path, &st), 0, "missing %s", path);
     snprintf(path, sizeof path, "%s/throughput_vs_hidden.svg", out);
     cr_assert_eq(stat(path, &st), 0, "missing %s", path);
-    free(csv), free(json), free(dir);
+    free(csv), free(json);
+    tu_rmtree(dir);
     tu_result_free(&r);
 }
 
@@ -79,7 +80,7 @@ Test(scale, invalid_value_fails_before_running) {
         cr_assert_neq(stat(out, &st), 0, "%s %s: output written before validation", bad[i][0], bad[i][1]);
         tu_result_free(&r);
     }
-    free(dir);
+    tu_rmtree(dir);
 }
 
 /* Peak RSS column of data row `row` (0 = first after the header) of a scale CSV. */
@@ -115,6 +116,7 @@ Test(scale, streamed_memory_does_not_grow_with_samples) {
     double small = peak_mb(csv, 0), big = peak_mb(csv, 1);
     cr_assert(small > 1 && big > 1, "%s", csv);
     cr_assert(big < small + 8.0, "5x the samples grew peak RSS from %.1f to %.1f MB", small, big);
-    free(csv), free(dir);
+    free(csv);
+    tu_rmtree(dir);
     tu_result_free(&r);
 }

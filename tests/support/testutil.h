@@ -31,8 +31,12 @@ typedef struct tu_result {
  * directory is dir (NULL = current). */
 tu_result tu_run_nnbench(const char *const *args, const char *const *env, const char *dir);
 void tu_result_free(tu_result *r);
-/* A new empty temporary directory (path in a static-free malloc'd string). */
+/* A new empty temporary folder under $TMPDIR (else /tmp), as a malloc'd path.
+ * Every folder made here is removed with its contents when the test process
+ * exits, also after a failed assertion; tu_rmtree removes one earlier. */
 char *tu_tmpdir(void);
+/* Remove a folder made by tu_tmpdir with everything in it, and free the path. */
+void tu_rmtree(char *dir);
 /* Write text to dir/name; returns the malloc'd path. */
 char *tu_write_file(const char *dir, const char *name, const char *text);
 
