@@ -47,12 +47,8 @@ Test(cli, json_record_has_the_documented_keys) {
     snprintf(path, sizeof path, "%s/run.json", dir);
     tu_result r = RUN("--epochs", "200", "--json", path, "--quiet");
     cr_assert_eq(r.status, 0, "%s", r.err);
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f);
-    char buf[16384];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
+    char *buf = tu_read_file(path);
+    cr_assert_not_null(buf);
     const char *keys[] = {"requested_backend", "backend", "device", "threads", "dataset",
                           "samples", "layers", "optimizer", "lr", "epochs", "batch", "seed",
                           "final_loss", "train_accuracy", "test_accuracy", "train_seconds",
@@ -72,6 +68,7 @@ Test(cli, json_record_has_the_documented_keys) {
     int commas = 0;
     for (const char *p = lc; *p && *p != ']'; p++) commas += *p == ',';
     cr_assert_eq(commas, 2, "loss_curve: %.80s", lc);
+    free(buf);
     tu_result_free(&r);
     tu_rmtree(dir);
 }
@@ -116,13 +113,10 @@ Test(cli, plot_writes_an_svg) {
     snprintf(path, sizeof path, "%s/b.svg", dir);
     tu_result r = RUN("--epochs", "50", "--plot", path, "--quiet");
     cr_assert_eq(r.status, 0, "%s", r.err);
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f);
-    char head[256];
-    size_t n = fread(head, 1, sizeof head - 1, f);
-    head[n] = '\0';
-    fclose(f);
-    cr_assert(strstr(head, "<svg") != NULL);
+    char *svg = tu_read_file(path);
+    cr_assert(svg && strncmp(svg, "<svg", 4) == 0 && strstr(svg, "</svg>\n"), "%.200s", svg);
+    cr_assert(strstr(svg, "Decision boundary: circles (200 test points)") != NULL);
+    free(svg);
     tu_result_free(&r);
     tu_rmtree(dir);
 }
@@ -285,15 +279,13 @@ Test(cli, opencl_falls_back_to_cpu_with_one_warning) {
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert(strstr(r.err, "warning") && strstr(r.err, "falling back to the cpu backend"), "%s", r.err);
     cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "one line: %s", r.err);
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f);
-    char json[8192];
-    json[fread(json, 1, sizeof json - 1, f)] = '\0';
-    fclose(f);
+    char *json = tu_read_file(path);
+    cr_assert_not_null(json);
     cr_assert(strstr(json, "\"requested_backend\": \"opencl\"") != NULL, "%s", json);
     cr_assert(strstr(json, "\"backend\": \"cpu\"") != NULL, "%s", json);
     cr_assert(strstr(json, "\"fallback_reason\": \"") != NULL, "%s", json);
     cr_assert(strstr(r.out, "fallback") != NULL, "the result names the fallback: %s", r.out);
+    free(json);
     tu_result_free(&r);
     tu_rmtree(dir);
 }

@@ -40,14 +40,7 @@ typedef struct setup {
 static void make_setup(setup *s, nn_data_kind kind, size_t classes) {
     nn_data_spec spec = nn_data_spec_default(kind);
     spec.classes = classes;
-    nn_dataset all;
-    nn_scaler sc;
-    nn_error err;
-    cr_assert_eq(nn_data_generate(&spec, &all, &err), NN_OK, "%s", err.msg);
-    cr_assert_eq(nn_data_split(&all, 0.2, 42, &s->train, &s->test, &err), NN_OK);
-    cr_assert_eq(nn_data_standardize(&s->train, &s->test, &sc, &err), NN_OK);
-    nn_scaler_free(&sc);
-    nn_dataset_free(&all);
+    tu_split_standardized(spec, 0.2, &s->train, &s->test);
     s->tc = nn_train_config_default();
 }
 

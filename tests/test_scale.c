@@ -8,16 +8,6 @@
 
 #include "testutil.h"
 
-static char *read_all(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    char *s = calloc(1, 1 << 20);
-    size_t n = fread(s, 1, (1 << 20) - 1, f);
-    s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
 static int count_lines(const char *s) {
     int n = 0;
     for (; *s; s++) n += *s == '\n';
@@ -35,14 +25,14 @@ Test(scale, small_sweep_writes_rows_and_charts) {
     cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
     char path[700];
     snprintf(path, sizeof path, "%s/scale.csv", out);
-    char *csv = read_all(path);
+    char *csv = tu_read_file(path);
     cr_assert_not_null(csv);
     cr_assert_eq(count_lines(csv), 5, "header + 4 rows:\n%s", csv);
     cr_assert(strstr(csv, "samples_per_second_median") != NULL);
     for (const char *row = strchr(csv, '\n') + 1; *row; row = strchr(row, '\n') + 1)
         cr_assert(strncmp(strchr(row, '\n') - 3, ",ok", 3) == 0, "row not ok: %.200s", row);
     snprintf(path, sizeof path, "%s/scale.json", out);
-    char *json = read_all(path);
+    char *json = tu_read_file(path);
     cr_assert_not_null(json);
     int objects = 0;
     for (const char *p = json; (p = strstr(p, "\"samples_per_second_median\"")); p++) objects++;
@@ -111,7 +101,7 @@ Test(scale, streamed_memory_does_not_grow_with_samples) {
     cr_assert_eq(r.status, 0, "%s", r.err);
     char path[700];
     snprintf(path, sizeof path, "%s/scale.csv", out);
-    char *csv = read_all(path);
+    char *csv = tu_read_file(path);
     /* both sizes stream in chunks of the same rows: memory must not follow the sample count */
     double small = peak_mb(csv, 0), big = peak_mb(csv, 1);
     cr_assert(small > 1 && big > 1, "%s", csv);

@@ -12,14 +12,7 @@
 static void tutorial_data(nn_dataset *train, nn_dataset *test, uint64_t seed) {
     nn_data_spec spec = nn_data_spec_default(NN_DATA_CIRCLES);
     spec.seed = seed;
-    nn_dataset all;
-    nn_scaler sc;
-    nn_error err;
-    cr_assert_eq(nn_data_generate(&spec, &all, &err), NN_OK, "%s", err.msg);
-    cr_assert_eq(nn_data_split(&all, 0.2, seed, train, test, &err), NN_OK, "%s", err.msg);
-    cr_assert_eq(nn_data_standardize(train, test, &sc, &err), NN_OK, "%s", err.msg);
-    nn_scaler_free(&sc);
-    nn_dataset_free(&all);
+    tu_split_standardized(spec, 0.2, train, test);
 }
 
 static nn_model *make_model(nn_backend *be, const size_t *sizes, size_t n, nn_act hidden,

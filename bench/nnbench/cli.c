@@ -6,12 +6,17 @@
 #include <string.h>
 #include <unistd.h>
 
+/* One line on stderr: the prefix, then the message. */
+static void say(const char *prefix, const char *fmt, va_list ap) {
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int cli_usage_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("nnbench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say("nnbench: ", fmt, ap);
     va_end(ap);
     return EXIT_USAGE;
 }
@@ -19,9 +24,7 @@ int cli_usage_error(const char *fmt, ...) {
 void cli_warn(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("nnbench: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say("nnbench: warning: ", fmt, ap);
     va_end(ap);
 }
 

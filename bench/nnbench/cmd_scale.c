@@ -26,29 +26,6 @@ static void on_sigint(int sig) {
 
 /* ---------------------------------------------------------------- options */
 
-static int parse_kind(const opt_row *r, const char *v, void *field) {
-    nn_error err;
-    if (nn_data_kind_parse(v, NULL, &err) != NN_OK)
-        return cli_usage_error("%s: %s", r->name, err.msg);
-    *(const char **)field = v;
-    return 0;
-}
-static void json_kind(json_writer *w, const char *key, const void *field) {
-    json_key_string(w, key, *(const char *const *)field);
-}
-static const opt_type KIND = {parse_kind, json_kind};
-
-static int parse_optimizer(const opt_row *r, const char *v, void *field) {
-    nn_error err;
-    if (nn_optimizer_parse(v, field, &err) != NN_OK)
-        return cli_usage_error("%s: %s", r->name, err.msg);
-    return 0;
-}
-static void json_optimizer(json_writer *w, const char *key, const void *field) {
-    json_key_string(w, key, nn_optimizer_name(*(const nn_optimizer *)field));
-}
-static const opt_type OPTIMIZER = {parse_optimizer, json_optimizer};
-
 static const char *const SCALE_BACKENDS[] = {"cpu", "opencl", NULL};
 
 #define OFF(field) offsetof(scale_options, field)
@@ -67,7 +44,7 @@ static const opt_row SWEEP_ROWS[] = {
     AXIS("threads", AX_THREADS, 0, 1024, "0", "CPU threads, 0 = all cores"),
 };
 static const opt_row RUN_ROWS[] = {
-    {.name = "--dataset", .metavar = "NAME", .kind = OPT_CUSTOM, .type = &KIND,
+    {.name = "--dataset", .metavar = "NAME", .kind = OPT_CUSTOM, .type = &OPT_TYPE_GENERATOR,
      .offset = OFF(dataset), .def = "teacher",
      .help = "teacher | circles | moons | xor | spirals | blobs", .json = "dataset"},
     {.name = "--classes", .metavar = "K", .kind = OPT_SIZE, .offset = OFF(classes), .min = 2,
@@ -75,7 +52,7 @@ static const opt_row RUN_ROWS[] = {
      .json = "classes"},
     {.name = "--epochs", .metavar = "N", .kind = OPT_INT, .offset = OFF(epochs), .min = 1,
      .max = 1000000, .def = "1", .help = "epochs per run", .param = "epochs", .json = "epochs"},
-    {.name = "--optimizer", .metavar = "NAME", .kind = OPT_CUSTOM, .type = &OPTIMIZER,
+    {.name = "--optimizer", .metavar = "NAME", .kind = OPT_CUSTOM, .type = &OPT_TYPE_OPTIMIZER,
      .offset = OFF(optimizer), .def = "sgd", .help = "sgd | momentum | adam",
      .param = "optimizer", .json = "optimizer"},
     {.name = "--lr", .metavar = "X", .kind = OPT_REAL, .offset = OFF(lr), .min = 1e-12,

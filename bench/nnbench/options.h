@@ -87,6 +87,18 @@ typedef struct opt_given {
     const opt_row *rows[OPT_MAX_ROWS];
 } opt_given;
 
+/* Widest layer (and input) an option accepts. */
+#define OPT_MAX_WIDTH 65536
+
+/* Value types several commands share (option_types.c); the field type is
+ * in brackets. */
+extern const opt_type OPT_TYPE_DATASET;    /* [const char *] a generator name or csv:PATH */
+extern const opt_type OPT_TYPE_GENERATOR;  /* [const char *] a generator name */
+extern const opt_type OPT_TYPE_LAYERS;     /* [nn_model_config] "2,8,1"; JSON "2-8-1" */
+extern const opt_type OPT_TYPE_ACTIVATION; /* [nn_act] relu, sigmoid, tanh */
+extern const opt_type OPT_TYPE_LOSS;       /* [nn_loss] bce, ce, mse */
+extern const opt_type OPT_TYPE_OPTIMIZER;  /* [nn_optimizer] sgd, momentum, adam */
+
 /* Every row's default into opts (rows without `def` are left as they are). */
 void opt_defaults(const opt_table *t, void *opts);
 /* Parse argv[1..argc) into opts. Returns 0, 2 (EXIT_USAGE) after printing one

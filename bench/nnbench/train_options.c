@@ -7,51 +7,7 @@
 
 #include "experiment.h"
 
-#define MAX_WIDTH 65536
 #define OFF(field) offsetof(experiment_options, field)
-
-/* ------------------------------------------------------------ value types */
-
-static int parse_dataset(const opt_row *r, const char *v, void *field) {
-    nn_error err;
-    nn_data_kind k;
-    if (strncmp(v, "csv:", 4) == 0) {
-        if (v[4] == '\0') return cli_usage_error("%s: csv: needs a path, e.g. csv:data.csv", r->name);
-    } else if (nn_data_kind_parse(v, &k, &err) != NN_OK) {
-        return cli_usage_error("%s: %s (or csv:PATH)", r->name, err.msg);
-    }
-    *(const char **)field = v;
-    return 0;
-}
-static void json_text(json_writer *w, const char *key, const void *field) {
-    json_key_string(w, key, *(const char *const *)field);
-}
-static const opt_type DATASET = {parse_dataset, json_text};
-
-static int parse_layers(const opt_row *r, const char *v, void *field) {
-    return cli_parse_layers(r->name, v, MAX_WIDTH, field);
-}
-static void json_layers(json_writer *w, const char *key, const void *field) {
-    char buf[512];
-    cli_layers_str(field, buf, sizeof buf);
-    json_key_string(w, key, buf);
-}
-static const opt_type LAYERS = {parse_layers, json_layers};
-
-/* A library enum parsed by its own parser (so the names live in one place). */
-#define ENUM_TYPE(NAME, ctype, parse_fn, name_fn)                                                  \
-    static int parse_##NAME(const opt_row *r, const char *v, void *field) {                         \
-        nn_error err;                                                                              \
-        if (parse_fn(v, (ctype *)field, &err) == NN_OK) return 0;                                  \
-        return cli_usage_error("%s: %s", r->name, err.msg);                                        \
-    }                                                                                              \
-    static void json_##NAME(json_writer *w, const char *key, const void *field) {                   \
-        json_key_string(w, key, name_fn(*(const ctype *)field));                                   \
-    }                                                                                              \
-    static const opt_type NAME = {parse_##NAME, json_##NAME};
-ENUM_TYPE(ACTIVATION, nn_act, nn_act_parse, nn_act_name)
-ENUM_TYPE(LOSS, nn_loss, nn_loss_parse, nn_loss_name)
-ENUM_TYPE(OPTIMIZER, nn_optimizer, nn_optimizer_parse, nn_optimizer_name)
 
 /* ----------------------------------------------------------------- groups */
 
@@ -74,7 +30,7 @@ static const opt_row BACKEND_ROWS[] = {
 };
 
 static const opt_row DATA_ROWS[] = {
-    {.name = "--dataset", .metavar = "NAME", .kind = OPT_CUSTOM, .type = &DATASET,
+    {.name = "--dataset", .metavar = "NAME", .kind = OPT_CUSTOM, .type = &OPT_TYPE_DATASET,
      .offset = OFF(dataset), .def = "circles",
      .help = "circles | moons | xor | spirals | blobs | teacher | csv:PATH"},
     {.name = "--samples", .metavar = "N", .kind = OPT_SIZE, .offset = OFF(samples), .min = 2,
@@ -90,7 +46,7 @@ static const opt_row DATA_ROWS[] = {
      .max = 4096, .note = "per dataset", .help = "classes for spirals, blobs, teacher",
      .param = "classes"},
     {.name = "--features", .metavar = "D", .kind = OPT_SIZE, .offset = OFF(features), .min = 1,
-     .max = MAX_WIDTH, .note = "per dataset", .help = "input dimension for blobs, teacher",
+     .max = OPT_MAX_WIDTH, .note = "per dataset", .help = "input dimension for blobs, teacher",
      .param = "features"},
     {.name = "--label-noise", .metavar = "P", .kind = OPT_REAL, .offset = OFF(label_noise),
      .min = 0, .max = 1, .note = "0", .help = "teacher: fraction of labels replaced",
@@ -104,19 +60,19 @@ static const opt_row DATA_ROWS[] = {
 };
 
 static const opt_row MODEL_ROWS[] = {
-    {.name = "--layers", .metavar = "A,B,...,Z", .kind = OPT_CUSTOM, .type = &LAYERS,
+    {.name = "--layers", .metavar = "A,B,...,Z", .kind = OPT_CUSTOM, .type = &OPT_TYPE_LAYERS,
      .offset = OFF(model), .note = "FEATURES,8,OUTPUTS", .help = "layer widths, input first",
      .param = "layers", .json = "layers"},
-    {.name = "--activation", .metavar = "NAME", .kind = OPT_CUSTOM, .type = &ACTIVATION,
+    {.name = "--activation", .metavar = "NAME", .kind = OPT_CUSTOM, .type = &OPT_TYPE_ACTIVATION,
      .offset = OFF(model.hidden), .def = "relu", .help = "hidden activation: relu | sigmoid | tanh",
      .param = "hidden", .json = "activation"},
-    {.name = "--loss", .metavar = "NAME", .kind = OPT_CUSTOM, .type = &LOSS,
+    {.name = "--loss", .metavar = "NAME", .kind = OPT_CUSTOM, .type = &OPT_TYPE_LOSS,
      .offset = OFF(model.loss), .note = "bce; ce for >2 classes, mse for regression data",
      .help = "bce (sigmoid) | ce (softmax) | mse (linear)", .param = "loss", .json = "loss"},
 };
 
 static const opt_row TRAINING_ROWS[] = {
-    {.name = "--optimizer", .metavar = "NAME", .kind = OPT_CUSTOM, .type = &OPTIMIZER,
+    {.name = "--optimizer", .metavar = "NAME", .kind = OPT_CUSTOM, .type = &OPT_TYPE_OPTIMIZER,
      .offset = OFF(train.optimizer), .def = "sgd", .help = "sgd | momentum | adam",
      .param = "optimizer", .json = "optimizer"},
     {.name = "--lr", .metavar = "X", .kind = OPT_REAL, .offset = OFF(train.lr), .min = 1e-12,

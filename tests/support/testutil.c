@@ -13,6 +13,19 @@
 
 extern char **environ;
 
+void tu_split_standardized(nn_data_spec spec, double test_fraction, nn_dataset *train,
+                           nn_dataset *test) {
+    nn_dataset all;
+    nn_scaler sc;
+    nn_error err;
+    cr_assert_eq(nn_data_generate(&spec, &all, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_data_split(&all, test_fraction, spec.seed, train, test, &err), NN_OK, "%s",
+                 err.msg);
+    cr_assert_eq(nn_data_standardize(train, test, &sc, &err), NN_OK, "%s", err.msg);
+    nn_scaler_free(&sc);
+    nn_dataset_free(&all);
+}
+
 nn_backend *tu_open(const char *name, int threads) {
     nn_backend_config cfg = {threads, NULL, 0};
     nn_backend *be = NULL;
@@ -178,10 +191,25 @@ void tu_rmtree(char *dir) {
     free(dir);
 }
 
-char *tu_write_file(const char *dir, const char *name, const char *text) {
+char *tu_path(const char *dir, const char *name) {
     size_t len = strlen(dir) + strlen(name) + 2;
     char *path = malloc(len);
+    cr_assert_not_null(path);
     snprintf(path, len, "%s/%s", dir, name);
+    return path;
+}
+
+char *tu_read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    int fd = fileno(f);
+    char *s = slurp(fd);
+    fclose(f);
+    return s;
+}
+
+char *tu_write_file(const char *dir, const char *name, const char *text) {
+    char *path = tu_path(dir, name);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
     fputs(text, f);

@@ -7,6 +7,11 @@
 
 #include "backend.h"
 
+/* Generate spec's dataset, split off test_fraction of it (seeded by spec.seed)
+ * and standardize both parts with the training statistics, as nnbench does. */
+void tu_split_standardized(nn_data_spec spec, double test_fraction, nn_dataset *train,
+                           nn_dataset *test);
+
 /* Open a backend or fail the test. */
 nn_backend *tu_open(const char *name, int threads);
 /* Open the OpenCL backend, or NULL when no platform or device exists here;
@@ -39,5 +44,9 @@ char *tu_tmpdir(void);
 void tu_rmtree(char *dir);
 /* Write text to dir/name; returns the malloc'd path. */
 char *tu_write_file(const char *dir, const char *name, const char *text);
+/* The whole file at path (NUL-terminated, malloc'd), or NULL when it cannot be read. */
+char *tu_read_file(const char *path);
+/* dir/name in a malloc'd string. */
+char *tu_path(const char *dir, const char *name);
 
 #endif

@@ -6,6 +6,8 @@ a small random softsign network (32 hidden units), made with NumPy from the
 seed, so that every peer (NumPy, PyTorch) trains on the same rows.
 """
 import argparse
+import json
+import resource
 
 TEACHER_HIDDEN = 32
 
@@ -70,3 +72,27 @@ def loss_and_classes(prog, sizes, loss):
     if kind == "bce" and sizes[-1] != 1:
         raise SystemExit("%s: bce needs one output" % prog)
     return kind, 2 if kind == "bce" else sizes[-1]
+
+
+def print_record(a, impl, version, blas, threads, sizes, loss_kind, losses, n, n_test,
+                 test_accuracy, train_seconds):
+    """The summary line, and with --json the record (nnbench's keys) on the last line."""
+    sps = n * a.epochs / train_seconds
+    layers = "-".join(map(str, sizes))
+    print("%s %s (%s threads): layers %s %s, %s lr %g, batch %d, %d epochs on %d rows: loss %.4f, "
+          "test accuracy %s, %.3f s, %.0f samples/s [%s]"
+          % (impl, version, threads, layers, loss_kind, a.optimizer, a.lr,
+             a.batch if a.batch > 0 else n, a.epochs, n, losses[-1], test_accuracy,
+             train_seconds, sps, blas))
+    if not a.json:
+        return
+    print(json.dumps({
+        "implementation": impl, "version": version, "blas": blas, "threads": threads,
+        "dataset": "random-teacher", "train_samples": n, "test_samples": n_test,
+        "layers": layers, "activation": "relu", "loss": loss_kind, "optimizer": a.optimizer,
+        "lr": a.lr, "epochs": a.epochs, "batch": a.batch, "seed": a.seed,
+        "final_loss": losses[-1], "loss_curve": losses, "test_accuracy": test_accuracy,
+        "train_seconds": train_seconds, "samples_per_second": sps,
+        "gflops": flops_per_sample(sizes) * sps / 1e9,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }))

@@ -21,14 +21,12 @@ Debian's build), through threadpoolctl when it is installed.
     /usr/bin/python3 bench/peers/python/torch_mlp.py --layers 256,1024,1024,1 --batch 128 \
         --epochs 3 --samples 10000 --lr 0.01 --threads 1 --json
 """
-import json
-import resource
 import sys
 import time
 
 import torch
 
-from peer_common import blas_info, flops_per_sample, loss_and_classes, mlp_args, teacher_data
+from peer_common import blas_info, loss_and_classes, mlp_args, print_record, teacher_data
 
 
 def main(argv):
@@ -99,24 +97,8 @@ def main(argv):
     if limiter is not None:
         limiter.restore_original_limits()
 
-    sps = n * a.epochs / train_seconds
-    print("torch %s (%d threads): layers %s %s, %s lr %g, batch %d, %d epochs on %d rows: "
-          "loss %.4f, test accuracy %s, %.3f s, %.0f samples/s [%s]"
-          % (torch.__version__, torch.get_num_threads(), "-".join(map(str, sizes)), loss_kind,
-             a.optimizer, a.lr, bs, a.epochs, n, losses[-1], test_accuracy, train_seconds, sps,
-             blas))
-    if a.json:
-        print(json.dumps({
-            "implementation": "pytorch", "version": torch.__version__, "blas": blas,
-            "threads": torch.get_num_threads(), "dataset": "random-teacher",
-            "train_samples": n, "test_samples": len(y_test),
-            "layers": "-".join(map(str, sizes)), "activation": "relu", "loss": loss_kind,
-            "optimizer": a.optimizer, "lr": a.lr, "epochs": a.epochs, "batch": a.batch,
-            "seed": a.seed, "final_loss": losses[-1], "loss_curve": losses,
-            "test_accuracy": test_accuracy, "train_seconds": train_seconds,
-            "samples_per_second": sps, "gflops": flops_per_sample(sizes) * sps / 1e9,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        }))
+    print_record(a, "pytorch", torch.__version__, blas, torch.get_num_threads(), sizes, loss_kind,
+                 losses, n, len(y_test), test_accuracy, train_seconds)
 
 
 if __name__ == "__main__":
