@@ -35,6 +35,9 @@ typedef struct scale_options {
 
 /* The command's option table (its rows echo per point in scale.json). */
 extern const opt_table SCALE_OPTIONS;
+/* Defaults, argv[1..) through SCALE_OPTIONS, then the spec and the learning
+ * rate. Returns EXIT_OK, EXIT_USAGE (message printed) or -1 after --help. */
+int scale_parse(int argc, char **argv, scale_options *o);
 
 /* One point of the sweep and what its child measured. */
 typedef struct point {
