@@ -46,7 +46,8 @@ nn_status nn_model_config_check(const nn_model_config *cfg, nn_error *err) {
     return NN_OK;
 }
 
-double nn_model_memory_bytes(const nn_model_config *cfg, size_t batch_rows, nn_optimizer optimizer) {
+double nn_model_memory_bytes(const nn_model_config *cfg, size_t batch_rows,
+                             nn_optimizer optimizer) {
     /* as nn_model_create and model_reserve allocate: parameters, gradients and
      * optimizer moments; Z and A of every layer and two gradient areas as wide
      * as the widest layer, per row */

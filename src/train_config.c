@@ -70,7 +70,8 @@ nn_status nn_train_check_data(const nn_model_config *mc, uint64_t rows, size_t f
     if (st != NN_OK) return st;
     const size_t inputs = mc->sizes[0], outputs = mc->sizes[mc->n_sizes - 1];
     const char *loss = nn_loss_name(mc->loss);
-    if (rows == 0) return nn_error_set_param(err, NN_E_INVALID, "samples", "the training set is empty");
+    if (rows == 0)
+        return nn_error_set_param(err, NN_E_INVALID, "samples", "the training set is empty");
     if (features != inputs)
         return nn_error_set_param(err, NN_E_INVALID, "layers",
                                   "the first layer has %zu inputs but the data has %zu features",

@@ -84,8 +84,9 @@ static void compare_backends(setup *s) {
     cr_assert_gt(a.n, 2u);
     for (size_t i = 0; i < a.n; i++) { /* nnbench check's comparison and tolerances */
         nn_parity p = nn_parity_compare(a.loss[i], b.loss[i], a.w + i * np, b.w + i * np, np);
-        cr_assert(p.ok, "log point %zu: loss cpu %.8f opencl %.8f (|d| %.3g); max|dw| %g, max|w| %g",
-                  i, a.loss[i], b.loss[i], p.loss_diff, p.weight_diff, p.weight_max);
+        cr_assert(p.ok,
+                  "log point %zu: loss cpu %.8f opencl %.8f (|d| %.3g); max|dw| %g, max|w| %g", i,
+                  a.loss[i], b.loss[i], p.loss_diff, p.weight_diff, p.weight_max);
     }
     cr_assert_eq(acc_cpu, acc_ocl, "test accuracy cpu %g, opencl %g", acc_cpu, acc_ocl);
     cr_assert_lt(a.loss[a.n - 1], a.loss[0], "training lowered the loss");

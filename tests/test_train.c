@@ -93,8 +93,8 @@ Test(train, tutorial_run_reaches_its_figures) {
               "test accuracy %g, the tutorial's %g", ev.accuracy, TUTORIAL_ACCURACY);
     cr_assert_eq(res.epochs_run, 1000);
     cr_assert_eq(res.samples_seen, 800u * 1000u);
-    cr_assert(fabs(last - TUTORIAL_LOSS) <= TUTORIAL_LOSS_TOL, "final loss %.4f, the tutorial's %.4f",
-              last, TUTORIAL_LOSS);
+    cr_assert(fabs(last - TUTORIAL_LOSS) <= TUTORIAL_LOSS_TOL,
+              "final loss %.4f, the tutorial's %.4f", last, TUTORIAL_LOSS);
     fixture_close(&f);
 }
 

@@ -104,7 +104,8 @@ static size_t run_points(const scale_options *o, point *pts, size_t total, FILE 
     for (; done < total && !interrupted; done++) {
         point *pt = &pts[done];
         if (tty) show_progress(pt, done, total);
-        if (scale_run_point(o, pt) != 0) snprintf(pt->error, sizeof pt->error, "cannot start a run");
+        if (scale_run_point(o, pt) != 0)
+            snprintf(pt->error, sizeof pt->error, "cannot start a run");
         if (interrupted && !pt->ok) break; /* a point that finished is kept */
         if (tty) fprintf(stderr, "\r\033[K");
         *failures += !pt->ok;

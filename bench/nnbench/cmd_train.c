@@ -142,8 +142,8 @@ static void print_results(FILE *out, const experiment_options *o, nn_backend *be
     if (o->profile && strcmp(nn_backend_name(be), "cpu") == 0)
         fprintf(out, "Profile: the cpu backend has no device profile (use perf)\n");
     else if (o->profile)
-        fprintf(out, "Profile: kernels %.4f s (%ld launches), transfers %.4f s (%ld), program build "
-                     "%.4f s\n", r->prof.kernel_seconds, r->prof.kernel_launches,
+        fprintf(out, "Profile: kernels %.4f s (%ld launches), transfers %.4f s (%ld), "
+                     "program build %.4f s\n", r->prof.kernel_seconds, r->prof.kernel_launches,
                 r->prof.transfer_seconds, r->prof.transfers, r->prof.build_seconds);
 }
 

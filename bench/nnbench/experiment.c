@@ -115,8 +115,8 @@ int experiment_prepare(const opt_table *t, experiment_options *o, experiment_dat
     if (nn_train_check_data(&o->model, d->n_train, d->features, d->classes, &err) != NN_OK ||
         nn_train_config_validate(&o->train, &err) != NN_OK)
         return fail(t, d, &err);
-    if (d->streamed)
-        o->train.chunk_rows = experiment_chunk_rows(d->features, o->model.sizes[o->model.n_sizes - 1]);
+    const size_t outputs = o->model.sizes[o->model.n_sizes - 1];
+    if (d->streamed) o->train.chunk_rows = experiment_chunk_rows(d->features, outputs);
     size_t batch = o->train.batch ? o->train.batch : (size_t)d->n_train;
     if (cli_check_memory("--layers", nn_model_memory_bytes(&o->model, batch, o->train.optimizer),
                          "the network's parameters and activations")) {

@@ -94,7 +94,8 @@ static const opt_row TRAINING_ROWS[] = {
 
 static const opt_row OUTPUT_ROWS[] = {
     {.name = "--log-every", .metavar = "N", .kind = OPT_INT, .offset = OFF(train.log_every),
-     .min = 0, .max = 100000000, .def = "100", .help = "print the loss every N epochs, 0 = last only",
+     .min = 0, .max = 100000000, .def = "100",
+     .help = "print the loss every N epochs, 0 = last only",
      .param = "log_every"},
     {.name = "--quiet", .alias = "-q", .kind = OPT_FLAG, .offset = OFF(quiet),
      .help = "print only the final results"},
@@ -160,7 +161,8 @@ int experiment_parse(const opt_table *t, int argc, char **argv, experiment_optio
         cli_warn("--threads %d is more than the %ld cores here; threads will share cores",
                  o->threads, cores);
     resolve_spec(o);
-    if (!opt_was_given(&o->given, "--lr")) o->train.lr = nn_optimizer_default_lr(o->train.optimizer);
+    if (!opt_was_given(&o->given, "--lr"))
+        o->train.lr = nn_optimizer_default_lr(o->train.optimizer);
     o->train.seed = o->seed;
     o->model.seed = o->seed;
     return EXIT_OK;

@@ -70,7 +70,8 @@ int plot_compute(plot_data *pd, nn_model *m, const nn_dataset *test, const nn_da
     if (!grid || !pd->prob) {
         snprintf(msg, msg_len, "out of memory");
     } else {
-        const double dx = (pd->hi[0] - pd->lo[0]) / (GRID - 1), dy = (pd->hi[1] - pd->lo[1]) / (GRID - 1);
+        const double dx = (pd->hi[0] - pd->lo[0]) / (GRID - 1);
+        const double dy = (pd->hi[1] - pd->lo[1]) / (GRID - 1);
         for (int j = 0; j < GRID; j++)
             for (int i = 0; i < GRID; i++) {
                 grid[(j * GRID + i) * 2] = (float)(pd->lo[0] + i * dx);
@@ -192,7 +193,8 @@ static void probability_map(FILE *f, const plot_data *pd) {
 /* Line segments where the binary probability crosses 0.5 (marching squares). */
 static void boundary(FILE *f, const plot_data *pd) {
     const float *p = pd->prob; /* (GRID*GRID) P(class 1) */
-    const double dx = (pd->hi[0] - pd->lo[0]) / (GRID - 1), dy = (pd->hi[1] - pd->lo[1]) / (GRID - 1);
+    const double dx = (pd->hi[0] - pd->lo[0]) / (GRID - 1);
+    const double dy = (pd->hi[1] - pd->lo[1]) / (GRID - 1);
     fprintf(f, "<path fill=\"none\" stroke=\"#222\" stroke-width=\"1.6\" d=\"");
     for (int j = 0; j + 1 < GRID; j++)
         for (int i = 0; i + 1 < GRID; i++) {
@@ -275,7 +277,8 @@ static void loss_panel(FILE *f, const int *epochs, const double *losses, size_t 
     fprintf(f, "\"/>\n");
     for (size_t i = 0; i < n && n <= 60; i++)
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#b2182b\"/>\n",
-                CURVE_X + epochs[i] / xmax * CURVE_W, CURVE_Y + CURVE_H - losses[i] / ymax * CURVE_H);
+                CURVE_X + epochs[i] / xmax * CURVE_W,
+                CURVE_Y + CURVE_H - losses[i] / ymax * CURVE_H);
 }
 
 int plot_render(const char *path, const plot_data *pd, char *msg, size_t msg_len) {
