@@ -104,7 +104,7 @@ static int parse_value(const opt_row *r, const char *v, void *opts) {
     return -1;
 }
 
-/* Apply fn to every row of t. */
+/* The rows of every group of t, in order, as r. */
 #define FOR_ROWS(t, r)                                                                             \
     for (const opt_group *const *g_ = (t)->groups; *g_; g_++)                                      \
         for (const opt_row *r = (*g_)->rows; r < (*g_)->rows + (*g_)->n; r++)
