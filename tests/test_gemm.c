@@ -279,25 +279,27 @@ Test(gemm, nan_stays_in_its_row) {
 /* A workspace kept between calls (growing, then reused for smaller products)
  * gives the bits of per-call packing buffers, on every path. */
 Test(gemm, workspace_reuse_gives_the_same_bits) {
-    static const size_t shapes[][3] = {{300, 200, 260}, {700, 300, 520}, {64, 1100, 300},
-                                       {300, 200, 260}};
+    static const size_t shapes[][3] = {{300, 200, 260}, {520, 300, 300}, {64, 700, 300}};
+    problem pr[3];
+    for (size_t s = 0; s < 3; s++)
+        pr[s] = problem_make(shapes[s][0], shapes[s][1], shapes[s][2], s & 1, 0, 50 + s);
     for (size_t q = 0; q < NPATHS; q++) {
         if (!nn_cpu_path_supported(PATHS[q])) continue;
         nn_gemm_workspace ws = {0};
-        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-            problem pr = problem_make(shapes[s][0], shapes[s][1], shapes[s][2], s & 1, 0, 50 + s);
-            const size_t mn = pr.m * pr.n;
+        for (size_t t = 0; t < 4; t++) { /* the first shape again last: reuse of a larger ws */
+            const problem *p = &pr[t % 3];
+            const size_t mn = p->m * p->n;
             float *plain = guarded_alloc(mn), *reused = guarded_alloc(mn);
-            nn_cpu_gemm(PATHS[q], NULL, 2, plain, pr.a, pr.b, pr.m, pr.n, pr.k, pr.ta, pr.tb, 0);
-            nn_cpu_gemm(PATHS[q], &ws, 2, reused, pr.a, pr.b, pr.m, pr.n, pr.k, pr.ta, pr.tb, 0);
-            cr_assert(memcmp(plain, reused, mn * sizeof(float)) == 0, "path %s, shape %zu",
-                      nn_cpu_path_name(PATHS[q]), s);
+            nn_cpu_gemm(PATHS[q], NULL, 2, plain, p->a, p->b, p->m, p->n, p->k, p->ta, p->tb, 0);
+            nn_cpu_gemm(PATHS[q], &ws, 2, reused, p->a, p->b, p->m, p->n, p->k, p->ta, p->tb, 0);
+            cr_assert(memcmp(plain, reused, mn * sizeof(float)) == 0, "path %s, product %zu",
+                      nn_cpu_path_name(PATHS[q]), t);
             cr_assert(ws.mem != NULL && ws.bytes > 0, "the blocked driver packs into ws");
             guarded_check_free(plain, mn, "plain");
             guarded_check_free(reused, mn, "reused");
-            problem_free(&pr);
         }
         nn_gemm_workspace_free(&ws);
         cr_assert(ws.mem == NULL && ws.bytes == 0);
     }
+    for (size_t s = 0; s < 3; s++) problem_free(&pr[s]);
 }
