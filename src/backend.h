@@ -15,6 +15,7 @@
 #define NN_BACKEND_H
 
 #include "nn.h"
+#include "nn_tools.h"
 
 typedef struct nn_buf nn_buf; /* backend-defined */
 
@@ -22,11 +23,6 @@ typedef struct nn_view {
     nn_buf *buf;
     size_t off; /* in elements */
 } nn_view;
-
-static inline nn_view nn_view_at(nn_view v, size_t off) {
-    nn_view r = {v.buf, v.off + off};
-    return r;
-}
 
 /* One optimizer step's hyper-parameters. */
 typedef struct nn_opt_step {

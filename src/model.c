@@ -8,33 +8,59 @@
 
 #define MAX_WIDTH ((size_t)1 << 24)
 
-nn_act model_output_act(nn_loss loss) {
+nn_act nn_loss_output_act(nn_loss loss) {
     return loss == NN_LOSS_BCE ? NN_ACT_SIGMOID : loss == NN_LOSS_CE ? NN_ACT_SOFTMAX
                                                                       : NN_ACT_IDENTITY;
 }
 
-static nn_status validate_config(const nn_model_config *cfg, nn_error *err) {
+nn_loss nn_loss_for_classes(size_t classes) {
+    return classes > 2 ? NN_LOSS_CE : classes == 0 ? NN_LOSS_MSE : NN_LOSS_BCE;
+}
+
+size_t nn_loss_outputs(nn_loss loss, size_t classes) { return loss == NN_LOSS_CE ? classes : 1; }
+
+nn_status nn_model_config_check(const nn_model_config *cfg, nn_error *err) {
+    if (!cfg) return nn_error_set(err, NN_E_INVALID, "nn_model_config_check: NULL config");
     if (cfg->n_sizes < 2 || cfg->n_sizes > NN_MAX_LAYERS + 1)
-        return nn_error_set(err, NN_E_INVALID, "layers: need 2 to %d sizes, got %zu",
-                            NN_MAX_LAYERS + 1, cfg->n_sizes);
+        return nn_error_set_param(err, NN_E_INVALID, "layers", "need 2 to %d layer sizes, got %zu",
+                                  NN_MAX_LAYERS + 1, cfg->n_sizes);
     for (size_t i = 0; i < cfg->n_sizes; i++)
         if (cfg->sizes[i] == 0 || cfg->sizes[i] > MAX_WIDTH)
-            return nn_error_set(err, NN_E_INVALID, "layers: size %zu is %zu (must be 1 to %zu)",
-                                i + 1, cfg->sizes[i], MAX_WIDTH);
+            return nn_error_set_param(err, NN_E_INVALID, "layers",
+                                      "layer size %zu is %zu (must be 1 to %zu)", i + 1,
+                                      cfg->sizes[i], MAX_WIDTH);
     if (cfg->hidden != NN_ACT_RELU && cfg->hidden != NN_ACT_SIGMOID && cfg->hidden != NN_ACT_TANH)
-        return nn_error_set(err, NN_E_INVALID, "hidden activation must be relu, sigmoid or tanh");
+        return nn_error_set_param(err, NN_E_INVALID, "hidden",
+                                  "hidden activation must be relu, sigmoid or tanh");
+    if (cfg->loss != NN_LOSS_BCE && cfg->loss != NN_LOSS_CE && cfg->loss != NN_LOSS_MSE)
+        return nn_error_set_param(err, NN_E_INVALID, "loss", "unknown loss %d", (int)cfg->loss);
     size_t out = cfg->sizes[cfg->n_sizes - 1];
     if (cfg->loss == NN_LOSS_BCE && out != 1)
-        return nn_error_set(err, NN_E_INVALID,
-                            "loss bce needs 1 output, the last layer has %zu (use --loss ce for "
-                            "%zu classes)", out, out);
+        return nn_error_set_param(err, NN_E_INVALID, "layers",
+                                  "loss bce needs 1 output, the last layer has %zu (use loss ce "
+                                  "for %zu classes)", out, out);
     if (cfg->loss == NN_LOSS_CE && out < 2)
-        return nn_error_set(err, NN_E_INVALID,
-                            "loss ce needs one output per class (>= 2), the last layer has %zu",
-                            out);
-    if (cfg->loss != NN_LOSS_BCE && cfg->loss != NN_LOSS_CE && cfg->loss != NN_LOSS_MSE)
-        return nn_error_set(err, NN_E_INVALID, "unknown loss %d", (int)cfg->loss);
+        return nn_error_set_param(err, NN_E_INVALID, "layers",
+                                  "loss ce needs one output per class (>= 2), the last layer has "
+                                  "%zu", out);
     return NN_OK;
+}
+
+double nn_model_memory_bytes(const nn_model_config *cfg, size_t batch_rows,
+                             nn_optimizer optimizer) {
+    /* as nn_model_create and model_reserve allocate: parameters, gradients and
+     * optimizer moments; Z and A of every layer and two gradient areas as wide
+     * as the widest layer, per row */
+    double params = 0, widths = 0, widest = (double)cfg->sizes[0];
+    for (size_t l = 0; l + 1 < cfg->n_sizes; l++) {
+        const double in = (double)cfg->sizes[l], out = (double)cfg->sizes[l + 1];
+        params += in * out + out;
+        widths += out;
+        if (out > widest) widest = out;
+    }
+    const double moments = optimizer == NN_OPT_ADAM ? 2 : optimizer == NN_OPT_MOMENTUM ? 1 : 0;
+    const double rows = (double)batch_rows;
+    return sizeof(float) * (params * (2 + moments) + rows * (2 * widths + 2 * widest) + 2);
 }
 
 /* He init for ReLU layers, Xavier/Glorot (normal) otherwise; biases zero.
@@ -51,7 +77,7 @@ nn_status nn_model_create(nn_backend *be, const nn_model_config *cfg, nn_model *
                           nn_error *err) {
     if (!be || !cfg || !out) return nn_error_set(err, NN_E_INVALID, "nn_model_create: NULL argument");
     *out = NULL;
-    nn_status st = validate_config(cfg, err);
+    nn_status st = nn_model_config_check(cfg, err);
     if (st != NN_OK) return st;
 
     nn_model *m = calloc(1, sizeof *m);
@@ -64,10 +90,10 @@ nn_status nn_model_create(nn_backend *be, const nn_model_config *cfg, nn_model *
         size_t in = cfg->sizes[l], o = cfg->sizes[l + 1];
         if (in > (SIZE_MAX / 4 - off) / (o + 1)) {
             free(m);
-            return nn_error_set(err, NN_E_NOMEM, "layers: layer %zu (%zu x %zu) is too large",
-                                l + 1, in, o);
+            return nn_error_set_param(err, NN_E_NOMEM, "layers",
+                                      "layer %zu (%zu x %zu) is too large", l + 1, in, o);
         }
-        m->act[l] = l + 1 == m->n_layers ? model_output_act(cfg->loss) : cfg->hidden;
+        m->act[l] = l + 1 == m->n_layers ? nn_loss_output_act(cfg->loss) : cfg->hidden;
         m->w_off[l] = off;
         off += in * o;
         m->b_off[l] = off;

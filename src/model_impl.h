@@ -51,7 +51,5 @@ typedef nn_status (*model_grad_hook)(void *user, size_t layer, nn_error *err);
  * hook may be NULL. */
 nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
                          model_grad_hook hook, void *user, nn_error *err);
-/* Output activation implied by a loss. */
-nn_act model_output_act(nn_loss loss);
 
 #endif

@@ -121,7 +121,6 @@ static void check_against_one_process(const char *data, const char *batch, const
     for (int i = 0; i < 3; i++) free(got[i].w);
     free(one.w);
     tu_rmtree(dir);
-    free(dir);
 }
 
 Test(mpi, resident_minibatch_adam_matches_one_process, .timeout = 120) {
@@ -143,7 +142,6 @@ Test(mpi, a_failing_rank_stops_the_job_with_its_message, .timeout = 60) {
     cr_assert_neq(access(path, F_OK), 0, "a failed run left a result file");
     tu_result_free(&r);
     tu_rmtree(dir);
-    free(dir);
 }
 
 #else

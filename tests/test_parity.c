@@ -1,17 +1,16 @@
 /* test_parity.c — the same training loop on cpu and opencl: same initial
  * weights, same data order; loss and weights compared at every logging
- * point, equal final test accuracy, and repeated OpenCL runs bit-identical.
+ * point with nnbench check's routine (nn_parity_compare), equal final test
+ * accuracy, and repeated OpenCL runs bit-identical.
  * Skipped (not passed) when no OpenCL device can be used. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_tools.h"
 #include "testutil.h"
 
-/* Tolerances (as nnbench check states them). */
-#define LOSS_RTOL 1e-3
-#define WEIGHT_RTOL 1e-3
 #define MAX_LOGS 64
 
 typedef struct run_trace {
@@ -41,14 +40,7 @@ typedef struct setup {
 static void make_setup(setup *s, nn_data_kind kind, size_t classes) {
     nn_data_spec spec = nn_data_spec_default(kind);
     spec.classes = classes;
-    nn_dataset all;
-    nn_scaler sc;
-    nn_error err;
-    cr_assert_eq(nn_data_generate(&spec, &all, &err), NN_OK, "%s", err.msg);
-    cr_assert_eq(nn_data_split(&all, 0.2, 42, &s->train, &s->test, &err), NN_OK);
-    cr_assert_eq(nn_data_standardize(&s->train, &s->test, &sc, &err), NN_OK);
-    nn_scaler_free(&sc);
-    nn_dataset_free(&all);
+    tu_split_standardized(spec, 0.2, &s->train, &s->test);
     s->tc = nn_train_config_default();
 }
 
@@ -90,15 +82,11 @@ static void compare_backends(setup *s) {
     double acc_cpu = train_on(cpu, s, init, &a), acc_ocl = train_on(ocl, s, init, &b);
     cr_assert_eq(a.n, b.n);
     cr_assert_gt(a.n, 2u);
-    for (size_t i = 0; i < a.n; i++) {
-        cr_assert(fabs(a.loss[i] - b.loss[i]) <= 1e-5 + LOSS_RTOL * fabs(a.loss[i]),
-                  "log point %zu: loss cpu %.8f opencl %.8f", i, a.loss[i], b.loss[i]);
-        double dw = 0, wmax = 0;
-        for (size_t j = 0; j < np; j++) {
-            dw = fmax(dw, fabs((double)a.w[i * np + j] - b.w[i * np + j]));
-            wmax = fmax(wmax, fabs(a.w[i * np + j]));
-        }
-        cr_assert(dw <= WEIGHT_RTOL * wmax, "log point %zu: max|dw| %g, max|w| %g", i, dw, wmax);
+    for (size_t i = 0; i < a.n; i++) { /* nnbench check's comparison and tolerances */
+        nn_parity p = nn_parity_compare(a.loss[i], b.loss[i], a.w + i * np, b.w + i * np, np);
+        cr_assert(p.ok,
+                  "log point %zu: loss cpu %.8f opencl %.8f (|d| %.3g); max|dw| %g, max|w| %g", i,
+                  a.loss[i], b.loss[i], p.loss_diff, p.weight_diff, p.weight_max);
     }
     cr_assert_eq(acc_cpu, acc_ocl, "test accuracy cpu %g, opencl %g", acc_cpu, acc_ocl);
     cr_assert_lt(a.loss[a.n - 1], a.loss[0], "training lowered the loss");
@@ -152,4 +140,27 @@ Test(parity, momentum_sigmoid_mse) {
     s.tc.log_every = 5;
     compare_backends(&s);
     nn_dataset_free(&s.train), nn_dataset_free(&s.test);
+}
+
+/* The comparison itself: within the tolerances, just outside, and NaN. */
+Test(parity, comparison_applies_the_stated_tolerances) {
+    const float ref[3] = {1.0f, -2.0f, 0.5f};
+    float w[3] = {1.0f, -2.0f, 0.5f};
+    nn_parity p = nn_parity_compare(0.5, 0.5, ref, w, 3);
+    cr_assert(p.ok && p.loss_diff == 0 && p.weight_diff == 0 && p.weight_max == 2.0);
+    p = nn_parity_compare(0.5, 0.5 + 0.9 * (NN_PARITY_LOSS_ATOL + NN_PARITY_LOSS_RTOL * 0.5), ref,
+                          w, 3);
+    cr_assert(p.ok, "inside the loss tolerance");
+    p = nn_parity_compare(0.5, 0.5 + 1.1 * (NN_PARITY_LOSS_ATOL + NN_PARITY_LOSS_RTOL * 0.5), ref,
+                          w, 3);
+    cr_assert(!p.ok, "outside the loss tolerance");
+    w[1] = (float)(-2.0 - 1.1 * NN_PARITY_WEIGHT_RTOL * 2.0);
+    p = nn_parity_compare(0.5, 0.5, ref, w, 3);
+    cr_assert(!p.ok && p.weight_diff > NN_PARITY_WEIGHT_RTOL * 2.0, "a weight out of tolerance");
+    w[1] = NAN;
+    p = nn_parity_compare(0.5, 0.5, ref, w, 3);
+    cr_assert(!p.ok && isnan(p.weight_diff), "NaN weights never pass");
+    w[1] = -2.0f;
+    p = nn_parity_compare(0.5, NAN, ref, w, 3);
+    cr_assert(!p.ok, "a NaN loss never passes");
 }

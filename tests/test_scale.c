@@ -8,16 +8,6 @@
 
 #include "testutil.h"
 
-static char *read_all(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    char *s = calloc(1, 1 << 20);
-    size_t n = fread(s, 1, (1 << 20) - 1, f);
-    s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
 static int count_lines(const char *s) {
     int n = 0;
     for (; *s; s++) n += *s == '\n';
@@ -35,14 +25,14 @@ Test(scale, small_sweep_writes_rows_and_charts) {
     cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
     char path[700];
     snprintf(path, sizeof path, "%s/scale.csv", out);
-    char *csv = read_all(path);
+    char *csv = tu_read_file(path);
     cr_assert_not_null(csv);
     cr_assert_eq(count_lines(csv), 5, "header + 4 rows:\n%s", csv);
     cr_assert(strstr(csv, "samples_per_second_median") != NULL);
     for (const char *row = strchr(csv, '\n') + 1; *row; row = strchr(row, '\n') + 1)
         cr_assert(strncmp(strchr(row, '\n') - 3, ",ok", 3) == 0, "row not ok: %.200s", row);
     snprintf(path, sizeof path, "%s/scale.json", out);
-    char *json = read_all(path);
+    char *json = tu_read_file(path);
     cr_assert_not_null(json);
     int objects = 0;
     for (const char *p = json; (p = strstr(p, "\"samples_per_second_median\"")); p++) objects++;
@@ -53,7 +43,8 @@ Test(scale, small_sweep_writes_rows_and_charts) {
     cr_assert_eq(stat(path, &st), 0, "missing %s", path);
     snprintf(path, sizeof path, "%s/throughput_vs_hidden.svg", out);
     cr_assert_eq(stat(path, &st), 0, "missing %s", path);
-    free(csv), free(json), free(dir);
+    free(csv), free(json);
+    tu_rmtree(dir);
     tu_result_free(&r);
 }
 
@@ -79,7 +70,7 @@ Test(scale, invalid_value_fails_before_running) {
         cr_assert_neq(stat(out, &st), 0, "%s %s: output written before validation", bad[i][0], bad[i][1]);
         tu_result_free(&r);
     }
-    free(dir);
+    tu_rmtree(dir);
 }
 
 /* Peak RSS column of data row `row` (0 = first after the header) of a scale CSV. */
@@ -110,11 +101,12 @@ Test(scale, streamed_memory_does_not_grow_with_samples) {
     cr_assert_eq(r.status, 0, "%s", r.err);
     char path[700];
     snprintf(path, sizeof path, "%s/scale.csv", out);
-    char *csv = read_all(path);
+    char *csv = tu_read_file(path);
     /* both sizes stream in chunks of the same rows: memory must not follow the sample count */
     double small = peak_mb(csv, 0), big = peak_mb(csv, 1);
     cr_assert(small > 1 && big > 1, "%s", csv);
     cr_assert(big < small + 8.0, "5x the samples grew peak RSS from %.1f to %.1f MB", small, big);
-    free(csv), free(dir);
+    free(csv);
+    tu_rmtree(dir);
     tu_result_free(&r);
 }

@@ -8,7 +8,6 @@
 
 #include "backend.h"
 #include "cpu/cpu_ops.h"
-#include "cpu/gemm.h"
 
 /* Buffers up to this size are zeroed when allocated (see cpu_alloc). */
 #define PREFAULT_BYTES ((size_t)16 << 20)
@@ -34,20 +33,27 @@ static void read_cpu_model(char *dst, size_t len) {
 }
 
 static nn_status cpu_open(nn_backend *be, const nn_backend_config *cfg, nn_error *err) {
-    nn_gemm_workspace *ws = calloc(1, sizeof *ws); /* the backend's state: GEMM packing memory */
-    if (!ws) return nn_error_set(err, NN_E_NOMEM, "out of memory opening the cpu backend");
-    be->ctx = ws;
+    nn_cpu_state *st = calloc(1, sizeof *st);
+    if (!st) return nn_error_set(err, NN_E_NOMEM, "out of memory opening the cpu backend");
+    st->path = nn_cpu_path_best();
+    be->ctx = st;
     be->threads = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
     read_cpu_model(be->device, sizeof be->device);
     return NN_OK;
 }
 
 static void cpu_close(nn_backend *be) {
-    nn_gemm_workspace *ws = be->ctx;
-    if (!ws) return;
-    nn_gemm_workspace_free(ws);
-    free(ws);
+    nn_cpu_state *st = be->ctx;
+    if (!st) return;
+    nn_gemm_workspace_free(&st->ws);
+    free(st);
     be->ctx = NULL;
+}
+
+nn_cpu_path nn_cpu_backend_use_path(nn_backend *be, nn_cpu_path path) {
+    nn_cpu_state *st = be->ctx;
+    st->path = nn_cpu_path_resolve(path);
+    return st->path;
 }
 
 static nn_status cpu_alloc(nn_backend *be, size_t count, nn_buf **out, nn_error *err) {

@@ -1,9 +1,12 @@
 /* cpu_ops.c — the CPU backend's ops as plain loops, the numerical reference
  * for every other backend. Large ops are split over threads into contiguous
  * ranges of independent elements; every sum runs in the same order for any
- * thread count. Small ops run on the calling thread (no OpenMP region). On
- * AVX-512 CPUs some loops run as the hand-vectorized versions of
- * cpu_ops_avx512.c, which compute the same bits. */
+ * thread count. Small ops run on the calling thread (no OpenMP region).
+ * Every elementwise loop exists once per instruction-set path (portable C,
+ * AVX2, AVX-512: the same body compiled three times), and on the AVX-512 path
+ * some loops run as the hand-vectorized versions of cpu_ops_avx512.c; all
+ * compute the same bits. The backend's state names the path (the best this CPU
+ * runs; tests force each one and compare). */
 #include "cpu/cpu_ops.h"
 
 #include <math.h>
@@ -12,7 +15,6 @@
 
 #include "cpu/cpu_exp.h"
 #include "cpu/cpu_ops_avx512.h"
-#include "cpu/gemm.h"
 
 /* Elements below which an op stays on the calling thread. */
 #define PAR_MIN_ELEMS ((size_t)1 << 15)
@@ -25,6 +27,11 @@
 #define COL_PARTS 16
 
 static int nthreads(const nn_backend *be) { return be->threads > 0 ? be->threads : 1; }
+static nn_cpu_path path_of(const nn_backend *be) { return ((const nn_cpu_state *)be->ctx)->path; }
+/* 1 if the hand-vectorized AVX-512 loops run (the backend is on that path). */
+static int use_avx512(const nn_backend *be) {
+    return NN_CPU_HAVE_AVX512 && path_of(be) == NN_CPU_PATH_AVX512;
+}
 
 /* 1 if an op over n items with threshold min_par runs on the calling thread
  * (as par_for decides). Small ops check this first and call their AVX-512
@@ -33,13 +40,16 @@ static int one_thread(const nn_backend *be, size_t n, size_t min_par) {
     return n < min_par || nthreads(be) == 1;
 }
 
-/* Elementwise loops get AVX2 and AVX-512 clones chosen at load time. Without
- * -ffast-math and with FP contraction off (ISO C mode) every clone computes
- * the same bits as the portable one. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* Elementwise loop bodies are inlined into one function per path, each
+ * compiled for that instruction set. Without -ffast-math and with FP
+ * contraction off (ISO C mode) every variant computes the same bits. */
+#define BODY static inline __attribute__((always_inline))
+#if defined(__x86_64__) && defined(__GNUC__)
+#define TARGET_AVX2 __attribute__((target("avx2")))
+#define TARGET_AVX512 __attribute__((target("avx512f")))
 #else
-#define SIMD_CLONES
+#define TARGET_AVX2
+#define TARGET_AVX512
 #endif
 
 /* Arguments of one op, shared by its range functions. */
@@ -60,6 +70,27 @@ typedef struct op_args {
 
 typedef void (*range_fn)(op_args *a, size_t i0, size_t i1);
 
+/* The variants of one range body, one per path. */
+typedef struct path_fns {
+    range_fn c, avx2, avx512;
+} path_fns;
+
+/* body##_c, body##_avx2, body##_avx512 and their table body##_fns. */
+#define PATH_VARIANTS(body)                                                                        \
+    static void body##_c(op_args *a, size_t i0, size_t i1) { body(a, i0, i1); }                   \
+    TARGET_AVX2 static void body##_avx2(op_args *a, size_t i0, size_t i1) { body(a, i0, i1); }     \
+    TARGET_AVX512 static void body##_avx512(op_args *a, size_t i0, size_t i1) { body(a, i0, i1); } \
+    static const path_fns body##_fns = {body##_c, body##_avx2, body##_avx512};
+
+/* The variant of f for the backend's path. */
+static range_fn on_path(const nn_backend *be, const path_fns *f) {
+    switch (path_of(be)) {
+    case NN_CPU_PATH_AVX512: return f->avx512;
+    case NN_CPU_PATH_AVX2: return f->avx2;
+    default: return f->c;
+    }
+}
+
 /* body over [0, n): on the calling thread when n < min_par or one thread,
  * else one contiguous range per thread. */
 static void par_for(const nn_backend *be, size_t n, size_t min_par, range_fn body, op_args *a) {
@@ -77,14 +108,15 @@ static void par_for(const nn_backend *be, size_t n, size_t min_par, range_fn bod
 
 /* ------------------------------------------------------------------- fill */
 
-SIMD_CLONES static void fill_range(op_args *a, size_t i0, size_t i1) {
+BODY void fill_range(op_args *a, size_t i0, size_t i1) {
     for (size_t i = i0; i < i1; i++) a->out[i] = a->s;
 }
+PATH_VARIANTS(fill_range)
 
 nn_status nn_cpu_fill(nn_backend *be, nn_view dst, float value, size_t count, nn_error *err) {
     (void)err;
     op_args a = {.out = nn_cpu_ptr(dst) /* (count) */, .s = value};
-    par_for(be, count, PAR_MIN_ELEMS, fill_range, &a);
+    par_for(be, count, PAR_MIN_ELEMS, on_path(be, &fill_range_fns), &a);
     return NN_OK;
 }
 
@@ -93,14 +125,15 @@ nn_status nn_cpu_fill(nn_backend *be, nn_view dst, float value, size_t count, nn
 nn_status nn_cpu_matmul(nn_backend *be, nn_view c, nn_view a, nn_view b, size_t m, size_t n,
                         size_t k, int trans_a, int trans_b, int accumulate, nn_error *err) {
     (void)err;
-    nn_cpu_gemm_ws(be->ctx /* the backend's packing workspace */, nthreads(be), nn_cpu_ptr(c),
-                   nn_cpu_ptr(a), nn_cpu_ptr(b), m, n, k, trans_a, trans_b, accumulate);
+    nn_cpu_state *st = be->ctx;
+    nn_cpu_gemm(st->path, &st->ws, nthreads(be), nn_cpu_ptr(c), nn_cpu_ptr(a), nn_cpu_ptr(b), m, n,
+                k, trans_a, trans_b, accumulate);
     return NN_OK;
 }
 
 /* --------------------------------------------------------------- bias add */
 
-SIMD_CLONES static void bias_range(op_args *a, size_t r0, size_t r1) {
+BODY void bias_range(op_args *a, size_t r0, size_t r1) {
     const size_t cols = a->cols;
     size_t r = r0;
     if (cols < NARROW_ROWS) {
@@ -120,6 +153,7 @@ SIMD_CLONES static void bias_range(op_args *a, size_t r0, size_t r1) {
         for (size_t j = 0; j < cols; j++) row[j] += a->a[j];
     }
 }
+PATH_VARIANTS(bias_range)
 
 static void bias_narrow_avx512(op_args *a, size_t r0, size_t r1) {
     nn_avx512_bias_narrow(a->out + r0 * a->cols, a->a, r1 - r0, a->cols);
@@ -129,14 +163,14 @@ nn_status nn_cpu_bias_add(nn_backend *be, nn_view z, nn_view bias, size_t rows, 
                           nn_error *err) {
     (void)err;
     const size_t min_par = cols ? PAR_MIN_ELEMS / cols + 1 : SIZE_MAX;
-    const int narrow = cols < NARROW_ROWS && nn_cpu_avx512();
+    const int narrow = cols < NARROW_ROWS && use_avx512(be);
     if (narrow && one_thread(be, rows, min_par)) {
         nn_avx512_bias_narrow(nn_cpu_ptr(z), nn_cpu_ptr(bias), rows, cols);
         return NN_OK;
     }
     op_args a = {.out = nn_cpu_ptr(z) /* (rows, cols) */, .a = nn_cpu_ptr(bias) /* (cols) */,
                  .cols = cols};
-    par_for(be, rows, min_par, narrow ? bias_narrow_avx512 : bias_range, &a);
+    par_for(be, rows, min_par, narrow ? bias_narrow_avx512 : on_path(be, &bias_range_fns), &a);
     return NN_OK;
 }
 
@@ -144,7 +178,7 @@ nn_status nn_cpu_bias_add(nn_backend *be, nn_view z, nn_view bias, size_t rows, 
 
 static float sigmoidf(float z) { return 1.0f / (1.0f + nn_exp_f(-z)); }
 
-SIMD_CLONES static void act_forward_range(op_args *a, size_t i0, size_t i1) {
+BODY void act_forward_range(op_args *a, size_t i0, size_t i1) {
     float *y = a->out;
     const float *z = a->a;
     switch (a->kind) {
@@ -162,6 +196,7 @@ SIMD_CLONES static void act_forward_range(op_args *a, size_t i0, size_t i1) {
         break;
     }
 }
+PATH_VARIANTS(act_forward_range)
 
 /* Rows [r0, r1): y = softmax(z) per row, with the row maximum subtracted. */
 static void softmax_range(op_args *a, size_t r0, size_t r1) {
@@ -192,7 +227,8 @@ static void relu_backward_avx512(op_args *a, size_t i0, size_t i1) {
 
 nn_status nn_cpu_act_forward(nn_backend *be, nn_act act, nn_view y, nn_view z, size_t rows,
                              size_t cols, nn_error *err) {
-    if ((act == NN_ACT_RELU || act == NN_ACT_SIGMOID) && nn_cpu_avx512() &&
+    const int avx512 = use_avx512(be);
+    if ((act == NN_ACT_RELU || act == NN_ACT_SIGMOID) && avx512 &&
         one_thread(be, rows * cols, PAR_MIN_ELEMS)) {
         if (act == NN_ACT_RELU) nn_avx512_relu_forward(nn_cpu_ptr(y), nn_cpu_ptr(z), rows * cols);
         else nn_avx512_sigmoid(nn_cpu_ptr(y), nn_cpu_ptr(z), rows * cols);
@@ -204,9 +240,9 @@ nn_status nn_cpu_act_forward(nn_backend *be, nn_act act, nn_view y, nn_view z, s
         if (cols) par_for(be, rows, PAR_MIN_ELEMS / cols + 1, softmax_range, &a);
     } else if (act == NN_ACT_IDENTITY || act == NN_ACT_RELU || act == NN_ACT_SIGMOID ||
                act == NN_ACT_TANH) {
-        range_fn body = act_forward_range;
-        if (act == NN_ACT_RELU && nn_cpu_avx512()) body = relu_forward_avx512;
-        if (act == NN_ACT_SIGMOID && nn_cpu_avx512()) body = sigmoid_avx512;
+        range_fn body = on_path(be, &act_forward_range_fns);
+        if (act == NN_ACT_RELU && avx512) body = relu_forward_avx512;
+        if (act == NN_ACT_SIGMOID && avx512) body = sigmoid_avx512;
         par_for(be, rows * cols, PAR_MIN_ELEMS, body, &a);
     } else {
         return nn_error_set(err, NN_E_INVALID, "act_forward: unknown activation %d", (int)act);
@@ -215,7 +251,7 @@ nn_status nn_cpu_act_forward(nn_backend *be, nn_act act, nn_view y, nn_view z, s
 }
 
 /* dz = dy * act'(.) with a = dy, b = z (pre-activation), c = y (activation). */
-SIMD_CLONES static void act_backward_range(op_args *a, size_t i0, size_t i1) {
+BODY void act_backward_range(op_args *a, size_t i0, size_t i1) {
     float *dz = a->out;
     const float *dy = a->a, *z = a->b, *y = a->c;
     switch (a->kind) {
@@ -240,21 +276,22 @@ SIMD_CLONES static void act_backward_range(op_args *a, size_t i0, size_t i1) {
         break;
     }
 }
+PATH_VARIANTS(act_backward_range)
 
 nn_status nn_cpu_act_backward(nn_backend *be, nn_act act, nn_view dz, nn_view dy, nn_view z,
                               nn_view y, size_t rows, size_t cols, nn_error *err) {
     if (act != NN_ACT_IDENTITY && act != NN_ACT_RELU && act != NN_ACT_SIGMOID && act != NN_ACT_TANH)
         return nn_error_set(err, NN_E_INVALID, "act_backward: activation %s has no backward op",
                             nn_act_name(act));
-    const int relu512 = act == NN_ACT_RELU && nn_cpu_avx512();
+    const int relu512 = act == NN_ACT_RELU && use_avx512(be);
     if (relu512 && one_thread(be, rows * cols, PAR_MIN_ELEMS)) {
         nn_avx512_relu_backward(nn_cpu_ptr(dz), nn_cpu_ptr(dy), nn_cpu_ptr(y), rows * cols);
         return NN_OK;
     }
     op_args a = {.kind = act, .out = nn_cpu_ptr(dz), /* all (rows, cols) */
                  .a = nn_cpu_ptr(dy), .b = nn_cpu_ptr(z), .c = nn_cpu_ptr(y)};
-    par_for(be, rows * cols, PAR_MIN_ELEMS, relu512 ? relu_backward_avx512 : act_backward_range,
-            &a);
+    par_for(be, rows * cols, PAR_MIN_ELEMS,
+            relu512 ? relu_backward_avx512 : on_path(be, &act_backward_range_fns), &a);
     return NN_OK;
 }
 
@@ -326,15 +363,13 @@ nn_status nn_cpu_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, 
     return NN_OK;
 }
 
-/* dz[i0, i1) = s * (y - t) */
-SIMD_CLONES static void loss_grad_loop(float *dz, const float *y, const float *t, float s,
-                                       size_t i0, size_t i1) {
+/* dz[i0, i1) = s * (y - t) with out = dz, a = y, b = t. */
+BODY void loss_grad_range(op_args *a, size_t i0, size_t i1) {
+    float *dz = a->out;
+    const float *y = a->a, *t = a->b, s = a->s;
     for (size_t i = i0; i < i1; i++) dz[i] = s * (y[i] - t[i]);
 }
-
-static void loss_grad_range(op_args *a, size_t i0, size_t i1) {
-    loss_grad_loop(a->out, a->a, a->b, a->s, i0, i1);
-}
+PATH_VARIANTS(loss_grad_range)
 
 nn_status nn_cpu_loss_grad(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, nn_view t,
                            size_t rows, size_t cols, float scale, nn_error *err) {
@@ -345,13 +380,9 @@ nn_status nn_cpu_loss_grad(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, 
         s = cols ? 2.0f * scale / (float)cols : 0.0f;
     else
         return nn_error_set(err, NN_E_INVALID, "loss_grad: unknown loss %d", (int)loss);
-    if (one_thread(be, rows * cols, PAR_MIN_ELEMS)) {
-        loss_grad_loop(nn_cpu_ptr(dz), nn_cpu_ptr(y), nn_cpu_ptr(t), s, 0, rows * cols);
-        return NN_OK;
-    }
     op_args a = {.out = nn_cpu_ptr(dz) /* (rows, cols) */, .a = nn_cpu_ptr(y) /* outputs */,
                  .b = nn_cpu_ptr(t) /* targets */, .s = s};
-    par_for(be, rows * cols, PAR_MIN_ELEMS, loss_grad_range, &a);
+    par_for(be, rows * cols, PAR_MIN_ELEMS, on_path(be, &loss_grad_range_fns), &a);
     return NN_OK;
 }
 
@@ -364,7 +395,7 @@ nn_status nn_cpu_loss_grad(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, 
 
 /* The halving fold of COL_PARTS partials of w columns each: part (COL_PARTS, w)
  * at row stride ld; the sums end up in part[0..w). */
-SIMD_CLONES static void col_fold(float *part, size_t w, size_t ld) {
+BODY void col_fold(float *part, size_t w, size_t ld) {
     for (size_t h = COL_PARTS / 2; h > 0; h /= 2)
         for (size_t q = 0; q < h; q++)
             for (size_t j = 0; j < w; j++) part[q * ld + j] += part[(q + h) * ld + j];
@@ -372,7 +403,7 @@ SIMD_CLONES static void col_fold(float *part, size_t w, size_t ld) {
 
 /* Columns [c0, c1): out[c] = sum over rows of x[r, c] in col_sum's order, in
  * strips of up to 64 columns. */
-SIMD_CLONES static void col_sum_range(op_args *a, size_t c0, size_t c1) {
+BODY void col_sum_range(op_args *a, size_t c0, size_t c1) {
     const size_t cols = a->cols, rows = a->rows;
     float acc[COL_PARTS][64]; /* partial sums of one strip of columns */
     for (size_t s0 = c0; s0 < c1; s0 += 64) {
@@ -393,11 +424,15 @@ SIMD_CLONES static void col_sum_range(op_args *a, size_t c0, size_t c1) {
         memcpy(a->out + s0, acc[0], w * sizeof(float));
     }
 }
+PATH_VARIANTS(col_sum_range)
 
 /* All columns of a narrow x (cols < NARROW_ROWS) in col_sum's order: each run
  * of COL_PARTS rows is one contiguous block whose element q*cols + c goes to
- * partial q of column c, so the partials are one flat (COL_PARTS, cols) array. */
-SIMD_CLONES static void col_sum_narrow(op_args *a) {
+ * partial q of column c, so the partials are one flat (COL_PARTS, cols) array.
+ * One call does all columns (i0, i1 are unused). */
+BODY void col_sum_narrow(op_args *a, size_t i0, size_t i1) {
+    (void)i0;
+    (void)i1;
     const size_t cols = a->cols, rows = a->rows, run = COL_PARTS * cols;
     float acc[COL_PARTS * NARROW_ROWS]; /* (COL_PARTS, cols) */
     for (size_t t = 0; t < run; t++) acc[t] = 0.0f;
@@ -411,19 +446,22 @@ SIMD_CLONES static void col_sum_narrow(op_args *a) {
     col_fold(acc, cols, cols);
     memcpy(a->out, acc, cols * sizeof(float));
 }
+PATH_VARIANTS(col_sum_narrow)
 
 nn_status nn_cpu_col_sum(nn_backend *be, nn_view out, nn_view x, size_t rows, size_t cols,
                          nn_error *err) {
     (void)err;
-    if (cols > 0 && cols < NARROW_ROWS && COL_PARTS == 16 && nn_cpu_avx512()) {
+    if (cols > 0 && cols < NARROW_ROWS && COL_PARTS == 16 && use_avx512(be)) {
         nn_avx512_col_sum_narrow(nn_cpu_ptr(out), nn_cpu_ptr(x), rows, cols); /* one thread */
         return NN_OK;
     }
     op_args a = {.out = nn_cpu_ptr(out) /* (cols) */, .a = nn_cpu_ptr(x) /* (rows, cols) */,
                  .cols = cols, .rows = rows};
     if (cols > 0 && cols < NARROW_ROWS)
-        col_sum_narrow(&a); /* one thread */
-    else par_for(be, cols, rows * cols >= PAR_MIN_ELEMS ? 128 : SIZE_MAX, col_sum_range, &a);
+        on_path(be, &col_sum_narrow_fns)(&a, 0, cols); /* one thread */
+    else
+        par_for(be, cols, rows * cols >= PAR_MIN_ELEMS ? 128 : SIZE_MAX,
+                on_path(be, &col_sum_range_fns), &a);
     return NN_OK;
 }
 
@@ -444,9 +482,12 @@ nn_status nn_cpu_gather_rows(nn_backend *be, nn_view dst, nn_view src, nn_view i
 
 /* -------------------------------------------------------------- optimizer */
 
-/* One optimizer step on elements [i0, i1) (see nn_cpu_update). */
-SIMD_CLONES static void update_loop(const nn_opt_step *st, float *p, const float *g, float *m,
-                                    float *v, size_t i0, size_t i1) {
+/* One optimizer step on elements [i0, i1) (see nn_cpu_update) with out = p,
+ * a = g and the state m, v. */
+BODY void update_range(op_args *a, size_t i0, size_t i1) {
+    const nn_opt_step *st = a->step;
+    float *p = a->out, *m = a->m, *v = a->v;
+    const float *g = a->a;
     const float lr = st->lr;
     if (st->kind == NN_OPT_SGD) {
         for (size_t i = i0; i < i1; i++) p[i] -= lr * g[i];
@@ -465,22 +506,14 @@ SIMD_CLONES static void update_loop(const nn_opt_step *st, float *p, const float
         }
     }
 }
-
-static void update_range(op_args *a, size_t i0, size_t i1) {
-    update_loop(a->step, a->out, a->a, a->m, a->v, i0, i1);
-}
+PATH_VARIANTS(update_range)
 
 nn_status nn_cpu_update(nn_backend *be, const nn_opt_step *st, nn_view p, nn_view g, nn_view m,
                         nn_view v, size_t n, nn_error *err) {
     if (st->kind != NN_OPT_SGD && st->kind != NN_OPT_MOMENTUM && st->kind != NN_OPT_ADAM)
         return nn_error_set(err, NN_E_INVALID, "update: unknown optimizer %d", (int)st->kind);
-    if (one_thread(be, n, PAR_MIN_ELEMS)) {
-        update_loop(st, nn_cpu_ptr(p), nn_cpu_ptr(g), m.buf ? nn_cpu_ptr(m) : NULL,
-                    v.buf ? nn_cpu_ptr(v) : NULL, 0, n);
-        return NN_OK;
-    }
     op_args a = {.step = st, .out = nn_cpu_ptr(p) /* (n) */, .a = nn_cpu_ptr(g) /* (n) */,
                  .m = m.buf ? nn_cpu_ptr(m) : NULL, .v = v.buf ? nn_cpu_ptr(v) : NULL};
-    par_for(be, n, PAR_MIN_ELEMS, update_range, &a);
+    par_for(be, n, PAR_MIN_ELEMS, on_path(be, &update_range_fns), &a);
     return NN_OK;
 }

@@ -3,6 +3,19 @@
 #define NN_CPU_OPS_H
 
 #include "backend.h"
+#include "cpu/cpu_path.h"
+#include "cpu/gemm.h"
+
+/* The CPU backend's private state (be->ctx). */
+typedef struct nn_cpu_state {
+    nn_gemm_workspace ws; /* GEMM packing memory, reused by every matmul */
+    nn_cpu_path path;     /* instruction-set path of every op; never AUTO */
+} nn_cpu_state;
+
+/* Run every op of CPU backend be on `path` from now on (AUTO or an unsupported
+ * path: the best this CPU runs); returns the path used. For tests that compare
+ * the paths: every path gives the same bits. */
+nn_cpu_path nn_cpu_backend_use_path(nn_backend *be, nn_cpu_path path);
 
 /* A CPU buffer (the backend's nn_buf; only the CPU backend's files see it). */
 struct nn_buf {

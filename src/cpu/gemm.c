@@ -1,10 +1,9 @@
-/* gemm.c — entry points of the CPU GEMM: instruction-set path detection and the
- * choice between the direct loops (small and skinny products) and the blocked,
- * packed driver, made from the shape alone. */
+/* gemm.c — the entry point of the CPU GEMM: the choice between the direct
+ * loops (small and skinny products) and the blocked, packed driver, made from
+ * the shape alone, on the instruction-set path the caller names. */
 #include "cpu/gemm.h"
 
 #include <omp.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cpu/gemm_internal.h"
@@ -19,53 +18,17 @@
 /* Products with fewer multiply-adds than this run on one thread (no fork). */
 #define PARALLEL_MIN_MACS ((size_t)1 << 20)
 
-/* 1 if this CPU can run `path`. */
-int nn_gemm_path_supported(nn_gemm_path path) {
-    switch (path) {
-    case NN_GEMM_PATH_AUTO:
-    case NN_GEMM_PATH_C:
-        return 1;
-#if defined(__x86_64__) || defined(__i386__)
-    case NN_GEMM_PATH_AVX2:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case NN_GEMM_PATH_AVX512:
-        return __builtin_cpu_supports("avx512f");
-#endif
-    default:
-        return 0;
-    }
-}
-
-/* The fastest path this CPU supports. */
-nn_gemm_path nn_gemm_path_best(void) {
-    if (nn_gemm_path_supported(NN_GEMM_PATH_AVX512)) return NN_GEMM_PATH_AVX512;
-    if (nn_gemm_path_supported(NN_GEMM_PATH_AVX2)) return NN_GEMM_PATH_AVX2;
-    return NN_GEMM_PATH_C;
-}
-
-/* Static name of a path. */
-const char *nn_gemm_path_name(nn_gemm_path path) {
-    switch (path) {
-    case NN_GEMM_PATH_AUTO: return "auto";
-    case NN_GEMM_PATH_C: return "c";
-    case NN_GEMM_PATH_AVX2: return "avx2";
-    case NN_GEMM_PATH_AVX512: return "avx512";
-    }
-    return "?";
-}
-
-/* The descriptor of a supported path (AUTO and unsupported paths -> best). */
-static const nn_gemm_isa *isa_of(nn_gemm_path path) {
-    if (path == NN_GEMM_PATH_AUTO || !nn_gemm_path_supported(path)) path = nn_gemm_path_best();
-    switch (path) {
-    case NN_GEMM_PATH_AVX512: return &nn_gemm_isa_avx512;
-    case NN_GEMM_PATH_AVX2: return &nn_gemm_isa_avx2;
+/* The descriptor of a path (AUTO and unsupported paths -> the best supported). */
+static const nn_gemm_isa *isa_of(nn_cpu_path path) {
+    switch (nn_cpu_path_resolve(path)) {
+    case NN_CPU_PATH_AVX512: return &nn_gemm_isa_avx512;
+    case NN_CPU_PATH_AVX2: return &nn_gemm_isa_avx2;
     default: return &nn_gemm_isa_c;
     }
 }
 
 /* 1 if the shape takes the direct loops: small, or skinny enough that packing wastes work. */
-int nn_gemm_is_direct(size_t m, size_t n, size_t k, int trans_a, int trans_b) {
+static int is_direct(size_t m, size_t n, size_t k, int trans_a, int trans_b) {
     if (k == 0) return 1;
     /* each factor is bounded first so the products cannot overflow */
     const int small = m <= SMALL_MAX_MACS && n <= SMALL_MAX_MACS && k <= SMALL_MAX_MACS &&
@@ -81,16 +44,10 @@ static void gemm_k0(float *c, size_t m, size_t n, int accumulate) {
     if (!accumulate) memset(c, 0, m * n * sizeof(float));
 }
 
-/* nn_cpu_gemm on an explicit instruction-set path (see gemm_internal.h). */
-void nn_cpu_gemm_with(nn_gemm_path path, int threads, float *c, const float *a, const float *b,
-                      size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate) {
-    nn_cpu_gemm_with_ws(path, NULL, threads, c, a, b, m, n, k, trans_a, trans_b, accumulate);
-}
-
-/* nn_cpu_gemm_with, packing into a workspace (see gemm_internal.h). */
-void nn_cpu_gemm_with_ws(nn_gemm_path path, nn_gemm_workspace *ws, int threads, float *c,
-                         const float *a, const float *b, size_t m, size_t n, size_t k,
-                         int trans_a, int trans_b, int accumulate) {
+/* The one entry point (see gemm.h): k = 0, direct loops or the blocked driver. */
+void nn_cpu_gemm(nn_cpu_path path, nn_gemm_workspace *ws, int threads, float *c, const float *a,
+                 const float *b, size_t m, size_t n, size_t k, int trans_a, int trans_b,
+                 int accumulate) {
     if (m == 0 || n == 0) return;
     if (k == 0) {
         gemm_k0(c, m, n, accumulate);
@@ -100,28 +57,9 @@ void nn_cpu_gemm_with_ws(nn_gemm_path path, nn_gemm_workspace *ws, int threads, 
     const nn_gemm_args args = {c, a, b, m, n, k, trans_a != 0, trans_b != 0, accumulate != 0};
     int nt = threads > 0 ? threads : omp_get_max_threads();
     if (nt < 1 || (double)m * (double)n * (double)k < (double)PARALLEL_MIN_MACS) nt = 1;
-    if (nn_gemm_is_direct(m, n, k, trans_a, trans_b)) {
+    if (is_direct(m, n, k, trans_a, trans_b)) {
         isa->small(&args, nt);
         return;
     }
     if (nn_gemm_blocked(isa, nt, &args, ws) != 0) nn_gemm_small_c(&args, nt); /* out of memory */
-}
-
-/* nn_cpu_gemm with packing buffers from ws (see gemm.h). */
-void nn_cpu_gemm_ws(nn_gemm_workspace *ws, int threads, float *c, const float *a, const float *b,
-                    size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate) {
-    nn_cpu_gemm_with_ws(NN_GEMM_PATH_AUTO, ws, threads, c, a, b, m, n, k, trans_a, trans_b,
-                        accumulate);
-}
-
-void nn_gemm_workspace_free(nn_gemm_workspace *ws) {
-    free(ws->mem);
-    ws->mem = NULL;
-    ws->bytes = 0;
-}
-
-/* c = op(a)·op(b) (+c) on the best path this CPU supports (see gemm.h). */
-void nn_cpu_gemm(int threads, float *c, const float *a, const float *b, size_t m, size_t n,
-                 size_t k, int trans_a, int trans_b, int accumulate) {
-    nn_cpu_gemm_with(NN_GEMM_PATH_AUTO, threads, c, a, b, m, n, k, trans_a, trans_b, accumulate);
 }

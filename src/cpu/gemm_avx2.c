@@ -143,7 +143,7 @@ AVX2 static void small_avx2(const nn_gemm_args *g, int threads) {
 }
 
 const nn_gemm_isa nn_gemm_isa_avx2 = {
-    .path = NN_GEMM_PATH_AVX2,
+    .path = NN_CPU_PATH_AVX2,
     .mr = MR,
     .nr = NR,
     .mc = 24 * MR,
@@ -157,6 +157,6 @@ const nn_gemm_isa nn_gemm_isa_avx2 = {
 #else /* not x86-64: the path exists but is never supported */
 
 const nn_gemm_isa nn_gemm_isa_avx2 = {
-    .path = NN_GEMM_PATH_AVX2};
+    .path = NN_CPU_PATH_AVX2};
 
 #endif

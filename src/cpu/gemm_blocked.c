@@ -154,6 +154,12 @@ static void blocked_thread(blocked_plan *pl, int t, int team) {
     if (team > 1) barrier_wait(pl, (unsigned)team);
 }
 
+void nn_gemm_workspace_free(nn_gemm_workspace *ws) {
+    free(ws->mem);
+    ws->mem = NULL;
+    ws->bytes = 0;
+}
+
 /* Plan buffers and blocks, then run the loop nest on `threads` threads (see gemm_internal.h). */
 int nn_gemm_blocked(const nn_gemm_isa *isa, int threads, const nn_gemm_args *g,
                     nn_gemm_workspace *ws) {

@@ -54,7 +54,7 @@ void nn_gemm_small_c(const nn_gemm_args *g, int threads) {
 }
 
 const nn_gemm_isa nn_gemm_isa_c = {
-    .path = NN_GEMM_PATH_C,
+    .path = NN_CPU_PATH_C,
     .mr = MR,
     .nr = NR,
     .mc = 64,

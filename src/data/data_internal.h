@@ -61,8 +61,7 @@ double nn_zig_normal(nn_rng *r);
  * teacher.c uses it for tail draws). */
 double nn_zig_finish(nn_rng *r, int layer, double u);
 
-/* Check that a spec is valid for its kind (all generators call this). */
-nn_status nn_data_spec_check(const nn_data_spec *spec, nn_error *err);
+/* All generators check their spec with nn_data_spec_check (nn.h, spec.c). */
 
 /* Allocate out->x: (n, features) and out->y: (n); sets n/features/classes.
  * On failure *out stays zeroed. */

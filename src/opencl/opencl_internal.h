@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "backend.h"
-#include "opencl/opencl.h"
+#include "nn_tools.h"
 
 /* ------------------------------------------------------------------ errors */
 

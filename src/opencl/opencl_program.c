@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "opencl/opencl_internal.h"
 
@@ -40,13 +39,6 @@ static const char *const KERNEL_NAMES[NN_K_COUNT] = {
 
 const char *nn_cl_kernel_name(nn_cl_kernel_id id) {
     return (unsigned)id < NN_K_COUNT ? KERNEL_NAMES[id] : "?";
-}
-
-/* Monotonic wall clock in seconds (for build_seconds). */
-static double wall_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Whole file at path into a malloc'ed NUL-terminated string; NULL with errno. */
@@ -181,9 +173,9 @@ nn_status nn_cl_program_build(nn_cl_ctx *c, nn_error *err) {
 
     char opts[512];
     build_options(c, opts, sizeof opts);
-    double t0 = wall_seconds();
+    double t0 = nn_now();
     rc = clBuildProgram(c->program, 1, &c->device, opts, NULL, NULL);
-    if (c->profiling) c->prof.build_seconds += wall_seconds() - t0;
+    if (c->profiling) c->prof.build_seconds += nn_now() - t0;
     keep_log(c);
     if (rc != CL_SUCCESS) {
         char dev[128];

@@ -114,11 +114,11 @@ static nn_status epoch_loss(nn_trainer *tr, nn_status st, double *loss, nn_error
     if (isfinite(*loss)) return NN_OK;
     const char *what = isnan(*loss) ? "NaN" : "Inf";
     if (tr->last_logged < 0 || tr->last_logged + 1 == tr->epoch)
-        return nn_error_set(err, NN_E_NUMERIC,
-                            "training diverged: the loss is %s at epoch %d (try a smaller "
+        return nn_error_set_param(err, NN_E_NUMERIC, "lr",
+                                  "training diverged: the loss is %s at epoch %d (try a smaller "
                             "learning rate)", what, tr->epoch);
-    return nn_error_set(err, NN_E_NUMERIC,
-                        "training diverged: the loss became %s between epoch %d and epoch %d "
+    return nn_error_set_param(err, NN_E_NUMERIC, "lr",
+                              "training diverged: the loss became %s between epoch %d and epoch %d "
                         "(try a smaller learning rate)", what, tr->last_logged + 1, tr->epoch);
 }
 

@@ -14,33 +14,12 @@
         if (st_ != NN_OK) return st_;                                                              \
     } while (0)
 
+/* The config, and the model against the data (errors name the field). */
 static nn_status validate(const nn_model *m, const nn_source *src, const nn_train_config *cfg,
                           nn_error *err) {
-    if (cfg->epochs < 1) return nn_error_set(err, NN_E_INVALID, "epochs must be >= 1, got %d", cfg->epochs);
-    if (!(cfg->lr > 0.0) || !isfinite(cfg->lr))
-        return nn_error_set(err, NN_E_INVALID, "learning rate must be a positive number, got %g", cfg->lr);
-    if (cfg->log_every < 0) return nn_error_set(err, NN_E_INVALID, "log_every must be >= 0");
-    if (src->n == 0) return nn_error_set(err, NN_E_INVALID, "the training set is empty");
-    if (src->features != model_inputs(m))
-        return nn_error_set(err, NN_E_INVALID,
-                            "the data has %zu features but the first layer takes %zu inputs",
-                            src->features, model_inputs(m));
-    size_t out = model_outputs(m);
-    if (m->cfg.loss == NN_LOSS_BCE && src->classes != 2)
-        return nn_error_set(err, NN_E_INVALID,
-                            "loss bce needs 2 classes, the data has %zu (use --loss ce)", src->classes);
-    if (m->cfg.loss == NN_LOSS_CE && src->classes != out)
-        return nn_error_set(err, NN_E_INVALID,
-                            "the data has %zu classes but the last layer has %zu outputs",
-                            src->classes, out);
-    if (m->cfg.loss == NN_LOSS_MSE && out != 1)
-        return nn_error_set(err, NN_E_INVALID, "loss mse needs 1 output, the last layer has %zu", out);
-    if (cfg->optimizer == NN_OPT_MOMENTUM && !(cfg->momentum >= 0.0 && cfg->momentum < 1.0))
-        return nn_error_set(err, NN_E_INVALID, "momentum must be in [0, 1)");
-    if (cfg->optimizer == NN_OPT_ADAM &&
-        !(cfg->beta1 >= 0 && cfg->beta1 < 1 && cfg->beta2 >= 0 && cfg->beta2 < 1 && cfg->eps > 0))
-        return nn_error_set(err, NN_E_INVALID, "adam needs beta1, beta2 in [0, 1) and eps > 0");
-    return NN_OK;
+    nn_status st = nn_train_config_validate(cfg, err);
+    if (st != NN_OK) return st;
+    return nn_train_check_data(&m->cfg, src->n, src->features, src->classes, err);
 }
 
 /* Decide batch and chunk sizes from the config and the memory budget. */

@@ -13,6 +13,19 @@
 
 extern char **environ;
 
+void tu_split_standardized(nn_data_spec spec, double test_fraction, nn_dataset *train,
+                           nn_dataset *test) {
+    nn_dataset all;
+    nn_scaler sc;
+    nn_error err;
+    cr_assert_eq(nn_data_generate(&spec, &all, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_data_split(&all, test_fraction, spec.seed, train, test, &err), NN_OK, "%s",
+                 err.msg);
+    cr_assert_eq(nn_data_standardize(train, test, &sc, &err), NN_OK, "%s", err.msg);
+    nn_scaler_free(&sc);
+    nn_dataset_free(&all);
+}
+
 nn_backend *tu_open(const char *name, int threads) {
     nn_backend_config cfg = {threads, NULL, 0};
     nn_backend *be = NULL;
@@ -65,15 +78,30 @@ static char *slurp(int fd) {
     return s;
 }
 
+/* The folder for temporary files: $TMPDIR, else /tmp. */
+static const char *tmp_root(void) {
+    const char *t = getenv("TMPDIR");
+    return t && *t ? t : "/tmp";
+}
+
+/* A new temporary file named after `stem`, opened for reading and writing and
+ * already unlinked (it lives until closed); returns the descriptor. */
+static int anonymous_file(const char *stem) {
+    char name[1024];
+    snprintf(name, sizeof name, "%s/%s-XXXXXX", tmp_root(), stem);
+    int fd = mkstemp(name);
+    cr_assert(fd >= 0, "cannot create a temporary file in %s", tmp_root());
+    unlink(name);
+    return fd;
+}
+
 tu_result tu_run_nnbench(const char *const *args, const char *const *env, const char *dir) {
     return tu_run_program(NNBENCH_EXE, args, env, dir);
 }
 
 tu_result tu_run_program(const char *exe, const char *const *args, const char *const *env,
                          const char *dir) {
-    char outname[] = "/tmp/nnbench-out-XXXXXX", errname[] = "/tmp/nnbench-err-XXXXXX";
-    int ofd = mkstemp(outname), efd = mkstemp(errname);
-    cr_assert(ofd >= 0 && efd >= 0);
+    int ofd = anonymous_file("nnbench-out"), efd = anonymous_file("nnbench-err");
     size_t na = 0, ne = 0, nenv = 0;
     while (args[na]) na++;
     while (env && env[ne]) ne++;
@@ -113,8 +141,6 @@ tu_result tu_run_program(const char *exe, const char *const *args, const char *c
     r.err = slurp(efd);
     close(ofd);
     close(efd);
-    unlink(outname);
-    unlink(errname);
     free(argv);
     free(envp);
     return r;
@@ -125,26 +151,73 @@ void tu_result_free(tu_result *r) {
     free(r->err);
 }
 
+/* Folders made by tu_tmpdir and not yet removed (each test runs in its own process). */
+#define MAX_TMPDIRS 64
+static char *tmpdirs[MAX_TMPDIRS];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Remove dir and everything below it (links are removed, not followed). */
+static void remove_tree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+static void remove_all_tmpdirs(void) {
+    for (int i = 0; i < MAX_TMPDIRS; i++)
+        if (tmpdirs[i]) {
+            remove_tree(tmpdirs[i]);
+            free(tmpdirs[i]);
+            tmpdirs[i] = NULL;
+        }
+}
+
 char *tu_tmpdir(void) {
-    char *d = strdup("/tmp/nnbench-test-XXXXXX");
-    cr_assert_not_null(mkdtemp(d));
-    return d;
+    static int registered;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/nnbench-test-XXXXXX", tmp_root());
+    cr_assert_not_null(mkdtemp(path), "cannot create a folder in %s", tmp_root());
+    if (!registered) registered = atexit(remove_all_tmpdirs) == 0;
+    int slot = 0;
+    while (slot < MAX_TMPDIRS && tmpdirs[slot]) slot++;
+    cr_assert_lt(slot, MAX_TMPDIRS, "too many temporary folders in one test");
+    tmpdirs[slot] = strdup(path);
+    return strdup(path);
+}
+
+void tu_rmtree(char *dir) {
+    if (!dir) return;
+    remove_tree(dir);
+    for (int i = 0; i < MAX_TMPDIRS; i++)
+        if (tmpdirs[i] && strcmp(tmpdirs[i], dir) == 0) {
+            free(tmpdirs[i]);
+            tmpdirs[i] = NULL;
+        }
+    free(dir);
+}
+
+char *tu_path(const char *dir, const char *name) {
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(len);
+    cr_assert_not_null(path);
+    snprintf(path, len, "%s/%s", dir, name);
+    return path;
+}
+
+char *tu_read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    int fd = fileno(f);
+    char *s = slurp(fd);
+    fclose(f);
+    return s;
 }
 
 char *tu_write_file(const char *dir, const char *name, const char *text) {
-    size_t len = strlen(dir) + strlen(name) + 2;
-    char *path = malloc(len);
-    snprintf(path, len, "%s/%s", dir, name);
+    char *path = tu_path(dir, name);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
     fputs(text, f);
     fclose(f);
     return path;
 }
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-void tu_rmtree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
