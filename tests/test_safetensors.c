@@ -285,6 +285,9 @@ Test(st, malformed_json) {
     BAD_HEADER("{\"a\":{\"dtype\":\"F32\",\"shape\":[[1]],\"data_offsets\":[0,4]}}", F4, 4,
                "expected a number");
     BAD_HEADER("{\"a\":[]}", NULL, 0, "expected '{'");
+    /* names quoted in messages cannot break the line or send terminal escapes
+     * (found by fuzz_model) */
+    BAD_HEADER("{\"line\\nbreak\\u001b[31m\":[]}", NULL, 0, "'line?break?[31m'");
     BAD_HEADER("{\"a\":true}", NULL, 0, "expected '{'", "a literal");
     /* a raw NUL inside the header */
     static const char nul[] = "{\"__metadata__\":{\"k\":\"a\0b\"}}";

@@ -434,6 +434,9 @@ nn_status nn_data_load_csv_info(const char *path, const nn_csv_options *opt, nn_
     }
     s = read_rows(&st, o, err);
     if (s == NN_OK) s = finish(&st, o->regression, out, info, err);
+    if (s != NN_OK && err != NULL) /* quoted cells may hold control characters */
+        for (char *c = err->msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7F) *c = '?';
     info->lines = st.lineno;
     info->header = st.header;
     freelocale(st.c_locale);

@@ -35,19 +35,19 @@ static nn_status check_state(const char *path, nn_optimizer opt, int has_m, int 
                              uint64_t step, nn_status code, nn_error *err) {
     const char *name = nn_optimizer_name(opt);
     if (opt == NN_OPT_SGD && (has_m || has_v))
-        return nn_error_set(err, code, "%s: optimizer sgd has no moment state, but %s is given",
-                            path, has_m ? "opt_m" : "opt_v");
+        return io_error(err, code, "%s: optimizer sgd has no moment state, but %s is given",
+                        path, has_m ? "opt_m" : "opt_v");
     if (opt == NN_OPT_MOMENTUM && has_v)
-        return nn_error_set(err, code,
-                            "%s: optimizer momentum has no second moment, but opt_v is given",
-                            path);
+        return io_error(err, code,
+                        "%s: optimizer momentum has no second moment, but opt_v is given",
+                        path);
     if (opt == NN_OPT_ADAM && has_v != has_m)
-        return nn_error_set(err, code, "%s: optimizer adam needs both moments, %s is missing",
-                            path, has_m ? "opt_v" : "opt_m");
+        return io_error(err, code, "%s: optimizer adam needs both moments, %s is missing",
+                        path, has_m ? "opt_v" : "opt_m");
     if (opt != NN_OPT_SGD && step > 0 && !has_m)
-        return nn_error_set(err, code,
-                            "%s: optimizer %s after %llu steps needs its moment state, none given",
-                            path, name, (unsigned long long)step);
+        return io_error(err, code,
+                        "%s: optimizer %s after %llu steps needs its moment state, none given",
+                        path, name, (unsigned long long)step);
     return NN_OK;
 }
 
@@ -55,24 +55,24 @@ static nn_status check_state(const char *path, nn_optimizer opt, int has_m, int 
 static nn_status check_save(const nn_checkpoint *c, const char *path, nn_error *err) {
     const nn_model_config *cfg = &c->model.config;
     if (cfg->n_sizes < 2 || cfg->n_sizes > NN_MAX_LAYERS + 1)
-        return nn_error_set(err, NN_E_INVALID, "%s: model config has %zu layer sizes", path,
-                            cfg->n_sizes);
+        return io_error(err, NN_E_INVALID, "%s: model config has %zu layer sizes", path,
+                        cfg->n_sizes);
     for (size_t i = 0; i < cfg->n_sizes; i++)
         if (cfg->sizes[i] == 0 || cfg->sizes[i] > IO_MAX_WIDTH)
-            return nn_error_set(err, NN_E_INVALID, "%s: layer size %zu is %zu", path, i + 1,
-                                cfg->sizes[i]);
+            return io_error(err, NN_E_INVALID, "%s: layer size %zu is %zu", path, i + 1,
+                            cfg->sizes[i]);
     if ((unsigned)cfg->hidden > NN_ACT_TANH || cfg->hidden == NN_ACT_IDENTITY ||
         (unsigned)cfg->loss > NN_LOSS_MSE)
-        return nn_error_set(err, NN_E_INVALID, "%s: bad activation or loss in the config", path);
+        return io_error(err, NN_E_INVALID, "%s: bad activation or loss in the config", path);
     nn_status st = io_meta_check(cfg, &c->model, path, err);
     if (st != NN_OK) return st;
     const uint64_t n = io_param_count(cfg);
     if (n != c->n_params || c->params == NULL)
-        return nn_error_set(err, NN_E_INVALID,
-                            "%s: n_params is %zu, layers need %llu (or params is NULL)", path,
-                            c->n_params, (unsigned long long)n);
+        return io_error(err, NN_E_INVALID,
+                        "%s: n_params is %zu, layers need %llu (or params is NULL)", path,
+                        c->n_params, (unsigned long long)n);
     if ((unsigned)c->optimizer > NN_OPT_ADAM)
-        return nn_error_set(err, NN_E_INVALID, "%s: unknown optimizer %d", path, (int)c->optimizer);
+        return io_error(err, NN_E_INVALID, "%s: unknown optimizer %d", path, (int)c->optimizer);
     if ((st = check_state(path, c->optimizer, c->opt_m != NULL, c->opt_v != NULL, c->step,
                           NN_E_INVALID, err)) !=
         NN_OK)
@@ -82,35 +82,35 @@ static nn_status check_save(const nn_checkpoint *c, const char *path, nn_error *
     for (int a = 0; a < 3; a++)
         for (size_t i = 0; arrays[a] != NULL && i < c->n_params; i++)
             if (!isfinite(arrays[a][i]))
-                return nn_error_set(err, NN_E_NUMERIC, "%s: not saved: %s[%zu] is %s", path,
-                                    names[a], i, isnan(arrays[a][i]) ? "NaN" : "Inf");
+                return io_error(err, NN_E_NUMERIC, "%s: not saved: %s[%zu] is %s", path,
+                                names[a], i, isnan(arrays[a][i]) ? "NaN" : "Inf");
     if (!isfinite(c->loss_acc[0]) || !isfinite(c->loss_acc[1]))
-        return nn_error_set(err, NN_E_NUMERIC, "%s: not saved: loss_acc is not finite", path);
+        return io_error(err, NN_E_NUMERIC, "%s: not saved: loss_acc is not finite", path);
     const double hp[] = {c->lr, c->momentum, c->beta1, c->beta2, c->eps};
     for (int i = 0; i < 5; i++)
         if (!isfinite(hp[i]))
-            return nn_error_set(err, NN_E_INVALID, "%s: optimizer hyper-parameter %d is not finite",
-                                path, i);
+            return io_error(err, NN_E_INVALID, "%s: optimizer hyper-parameter %d is not finite",
+                            path, i);
     if (c->n_extra > 0 && c->extra == NULL)
-        return nn_error_set(err, NN_E_INVALID, "%s: n_extra is %zu but extra is NULL", path,
-                            c->n_extra);
+        return io_error(err, NN_E_INVALID, "%s: n_extra is %zu but extra is NULL", path,
+                        c->n_extra);
     for (size_t i = 0; i < c->n_extra; i++) {
         if (!extra_key_ok(c->extra[i].key) || c->extra[i].value == NULL)
-            return nn_error_set(err, NN_E_INVALID,
-                                "%s: extra entry %zu: the key must be printable ASCII without "
-                                "spaces, the value a string",
-                                path, i);
+            return io_error(err, NN_E_INVALID,
+                            "%s: extra entry %zu: the key must be printable ASCII without "
+                            "spaces, the value a string",
+                            path, i);
         for (size_t k = 0; k < i; k++)
             if (strcmp(c->extra[k].key, c->extra[i].key) == 0)
-                return nn_error_set(err, NN_E_INVALID, "%s: extra key '%.64s' given twice", path,
-                                    c->extra[i].key);
+                return io_error(err, NN_E_INVALID, "%s: extra key '%.64s' given twice", path,
+                                c->extra[i].key);
     }
     return NN_OK;
 }
 
 nn_status nn_checkpoint_save(const nn_checkpoint *c, const char *path, nn_error *err) {
     if (c == NULL || path == NULL)
-        return nn_error_set(err, NN_E_INVALID, "nn_checkpoint_save: NULL argument");
+        return io_error(err, NN_E_INVALID, "nn_checkpoint_save: NULL argument");
     nn_status st = check_save(c, path, err);
     if (st != NN_OK) return st;
     const nn_model_config *cfg = &c->model.config;
@@ -121,7 +121,7 @@ nn_status nn_checkpoint_save(const nn_checkpoint *c, const char *path, nn_error 
     nn_st_tensor *t = malloc((2 * layers * (size_t)groups + 1) * sizeof *t);
     io_kvlist l = {0};
     if (buf == NULL || names == NULL || t == NULL) {
-        st = nn_error_set(err, NN_E_NOMEM, "%s: out of memory for %zu parameters", path, n);
+        st = io_error(err, NN_E_NOMEM, "%s: out of memory for %zu parameters", path, n);
         goto done;
     }
     size_t nt = 0;
@@ -168,21 +168,21 @@ done:
 static nn_status get_u64(const nn_st_file *f, const char *path, const char *key, uint64_t *out,
                          nn_error *err) {
     const char *v = nn_st_meta_get(f, key);
-    if (v == NULL) return nn_error_set(err, NN_E_PARSE, "%s: __metadata__ lacks '%s'", path, key);
+    if (v == NULL) return io_error(err, NN_E_PARSE, "%s: __metadata__ lacks '%s'", path, key);
     if (!io_parse_u64(v, strlen(v), out))
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: __metadata__ '%s' is '%.40s', not a non-negative integer", path,
-                            key, v);
+        return io_error(err, NN_E_PARSE,
+                        "%s: __metadata__ '%s' is '%.40s', not a non-negative integer", path,
+                        key, v);
     return NN_OK;
 }
 
 static nn_status get_double(const nn_st_file *f, const char *path, const char *key, double *out,
                             nn_error *err) {
     const char *v = nn_st_meta_get(f, key);
-    if (v == NULL) return nn_error_set(err, NN_E_PARSE, "%s: __metadata__ lacks '%s'", path, key);
+    if (v == NULL) return io_error(err, NN_E_PARSE, "%s: __metadata__ lacks '%s'", path, key);
     if (!io_parse_doubles(v, out, 1))
-        return nn_error_set(err, NN_E_PARSE, "%s: __metadata__ '%s' is '%.40s', not a finite number",
-                            path, key, v);
+        return io_error(err, NN_E_PARSE, "%s: __metadata__ '%s' is '%.40s', not a finite number",
+                        path, key, v);
     return NN_OK;
 }
 
@@ -190,11 +190,11 @@ static nn_status get_double(const nn_st_file *f, const char *path, const char *k
 static nn_status read_state(const nn_st_file *f, const char *path, nn_checkpoint *c,
                             nn_error *err) {
     const char *v = nn_st_meta_get(f, "optimizer");
-    if (v == NULL) return nn_error_set(err, NN_E_PARSE, "%s: __metadata__ lacks 'optimizer'", path);
+    if (v == NULL) return io_error(err, NN_E_PARSE, "%s: __metadata__ lacks 'optimizer'", path);
     if (nn_optimizer_parse(v, &c->optimizer, NULL) != NN_OK)
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: unknown optimizer '%.40s' (expected sgd, momentum or adam)", path,
-                            v);
+        return io_error(err, NN_E_PARSE,
+                        "%s: unknown optimizer '%.40s' (expected sgd, momentum or adam)", path,
+                        v);
     nn_status st;
     if ((st = get_double(f, path, "lr", &c->lr, err)) != NN_OK ||
         (st = get_double(f, path, "momentum", &c->momentum, err)) != NN_OK ||
@@ -213,17 +213,17 @@ static nn_status read_state(const nn_st_file *f, const char *path, nn_checkpoint
         const char *n = f->tensors[i].name;
         if (strncmp(n, "optimizer.", 10) == 0 && strncmp(n, "optimizer.m.", 12) != 0 &&
             strncmp(n, "optimizer.v.", 12) != 0)
-            return nn_error_set(err, NN_E_PARSE, "%s: unexpected tensor '%.64s'", path, n);
+            return io_error(err, NN_E_PARSE, "%s: unexpected tensor '%.64s'", path, n);
         if (strncmp(n, "train.", 6) == 0 && strcmp(n, "train.loss_acc") != 0)
-            return nn_error_set(err, NN_E_PARSE, "%s: unexpected tensor '%.64s'", path, n);
+            return io_error(err, NN_E_PARSE, "%s: unexpected tensor '%.64s'", path, n);
     }
     const nn_st_tensor *acc = nn_st_find(f, "train.loss_acc");
     if (acc == NULL || acc->dtype != NN_ST_F32 || acc->ndim != 1 || acc->shape[0] != 2)
-        return nn_error_set(err, NN_E_PARSE, "%s: tensor 'train.loss_acc' (F32, shape (2)) is %s",
-                            path, acc == NULL ? "missing" : "malformed");
+        return io_error(err, NN_E_PARSE, "%s: tensor 'train.loss_acc' (F32, shape (2)) is %s",
+                        path, acc == NULL ? "missing" : "malformed");
     io_le_load_f32(c->loss_acc, acc->data, 2);
     if (!isfinite(c->loss_acc[0]) || !isfinite(c->loss_acc[1]))
-        return nn_error_set(err, NN_E_PARSE, "%s: train.loss_acc is not finite", path);
+        return io_error(err, NN_E_PARSE, "%s: train.loss_acc is not finite", path);
     int has_m, has_v;
     /* presence and shapes first (no allocation), then the rules, then decode */
     if ((st = io_tensors_to_params(f, path, cfg, "optimizer.m.", NULL, 1, &has_m, err)) != NN_OK ||
@@ -237,7 +237,7 @@ static nn_status read_state(const nn_st_file *f, const char *path, nn_checkpoint
     for (int g = 0; g < 2; g++) {
         if (!has[g]) continue;
         *dst[g] = malloc(c->n_params * sizeof(float)); /* (n_params) */
-        if (*dst[g] == NULL) return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", path);
+        if (*dst[g] == NULL) return io_error(err, NN_E_NOMEM, "%s: out of memory", path);
         int found;
         if ((st = io_tensors_to_params(f, path, cfg, prefix[g], *dst[g], 0, &found, err)) != NN_OK)
             return st;
@@ -248,28 +248,28 @@ static nn_status read_state(const nn_st_file *f, const char *path, nn_checkpoint
         n_extra += strncmp(f->meta[i].key, EXTRA_PREFIX, strlen(EXTRA_PREFIX)) == 0;
     if (n_extra == 0) return NN_OK;
     c->extra = calloc(n_extra, sizeof *c->extra); /* (n_extra) */
-    if (c->extra == NULL) return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", path);
+    if (c->extra == NULL) return io_error(err, NN_E_NOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < f->n_meta; i++) {
         const char *k = f->meta[i].key;
         if (strncmp(k, EXTRA_PREFIX, strlen(EXTRA_PREFIX)) != 0) continue;
         k += strlen(EXTRA_PREFIX);
         if (!extra_key_ok(k))
-            return nn_error_set(err, NN_E_PARSE,
-                                "%s: __metadata__ key 'extra.%.64s' is not printable ASCII", path,
-                                k);
+            return io_error(err, NN_E_PARSE,
+                            "%s: __metadata__ key 'extra.%.64s' is not printable ASCII", path,
+                            k);
         nn_kv *e = &c->extra[c->n_extra];
         e->key = strdup(k);
         e->value = strdup(f->meta[i].value);
         c->n_extra++;
         if (e->key == NULL || e->value == NULL)
-            return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", path);
+            return io_error(err, NN_E_NOMEM, "%s: out of memory", path);
     }
     return NN_OK;
 }
 
 nn_status nn_checkpoint_load(const char *path, nn_checkpoint *c, nn_error *err) {
     if (path == NULL || c == NULL)
-        return nn_error_set(err, NN_E_INVALID, "nn_checkpoint_load: NULL argument");
+        return io_error(err, NN_E_INVALID, "nn_checkpoint_load: NULL argument");
     memset(c, 0, sizeof *c);
     nn_st_file f;
     nn_status st = nn_st_read(path, &f, err);

@@ -51,6 +51,17 @@ void io_str_free(io_str *b);
 
 /* ------------------------------------------------------------------ text */
 
+/* nn_error_set for src/io: the message is made one printable line (control
+ * characters and bytes that are not UTF-8, e.g. from a tensor name or a
+ * cut multi-byte character, become '?'), since it quotes file contents. */
+nn_status io_error(nn_error *err, nn_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Replace control characters and invalid UTF-8 bytes in s with '?'. */
+void io_printable(char *s);
+
 /* 1 when s[0..len) is valid UTF-8 (no overlong forms, surrogates or code
  * points above U+10FFFF). */
 int io_utf8_valid(const char *s, size_t len);

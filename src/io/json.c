@@ -14,8 +14,8 @@ nn_status io_json_fail(io_json *j, nn_error *err, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    return nn_error_set(err, NN_E_PARSE, "%s: malformed safetensors header: byte %zu of the JSON: %s",
-                        j->name, j->pos, why);
+    return io_error(err, NN_E_PARSE, "%s: malformed safetensors header: byte %zu of the JSON: %s",
+                    j->name, j->pos, why);
 }
 
 /* JSON whitespace. */

@@ -122,27 +122,27 @@ nn_status io_meta_check(const nn_model_config *cfg, const nn_model_meta *meta, c
     const nn_scaler *sc = &meta->scaler;
     if (sc->features != 0) {
         if (sc->features != inputs)
-            return nn_error_set(err, NN_E_INVALID,
-                                "%s: the scaler has %zu features, the model %zu inputs", path,
-                                sc->features, inputs);
+            return io_error(err, NN_E_INVALID,
+                            "%s: the scaler has %zu features, the model %zu inputs", path,
+                            sc->features, inputs);
         if (sc->mean == NULL || sc->std == NULL)
-            return nn_error_set(err, NN_E_INVALID, "%s: the scaler has no mean or std", path);
+            return io_error(err, NN_E_INVALID, "%s: the scaler has no mean or std", path);
         for (size_t i = 0; i < inputs; i++)
             if (!isfinite(sc->mean[i]) || !isfinite(sc->std[i]) || !(sc->std[i] > 0.0))
-                return nn_error_set(err, NN_E_INVALID,
-                                    "%s: scaler feature %zu has mean %g and std %g (need finite, "
-                                    "std > 0)",
-                                    path, i + 1, sc->mean[i], sc->std[i]);
+                return io_error(err, NN_E_INVALID,
+                                "%s: scaler feature %zu has mean %g and std %g (need finite, "
+                                "std > 0)",
+                                path, i + 1, sc->mean[i], sc->std[i]);
     }
     if (cfg->loss == NN_LOSS_CE && meta->classes != outputs)
-        return nn_error_set(err, NN_E_INVALID,
-                            "%s: loss ce with %zu outputs needs classes = %zu, meta says %zu", path,
-                            outputs, outputs, meta->classes);
+        return io_error(err, NN_E_INVALID,
+                        "%s: loss ce with %zu outputs needs classes = %zu, meta says %zu", path,
+                        outputs, outputs, meta->classes);
     if (cfg->loss == NN_LOSS_BCE && meta->classes != 2)
-        return nn_error_set(err, NN_E_INVALID, "%s: loss bce needs classes = 2, meta says %zu",
-                            path, meta->classes);
+        return io_error(err, NN_E_INVALID, "%s: loss bce needs classes = 2, meta says %zu",
+                        path, meta->classes);
     if (meta->classes == 1)
-        return nn_error_set(err, NN_E_INVALID, "%s: classes = 1 (0 = regression, else >= 2)", path);
+        return io_error(err, NN_E_INVALID, "%s: classes = 1 (0 = regression, else >= 2)", path);
     return NN_OK;
 }
 
@@ -208,7 +208,7 @@ nn_status io_write_file(const char *path, io_kind kind, io_kvlist *l, const nn_s
                         size_t n, nn_error *err) {
     io_kv_add(l, "format", kind == IO_MODEL ? IO_FORMAT_MODEL : IO_FORMAT_CHECKPOINT);
     io_kv_addf(l, "checksum", "crc32:%08x", (unsigned)nn_st_data_crc32(t, n));
-    if (l->failed) return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", path);
+    if (l->failed) return io_error(err, NN_E_NOMEM, "%s: out of memory", path);
     /* "format" first in the file, for people reading the header */
     nn_kv first = l->items[l->n - 2];
     memmove(l->items + 1, l->items, (l->n - 2) * sizeof *l->items);
@@ -231,7 +231,7 @@ static nn_status need(const nn_st_file *f, const char *path, const char *key, co
                       nn_error *err) {
     *v = nn_st_meta_get(f, key);
     if (*v == NULL)
-        return nn_error_set(err, NN_E_PARSE, "%s: __metadata__ lacks '%s'", path, key);
+        return io_error(err, NN_E_PARSE, "%s: __metadata__ lacks '%s'", path, key);
     return NN_OK;
 }
 
@@ -242,9 +242,9 @@ static nn_status need_u64(const nn_st_file *f, const char *path, const char *key
     nn_status st = need(f, path, key, &v, err);
     if (st != NN_OK) return st;
     if (!io_parse_u64(v, strlen(v), out))
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: __metadata__ '%s' is '%.40s', not a non-negative integer", path,
-                            key, v);
+        return io_error(err, NN_E_PARSE,
+                        "%s: __metadata__ '%s' is '%.40s', not a non-negative integer", path,
+                        key, v);
     return NN_OK;
 }
 
@@ -258,18 +258,18 @@ static nn_status parse_layers(const char *path, const char *v, nn_model_config *
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         uint64_t w;
         if (cfg->n_sizes == NN_MAX_LAYERS + 1)
-            return nn_error_set(err, NN_E_PARSE, "%s: layers '%.40s...' has more than %d sizes",
-                                path, v, NN_MAX_LAYERS + 1);
+            return io_error(err, NN_E_PARSE, "%s: layers '%.40s...' has more than %d sizes",
+                            path, v, NN_MAX_LAYERS + 1);
         if (!io_parse_u64(p, len, &w) || w == 0 || w > IO_MAX_WIDTH)
-            return nn_error_set(err, NN_E_PARSE,
-                                "%s: layers '%.80s': size %zu must be an integer from 1 to %llu",
-                                path, v, cfg->n_sizes + 1, (unsigned long long)IO_MAX_WIDTH);
+            return io_error(err, NN_E_PARSE,
+                            "%s: layers '%.80s': size %zu must be an integer from 1 to %llu",
+                            path, v, cfg->n_sizes + 1, (unsigned long long)IO_MAX_WIDTH);
         cfg->sizes[cfg->n_sizes++] = (size_t)w;
         if (!comma) break;
         p = comma + 1;
     }
     if (cfg->n_sizes < 2)
-        return nn_error_set(err, NN_E_PARSE, "%s: layers '%.40s' needs at least 2 sizes", path, v);
+        return io_error(err, NN_E_PARSE, "%s: layers '%.40s' needs at least 2 sizes", path, v);
     return NN_OK;
 }
 
@@ -284,38 +284,38 @@ static nn_status decode_config(const nn_st_file *f, const char *path, nn_model_m
         return st;
     if ((st = need(f, path, "hidden_activation", &v, err)) != NN_OK) return st;
     if (nn_act_parse(v, &cfg->hidden, NULL) != NN_OK)
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: unknown hidden_activation '%.40s' (expected relu, sigmoid or "
-                            "tanh)",
-                            path, v);
+        return io_error(err, NN_E_PARSE,
+                        "%s: unknown hidden_activation '%.40s' (expected relu, sigmoid or "
+                        "tanh)",
+                        path, v);
     if ((st = need(f, path, "loss", &v, err)) != NN_OK) return st;
     if (nn_loss_parse(v, &cfg->loss, NULL) != NN_OK)
-        return nn_error_set(err, NN_E_PARSE, "%s: unknown loss '%.40s' (expected bce, ce or mse)",
-                            path, v);
+        return io_error(err, NN_E_PARSE, "%s: unknown loss '%.40s' (expected bce, ce or mse)",
+                        path, v);
     if ((st = need(f, path, "output_activation", &v, err)) != NN_OK) return st;
     const char *want = cfg->loss == NN_LOSS_BCE ? "sigmoid"
                        : cfg->loss == NN_LOSS_CE ? "softmax"
                                                  : "identity";
     if (strcmp(v, want) != 0)
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: output_activation '%.40s' does not match loss %s (which implies "
-                            "%s)",
-                            path, v, nn_loss_name(cfg->loss), want);
+        return io_error(err, NN_E_PARSE,
+                        "%s: output_activation '%.40s' does not match loss %s (which implies "
+                        "%s)",
+                        path, v, nn_loss_name(cfg->loss), want);
     const size_t outputs = cfg->sizes[cfg->n_sizes - 1];
     if (cfg->loss == NN_LOSS_BCE && outputs != 1)
-        return nn_error_set(err, NN_E_PARSE, "%s: loss bce needs 1 output, layers end with %zu",
-                            path, outputs);
+        return io_error(err, NN_E_PARSE, "%s: loss bce needs 1 output, layers end with %zu",
+                        path, outputs);
     if (cfg->loss == NN_LOSS_CE && outputs < 2)
-        return nn_error_set(err, NN_E_PARSE, "%s: loss ce needs at least 2 outputs, layers end with %zu",
-                            path, outputs);
+        return io_error(err, NN_E_PARSE, "%s: loss ce needs at least 2 outputs, layers end with %zu",
+                        path, outputs);
     uint64_t u;
     if ((st = need_u64(f, path, "classes", &u, err)) != NN_OK) return st;
     if (u == 1 || u > IO_MAX_WIDTH || (cfg->loss == NN_LOSS_CE && u != outputs) ||
         (cfg->loss == NN_LOSS_BCE && u != 2))
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: classes %llu does not fit loss %s with %zu output%s", path,
-                            (unsigned long long)u, nn_loss_name(cfg->loss), outputs,
-                            outputs == 1 ? "" : "s");
+        return io_error(err, NN_E_PARSE,
+                        "%s: classes %llu does not fit loss %s with %zu output%s", path,
+                        (unsigned long long)u, nn_loss_name(cfg->loss), outputs,
+                        outputs == 1 ? "" : "s");
     meta->classes = (size_t)u;
     if ((st = need_u64(f, path, "init_seed", &cfg->seed, err)) != NN_OK ||
         (st = need_u64(f, path, "seed", &meta->seed, err)) != NN_OK ||
@@ -343,28 +343,28 @@ static nn_status decode_rest(const nn_st_file *f, const char *path, nn_model_met
         sc->mean = malloc(inputs * sizeof(double)); /* (inputs) */
         sc->std = malloc(inputs * sizeof(double));  /* (inputs) */
         if (sc->mean == NULL || sc->std == NULL)
-            return nn_error_set(err, NN_E_NOMEM, "%s: out of memory for the scaler", path);
+            return io_error(err, NN_E_NOMEM, "%s: out of memory for the scaler", path);
         sc->features = inputs;
         if (!io_parse_doubles(mv, sc->mean, inputs))
-            return nn_error_set(err, NN_E_PARSE,
-                                "%s: input_mean must be %zu finite comma-separated numbers", path,
-                                inputs);
+            return io_error(err, NN_E_PARSE,
+                            "%s: input_mean must be %zu finite comma-separated numbers", path,
+                            inputs);
         if (!io_parse_doubles(sv, sc->std, inputs))
-            return nn_error_set(err, NN_E_PARSE,
-                                "%s: input_std must be %zu finite comma-separated numbers", path,
-                                inputs);
+            return io_error(err, NN_E_PARSE,
+                            "%s: input_std must be %zu finite comma-separated numbers", path,
+                            inputs);
         for (size_t i = 0; i < inputs; i++)
             if (!(sc->std[i] > 0.0))
-                return nn_error_set(err, NN_E_PARSE, "%s: input_std of feature %zu is %g (must be > 0)",
-                                    path, i + 1, sc->std[i]);
+                return io_error(err, NN_E_PARSE, "%s: input_std of feature %zu is %g (must be > 0)",
+                                path, i + 1, sc->std[i]);
     } else if (strcmp(v, "none") != 0) {
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: unknown input_scaling '%.40s' (expected standardize or none)",
-                            path, v);
+        return io_error(err, NN_E_PARSE,
+                        "%s: unknown input_scaling '%.40s' (expected standardize or none)",
+                        path, v);
     }
     if ((st = need(f, path, "dataset", &v, err)) != NN_OK) return st;
     meta->dataset = strdup(v);
-    if (meta->dataset == NULL) return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", path);
+    if (meta->dataset == NULL) return io_error(err, NN_E_NOMEM, "%s: out of memory", path);
     return NN_OK;
 }
 
@@ -408,8 +408,8 @@ nn_status io_tensors_to_params(const nn_st_file *f, const char *path, const nn_m
             io_tensor_name(name + strlen(name), sizeof name - strlen(name), l, bias);
             const nn_st_tensor *t = nn_st_find(f, name);
             if (t == NULL)
-                return nn_error_set(err, NN_E_PARSE, "%s: tensor '%s' is missing (layers %zu-%zu)",
-                                    path, name, in, out);
+                return io_error(err, NN_E_PARSE, "%s: tensor '%s' is missing (layers %zu-%zu)",
+                                path, name, in, out);
             const int ok = t->dtype == NN_ST_F32 &&
                            (bias ? t->ndim == 1 && t->shape[0] == out
                                  : t->ndim == 2 && t->shape[0] == out && t->shape[1] == in);
@@ -421,14 +421,14 @@ nn_status io_tensors_to_params(const nn_st_file *f, const char *path, const nn_m
                              (unsigned long long)t->shape[d]);
                 }
                 if (bias)
-                    return nn_error_set(err, NN_E_PARSE,
-                                        "%s: tensor '%s' is %s (%s); layer %zu needs F32 (%zu)",
-                                        path, name, nn_st_dtype_name(t->dtype), shp, l + 1, out);
-                return nn_error_set(err, NN_E_PARSE,
-                                    "%s: tensor '%s' is %s (%s); layer %zu (%zu inputs, %zu "
-                                    "outputs) needs F32 (%zu, %zu)",
-                                    path, name, nn_st_dtype_name(t->dtype), shp, l + 1, in, out,
-                                    out, in);
+                    return io_error(err, NN_E_PARSE,
+                                    "%s: tensor '%s' is %s (%s); layer %zu needs F32 (%zu)",
+                                    path, name, nn_st_dtype_name(t->dtype), shp, l + 1, out);
+                return io_error(err, NN_E_PARSE,
+                                "%s: tensor '%s' is %s (%s); layer %zu (%zu inputs, %zu "
+                                "outputs) needs F32 (%zu, %zu)",
+                                path, name, nn_st_dtype_name(t->dtype), shp, l + 1, in, out,
+                                out, in);
             }
             if (dst == NULL) continue;
             const uint8_t *src = t->data;
@@ -449,10 +449,10 @@ nn_status io_tensors_to_params(const nn_st_file *f, const char *path, const nn_m
                     snprintf(name, sizeof name, "%s", prefix);
                     io_tensor_name(name + strlen(name), sizeof name - strlen(name), l, b);
                     if (b)
-                        return nn_error_set(err, NN_E_PARSE, "%s: tensor '%s' holds %s at [%zu]",
-                                            path, name, isnan(dst[off + k]) ? "NaN" : "Inf", r);
-                    return nn_error_set(err, NN_E_PARSE, "%s: tensor '%s' holds %s at [%zu, %zu]",
-                                        path, name, isnan(dst[off + k]) ? "NaN" : "Inf", r, c);
+                        return io_error(err, NN_E_PARSE, "%s: tensor '%s' holds %s at [%zu]",
+                                        path, name, isnan(dst[off + k]) ? "NaN" : "Inf", r);
+                    return io_error(err, NN_E_PARSE, "%s: tensor '%s' holds %s at [%zu, %zu]",
+                                    path, name, isnan(dst[off + k]) ? "NaN" : "Inf", r, c);
                 }
         off += (in + 1) * out;
     }
@@ -467,26 +467,26 @@ nn_status io_read_model_part(const nn_st_file *f, const char *path, io_kind want
     *n_params = 0;
     const char *v = nn_st_meta_get(f, "format");
     if (v == NULL)
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: a safetensors file, but not an nnbench model (no 'format' in "
-                            "__metadata__)",
-                            path);
+        return io_error(err, NN_E_PARSE,
+                        "%s: a safetensors file, but not an nnbench model (no 'format' in "
+                        "__metadata__)",
+                        path);
     io_kind kind;
     if (strcmp(v, IO_FORMAT_MODEL) == 0) kind = IO_MODEL;
     else if (strcmp(v, IO_FORMAT_CHECKPOINT) == 0) kind = IO_CHECKPOINT;
     else
-        return nn_error_set(err, NN_E_PARSE, "%s: format '%.40s' is not %s or %s", path, v,
-                            IO_FORMAT_MODEL, IO_FORMAT_CHECKPOINT);
+        return io_error(err, NN_E_PARSE, "%s: format '%.40s' is not %s or %s", path, v,
+                        IO_FORMAT_MODEL, IO_FORMAT_CHECKPOINT);
     if (want == IO_CHECKPOINT && kind != IO_CHECKPOINT)
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: a model file, not a checkpoint (it has no training state)", path);
+        return io_error(err, NN_E_PARSE,
+                        "%s: a model file, not a checkpoint (it has no training state)", path);
     nn_status st = need(f, path, "format_version", &v, err);
     if (st != NN_OK) return st;
     if (strcmp(v, IO_FORMAT_VERSION) != 0)
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: format_version '%.20s' is not supported (this nnbench %s reads "
-                            "version %s)",
-                            path, v, NN_VERSION, IO_FORMAT_VERSION);
+        return io_error(err, NN_E_PARSE,
+                        "%s: format_version '%.20s' is not supported (this nnbench %s reads "
+                        "version %s)",
+                        path, v, NN_VERSION, IO_FORMAT_VERSION);
     if ((st = decode_config(f, path, meta, err)) != NN_OK) goto fail;
     const nn_model_config *cfg = &meta->config;
     /* every tensor must be one of the model's, or checkpoint state */
@@ -498,10 +498,10 @@ nn_status io_read_model_part(const nn_st_file *f, const char *path, io_kind want
         if (kind == IO_CHECKPOINT &&
             (strncmp(n, "optimizer.", 10) == 0 || strncmp(n, "train.", 6) == 0))
             continue;
-        st = nn_error_set(err, NN_E_PARSE,
-                          "%s: unexpected tensor '%.64s' (layers %s have tensors 0.weight, "
-                          "0.bias, ... %zu.bias)",
-                          path, n, nn_st_meta_get(f, "layers"), 2 * (cfg->n_sizes - 2));
+        st = io_error(err, NN_E_PARSE,
+                      "%s: unexpected tensor '%.64s' (layers %s have tensors 0.weight, "
+                      "0.bias, ... %zu.bias)",
+                      path, n, nn_st_meta_get(f, "layers"), 2 * (cfg->n_sizes - 2));
         goto fail;
     }
     int found;
@@ -517,24 +517,24 @@ nn_status io_read_model_part(const nn_st_file *f, const char *path, io_kind want
         want_crc = want_crc << 4 | (uint32_t)(h & 15);
     }
     if (!hex_ok) {
-        st = nn_error_set(err, NN_E_PARSE, "%s: checksum '%.40s' is not crc32:<8 hex digits>",
-                          path, v);
+        st = io_error(err, NN_E_PARSE, "%s: checksum '%.40s' is not crc32:<8 hex digits>",
+                      path, v);
         goto fail;
     }
     const uint32_t crc = nn_crc32(0, f->data, (size_t)f->data_size);
     if (crc != want_crc) {
-        st = nn_error_set(err, NN_E_PARSE,
-                          "%s: checksum mismatch: the data is crc32:%08x, the header says "
-                          "crc32:%08x (the file is damaged)",
-                          path, (unsigned)crc, (unsigned)want_crc);
+        st = io_error(err, NN_E_PARSE,
+                      "%s: checksum mismatch: the data is crc32:%08x, the header says "
+                      "crc32:%08x (the file is damaged)",
+                      path, (unsigned)crc, (unsigned)want_crc);
         goto fail;
     }
     if ((st = decode_rest(f, path, meta, err)) != NN_OK) goto fail;
     const uint64_t count = io_param_count(cfg);
     float *p = malloc((size_t)count * sizeof(float)); /* (count) slab layout */
     if (p == NULL) {
-        st = nn_error_set(err, NN_E_NOMEM, "%s: cannot allocate %llu parameters", path,
-                          (unsigned long long)count);
+        st = io_error(err, NN_E_NOMEM, "%s: cannot allocate %llu parameters", path,
+                      (unsigned long long)count);
         goto fail;
     }
     if ((st = io_tensors_to_params(f, path, cfg, "", p, 0, &found, err)) != NN_OK) {

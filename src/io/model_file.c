@@ -1,4 +1,5 @@
-/* model_file.c — save and load models (safetensors in PyTorch's layout). */
+/* model_file.c — save models from, and load them onto, a backend (the
+ * host-only reader is in model_read.c). */
 #include "io/io_internal.h"
 
 #include <math.h>
@@ -6,7 +7,7 @@
 
 nn_status nn_model_save(nn_model *m, const nn_model_meta *meta, const char *path, nn_error *err) {
     if (m == NULL || meta == NULL || path == NULL)
-        return nn_error_set(err, NN_E_INVALID, "nn_model_save: NULL argument");
+        return io_error(err, NN_E_INVALID, "nn_model_save: NULL argument");
     const nn_model_config *cfg = nn_model_config_of(m);
     nn_status st = io_meta_check(cfg, meta, path, err);
     if (st != NN_OK) return st;
@@ -17,15 +18,15 @@ nn_status nn_model_save(nn_model *m, const nn_model_meta *meta, const char *path
     nn_st_tensor *t = malloc(2 * layers * sizeof *t); /* (2 * layers) */
     io_kvlist l = {0};
     if (params == NULL || buf == NULL || names == NULL || t == NULL) {
-        st = nn_error_set(err, NN_E_NOMEM, "%s: out of memory for %zu parameters", path, n);
+        st = io_error(err, NN_E_NOMEM, "%s: out of memory for %zu parameters", path, n);
         goto done;
     }
     if ((st = nn_model_get_params(m, params, n, err)) != NN_OK) goto done;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(params[i])) {
-            st = nn_error_set(err, NN_E_NUMERIC,
-                              "%s: not saved: parameter %zu of the model is %s", path, i,
-                              isnan(params[i]) ? "NaN" : "Inf");
+            st = io_error(err, NN_E_NUMERIC,
+                          "%s: not saved: parameter %zu of the model is %s", path, i,
+                          isnan(params[i]) ? "NaN" : "Inf");
             goto done;
         }
     io_params_to_tensors(cfg, params, buf, "", names, t);
@@ -40,25 +41,10 @@ done:
     return st;
 }
 
-nn_status nn_model_file_read(const char *path, nn_model_meta *meta, float **params,
-                             size_t *n_params, nn_error *err) {
-    if (path == NULL || meta == NULL || params == NULL || n_params == NULL)
-        return nn_error_set(err, NN_E_INVALID, "nn_model_file_read: NULL argument");
-    memset(meta, 0, sizeof *meta);
-    *params = NULL;
-    *n_params = 0;
-    nn_st_file f;
-    nn_status st = nn_st_read(path, &f, err);
-    if (st != NN_OK) return st;
-    st = io_read_model_part(&f, path, IO_MODEL, meta, params, n_params, err);
-    nn_st_free(&f);
-    return st;
-}
-
 nn_status nn_model_load(nn_backend *be, const char *path, nn_model **out, nn_model_meta *meta,
                         nn_error *err) {
     if (be == NULL || out == NULL)
-        return nn_error_set(err, NN_E_INVALID, "nn_model_load: NULL argument");
+        return io_error(err, NN_E_INVALID, "nn_model_load: NULL argument");
     *out = NULL;
     nn_model_meta local;
     nn_model_meta *mm = meta != NULL ? meta : &local;
@@ -69,8 +55,8 @@ nn_status nn_model_load(nn_backend *be, const char *path, nn_model **out, nn_mod
     nn_model *m = NULL;
     st = nn_model_create(be, &mm->config, &m, err);
     if (st == NN_OK && nn_model_param_count(m) != n)
-        st = nn_error_set(err, NN_E_INVALID, "%s: %zu parameters, the model has %zu", path, n,
-                          nn_model_param_count(m));
+        st = io_error(err, NN_E_INVALID, "%s: %zu parameters, the model has %zu", path, n,
+                      nn_model_param_count(m));
     if (st == NN_OK) st = nn_model_set_params(m, params, n, err);
     free(params);
     if (st != NN_OK) {

@@ -74,14 +74,14 @@ static nn_status create_temp(nn_outfile *f, const char *dir, mode_t mode, int ke
             free(f->tmpname);
             f->tmpname = t;
         }
-        if (f->tmpname == NULL) return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", f->path);
+        if (f->tmpname == NULL) return io_error(err, NN_E_NOMEM, "%s: out of memory", f->path);
         int fd = openat(f->dirfd, f->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno == EEXIST) continue;
         if (fd < 0)
-            return nn_error_set(err, NN_E_IO,
-                                "%s: cannot create a temporary file in folder %s (needed to write "
-                                "it safely): %s",
-                                f->path, dir, strerror(errno));
+            return io_error(err, NN_E_IO,
+                            "%s: cannot create a temporary file in folder %s (needed to write "
+                            "it safely): %s",
+                            f->path, dir, strerror(errno));
         if (keep_mode) (void)fchmod(fd, mode & 07777); /* best effort, like editors */
         f->fp = fdopen(fd, "wb");
         f->temp = join3(dir, "/", f->tmpname);
@@ -90,33 +90,33 @@ static nn_status create_temp(nn_outfile *f, const char *dir, mode_t mode, int ke
             else close(fd);
             f->fp = NULL;
             unlinkat(f->dirfd, f->tmpname, 0);
-            return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", f->path);
+            return io_error(err, NN_E_NOMEM, "%s: out of memory", f->path);
         }
         return NN_OK;
     }
-    return nn_error_set(err, NN_E_IO, "%s: cannot find a free temporary name in folder %s",
-                        f->path, dir);
+    return io_error(err, NN_E_IO, "%s: cannot find a free temporary name in folder %s",
+                    f->path, dir);
 }
 
 nn_status nn_outfile_open(const char *path, int durable, nn_outfile **out, nn_error *err) {
-    if (out == NULL) return nn_error_set(err, NN_E_INVALID, "nn_outfile_open: NULL output");
+    if (out == NULL) return io_error(err, NN_E_INVALID, "nn_outfile_open: NULL output");
     *out = NULL;
     if (path == NULL || path[0] == '\0')
-        return nn_error_set(err, NN_E_INVALID, "output path is empty");
+        return io_error(err, NN_E_INVALID, "output path is empty");
     const size_t plen = strlen(path);
     if (plen >= PATH_MAX)
-        return nn_error_set(err, NN_E_INVALID,
-                            "output path of %zu bytes is too long (the system's limit is %d): "
-                            "%.64s...",
-                            plen, PATH_MAX - 1, path);
+        return io_error(err, NN_E_INVALID,
+                        "output path of %zu bytes is too long (the system's limit is %d): "
+                        "%.64s...",
+                        plen, PATH_MAX - 1, path);
     nn_outfile *f = calloc(1, sizeof *f);
-    if (f == NULL) return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", path);
+    if (f == NULL) return io_error(err, NN_E_NOMEM, "%s: out of memory", path);
     f->dirfd = -1;
     f->durable = durable;
     f->path = dup_n(path, plen);
     if (f->path == NULL) {
         outfile_free(f);
-        return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", path);
+        return io_error(err, NN_E_NOMEM, "%s: out of memory", path);
     }
     /* A symbolic link: replace the file it names. */
     char *target = NULL;
@@ -126,21 +126,21 @@ nn_status nn_outfile_open(const char *path, int durable, nn_outfile **out, nn_er
         if (target == NULL) {
             int e = errno;
             outfile_free(f);
-            return nn_error_set(err, NN_E_IO, "%s: a symbolic link that cannot be followed: %s",
-                                path, strerror(e));
+            return io_error(err, NN_E_IO, "%s: a symbolic link that cannot be followed: %s",
+                            path, strerror(e));
         }
     } else {
         target = dup_n(path, plen);
     }
     if (target == NULL) {
         outfile_free(f);
-        return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", path);
+        return io_error(err, NN_E_NOMEM, "%s: out of memory", path);
     }
     int exists = stat(target, &sb) == 0;
     if (exists && S_ISDIR(sb.st_mode)) {
         free(target);
         outfile_free(f);
-        return nn_error_set(err, NN_E_INVALID, "%s: is a folder, not a file", path);
+        return io_error(err, NN_E_INVALID, "%s: is a folder, not a file", path);
     }
     if (exists && !S_ISREG(sb.st_mode)) {
         /* a device, FIFO or socket cannot be replaced: write to it */
@@ -149,8 +149,8 @@ nn_status nn_outfile_open(const char *path, int durable, nn_outfile **out, nn_er
         free(target);
         if (f->fp == NULL) {
             outfile_free(f);
-            return nn_error_set(err, NN_E_IO, "%s: cannot open for writing: %s", path,
-                                strerror(e));
+            return io_error(err, NN_E_IO, "%s: cannot open for writing: %s", path,
+                            strerror(e));
         }
         *out = f;
         return NN_OK;
@@ -164,25 +164,25 @@ nn_status nn_outfile_open(const char *path, int durable, nn_outfile **out, nn_er
     if (dir == NULL || f->base == NULL) {
         free(dir);
         outfile_free(f);
-        return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", path);
+        return io_error(err, NN_E_NOMEM, "%s: out of memory", path);
     }
     if (f->base[0] == '\0' || strcmp(f->base, ".") == 0 || strcmp(f->base, "..") == 0) {
         free(dir);
         outfile_free(f);
-        return nn_error_set(err, NN_E_INVALID, "%s: names a folder, not a file", path);
+        return io_error(err, NN_E_INVALID, "%s: names a folder, not a file", path);
     }
     if (strlen(f->base) > NAME_MAX) {
         free(dir);
         size_t bl = strlen(f->base);
         outfile_free(f);
-        return nn_error_set(err, NN_E_INVALID,
-                            "%s: the file name is %zu bytes, longer than the system's limit of %d",
-                            path, bl, NAME_MAX);
+        return io_error(err, NN_E_INVALID,
+                        "%s: the file name is %zu bytes, longer than the system's limit of %d",
+                        path, bl, NAME_MAX);
     }
     f->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (f->dirfd < 0) {
         int e = errno;
-        nn_error_set(err, NN_E_IO, "%s: cannot write into folder %s: %s", path, dir, strerror(e));
+        io_error(err, NN_E_IO, "%s: cannot write into folder %s: %s", path, dir, strerror(e));
         free(dir);
         outfile_free(f);
         return NN_E_IO;
@@ -204,7 +204,7 @@ const char *nn_outfile_temp_path(const nn_outfile *f) {
 }
 
 nn_status nn_outfile_commit(nn_outfile *f, nn_error *err) {
-    if (f == NULL) return nn_error_set(err, NN_E_INVALID, "nn_outfile_commit: NULL file");
+    if (f == NULL) return io_error(err, NN_E_INVALID, "nn_outfile_commit: NULL file");
     int e = 0;
     const char *what = "write";
     if (fflush(f->fp) != 0 || ferror(f->fp)) e = errno ? errno : EIO;
@@ -215,8 +215,8 @@ nn_status nn_outfile_commit(nn_outfile *f, nn_error *err) {
     if (fclose(f->fp) != 0 && e == 0) e = errno;
     f->fp = NULL;
     if (f->dirfd < 0) { /* written directly */
-        nn_status st = e ? nn_error_set(err, NN_E_IO, "%s: %s failed: %s", f->path, what,
-                                        strerror(e))
+        nn_status st = e ? io_error(err, NN_E_IO, "%s: %s failed: %s", f->path, what,
+                                    strerror(e))
                          : NN_OK;
         outfile_free(f);
         return st;
@@ -227,15 +227,15 @@ nn_status nn_outfile_commit(nn_outfile *f, nn_error *err) {
     }
     if (e != 0) {
         unlinkat(f->dirfd, f->tmpname, 0);
-        nn_error_set(err, NN_E_IO, "%s: %s failed (the file was left as it was): %s", f->path,
-                     what, strerror(e));
+        io_error(err, NN_E_IO, "%s: %s failed (the file was left as it was): %s", f->path,
+                 what, strerror(e));
         outfile_free(f);
         return NN_E_IO;
     }
     if (f->durable && fsync(f->dirfd) != 0 && errno != EINVAL) {
         e = errno;
-        nn_error_set(err, NN_E_IO, "%s: written, but its folder could not be synced: %s", f->path,
-                     strerror(e));
+        io_error(err, NN_E_IO, "%s: written, but its folder could not be synced: %s", f->path,
+                 strerror(e));
         outfile_free(f);
         return NN_E_IO;
     }

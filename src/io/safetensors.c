@@ -83,11 +83,11 @@ const char *nn_st_meta_get(const nn_st_file *f, const char *key) {
 
 nn_status nn_st_read_f32(const nn_st_tensor *t, float *dst, size_t count, nn_error *err) {
     if (t->dtype != NN_ST_F32)
-        return nn_error_set(err, NN_E_PARSE, "tensor '%s' is %s, expected F32", t->name,
-                            nn_st_dtype_name(t->dtype));
+        return io_error(err, NN_E_PARSE, "tensor '%s' is %s, expected F32", t->name,
+                        nn_st_dtype_name(t->dtype));
     if (nn_st_count(t) != count || t->nbytes != (uint64_t)count * 4)
-        return nn_error_set(err, NN_E_INVALID, "tensor '%s': %llu elements, %zu requested",
-                            t->name, (unsigned long long)nn_st_count(t), count);
+        return io_error(err, NN_E_INVALID, "tensor '%s': %llu elements, %zu requested",
+                        t->name, (unsigned long long)nn_st_count(t), count);
     io_le_load_f32(dst, t->data, count);
     return NN_OK;
 }
@@ -122,8 +122,8 @@ static nn_status parse_metadata(st_parse *p) {
     if (io_json_accept(j, '}')) return NN_OK;
     for (;;) {
         if (!grow((void **)&p->f->meta, &p->meta_cap, p->f->n_meta, sizeof(nn_kv)))
-            return nn_error_set(p->err, NN_E_NOMEM, "%s: out of memory reading the header",
-                                j->name);
+            return io_error(p->err, NN_E_NOMEM, "%s: out of memory reading the header",
+                            j->name);
         nn_kv *kv = &p->f->meta[p->f->n_meta];
         size_t len;
         if ((st = io_json_string(j, &kv->key, &len, "as a __metadata__ key", p->err)) != NN_OK ||
@@ -197,9 +197,9 @@ static nn_status parse_tensor(st_parse *p, nn_st_tensor *t) {
                 for (int i = 0; i < NN_ST_DTYPE_COUNT; i++)
                     if (strcmp(dt, DTYPE_NAMES[i]) == 0) found = i;
                 if (found < 0)
-                    return nn_error_set(p->err, NN_E_PARSE,
-                                        "%s: tensor '%.64s' has unknown dtype '%.32s'", j->name,
-                                        t->name, dt);
+                    return io_error(p->err, NN_E_PARSE,
+                                    "%s: tensor '%.64s' has unknown dtype '%.32s'", j->name,
+                                    t->name, dt);
                 t->dtype = (nn_st_dtype)found;
             } else if (bit == 2) {
                 snprintf(what, sizeof what, "the shape of tensor '%.64s'", t->name);
@@ -218,14 +218,14 @@ static nn_status parse_tensor(st_parse *p, nn_st_tensor *t) {
         }
     }
     if (seen != 7)
-        return nn_error_set(p->err, NN_E_PARSE, "%s: tensor '%.64s' lacks its %s", j->name,
-                            t->name, !(seen & 1) ? "dtype" : !(seen & 2) ? "shape" : "data_offsets");
+        return io_error(p->err, NN_E_PARSE, "%s: tensor '%.64s' lacks its %s", j->name,
+                        t->name, !(seen & 1) ? "dtype" : !(seen & 2) ? "shape" : "data_offsets");
     if (offsets[1] < offsets[0])
-        return nn_error_set(p->err, NN_E_PARSE,
-                            "%s: tensor '%.64s' has data_offsets [%llu, %llu] that end before "
-                            "they begin",
-                            j->name, t->name, (unsigned long long)offsets[0],
-                            (unsigned long long)offsets[1]);
+        return io_error(p->err, NN_E_PARSE,
+                        "%s: tensor '%.64s' has data_offsets [%llu, %llu] that end before "
+                        "they begin",
+                        j->name, t->name, (unsigned long long)offsets[0],
+                        (unsigned long long)offsets[1]);
     t->offset = offsets[0];
     t->nbytes = offsets[1] - offsets[0];
     int overflow;
@@ -242,11 +242,11 @@ static nn_status parse_tensor(st_parse *p, nn_st_tensor *t) {
         snprintf(shp + l, sizeof shp - l, ")");
         if (!overflow && count <= UINT64_MAX / size)
             snprintf(need, sizeof need, "%llu", (unsigned long long)(count * size));
-        return nn_error_set(p->err, NN_E_PARSE,
-                            "%s: tensor '%.64s' of shape %s and dtype %s needs %s bytes, but its "
-                            "data_offsets span %llu",
-                            j->name, t->name, shp, DTYPE_NAMES[t->dtype], need,
-                            (unsigned long long)t->nbytes);
+        return io_error(p->err, NN_E_PARSE,
+                        "%s: tensor '%.64s' of shape %s and dtype %s needs %s bytes, but its "
+                        "data_offsets span %llu",
+                        j->name, t->name, shp, DTYPE_NAMES[t->dtype], need,
+                        (unsigned long long)t->nbytes);
     }
     return NN_OK;
 }
@@ -273,8 +273,8 @@ static nn_status parse_header(st_parse *p) {
                 if (len == 0) return io_json_fail(j, p->err, "empty tensor name");
                 if (!grow((void **)&p->f->tensors, &p->tensor_cap, p->f->n_tensors,
                           sizeof(nn_st_tensor)))
-                    return nn_error_set(p->err, NN_E_NOMEM, "%s: out of memory reading the header",
-                                        j->name);
+                    return io_error(p->err, NN_E_NOMEM, "%s: out of memory reading the header",
+                                    j->name);
                 nn_st_tensor *t = &p->f->tensors[p->f->n_tensors];
                 memset(t, 0, sizeof *t);
                 t->name = key;
@@ -307,7 +307,7 @@ static nn_status find_duplicate(const char **names, size_t n, const char **dup, 
     *dup = NULL;
     if (n < 2) return NN_OK;
     const char **s = malloc(n * sizeof *s); /* (n) */
-    if (s == NULL) return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", path);
+    if (s == NULL) return io_error(err, NN_E_NOMEM, "%s: out of memory", path);
     memcpy(s, names, n * sizeof *s);
     qsort(s, n, sizeof *s, cmp_str_ptr);
     for (size_t i = 1; i < n && *dup == NULL; i++)
@@ -322,19 +322,19 @@ static nn_status check_layout(nn_st_file *f, const char *name, nn_error *err) {
     const size_t m = f->n_meta;
     const size_t most = n > m ? n : m;
     const char **names = malloc((most ? most : 1) * sizeof *names); /* (most) */
-    if (names == NULL) return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", name);
+    if (names == NULL) return io_error(err, NN_E_NOMEM, "%s: out of memory", name);
     const char *dup;
     for (size_t i = 0; i < n; i++) names[i] = f->tensors[i].name;
     nn_status st = find_duplicate(names, n, &dup, err, name);
     if (st == NN_OK && dup != NULL)
-        st = nn_error_set(err, NN_E_PARSE, "%s: tensor '%.64s' appears twice in the header", name,
-                          dup);
+        st = io_error(err, NN_E_PARSE, "%s: tensor '%.64s' appears twice in the header", name,
+                      dup);
     if (st == NN_OK) {
         for (size_t i = 0; i < m; i++) names[i] = f->meta[i].key;
         st = find_duplicate(names, m, &dup, err, name);
         if (st == NN_OK && dup != NULL)
-            st = nn_error_set(err, NN_E_PARSE, "%s: __metadata__ key '%.64s' appears twice", name,
-                              dup);
+            st = io_error(err, NN_E_PARSE, "%s: __metadata__ key '%.64s' appears twice", name,
+                          dup);
     }
     free(names);
     if (st != NN_OK) return st;
@@ -342,41 +342,41 @@ static nn_status check_layout(nn_st_file *f, const char *name, nn_error *err) {
     for (size_t i = 0; i < n; i++) {
         const nn_st_tensor *t = &f->tensors[i];
         if (t->offset > f->data_size || t->nbytes > f->data_size - t->offset)
-            return nn_error_set(err, NN_E_PARSE,
-                                "%s: tensor '%.64s' has data_offsets [%llu, %llu] past the end "
-                                "of the data (%llu bytes)",
-                                name, t->name, (unsigned long long)t->offset,
-                                (unsigned long long)(t->offset + t->nbytes),
-                                (unsigned long long)f->data_size);
+            return io_error(err, NN_E_PARSE,
+                            "%s: tensor '%.64s' has data_offsets [%llu, %llu] past the end "
+                            "of the data (%llu bytes)",
+                            name, t->name, (unsigned long long)t->offset,
+                            (unsigned long long)(t->offset + t->nbytes),
+                            (unsigned long long)f->data_size);
     }
     const nn_st_tensor **order = malloc((n ? n : 1) * sizeof *order); /* (n) by range */
-    if (order == NULL) return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", name);
+    if (order == NULL) return io_error(err, NN_E_NOMEM, "%s: out of memory", name);
     for (size_t i = 0; i < n; i++) order[i] = &f->tensors[i];
     qsort(order, n, sizeof *order, cmp_range);
     uint64_t at = 0;
     for (size_t i = 0; i < n && st == NN_OK; i++) {
         const nn_st_tensor *t = order[i];
         if (t->offset < at)
-            st = nn_error_set(err, NN_E_PARSE,
-                              "%s: tensor '%.64s' (bytes %llu-%llu) overlaps tensor '%.64s' "
-                              "(which ends at %llu)",
-                              name, t->name, (unsigned long long)t->offset,
-                              (unsigned long long)(t->offset + t->nbytes), order[i - 1]->name,
-                              (unsigned long long)at);
+            st = io_error(err, NN_E_PARSE,
+                          "%s: tensor '%.64s' (bytes %llu-%llu) overlaps tensor '%.64s' "
+                          "(which ends at %llu)",
+                          name, t->name, (unsigned long long)t->offset,
+                          (unsigned long long)(t->offset + t->nbytes), order[i - 1]->name,
+                          (unsigned long long)at);
         else if (t->offset > at)
-            st = nn_error_set(err, NN_E_PARSE,
-                              "%s: %llu unused bytes before tensor '%.64s' (data_offsets must "
-                              "leave no gaps)",
-                              name, (unsigned long long)(t->offset - at), t->name);
+            st = io_error(err, NN_E_PARSE,
+                          "%s: %llu unused bytes before tensor '%.64s' (data_offsets must "
+                          "leave no gaps)",
+                          name, (unsigned long long)(t->offset - at), t->name);
         at = t->offset + t->nbytes;
     }
     free(order);
     if (st == NN_OK && at != f->data_size)
-        st = nn_error_set(err, NN_E_PARSE,
-                          "%s: %llu bytes after the last tensor's data (the data section is %llu "
-                          "bytes, the tensors cover %llu)",
-                          name, (unsigned long long)(f->data_size - at),
-                          (unsigned long long)f->data_size, (unsigned long long)at);
+        st = io_error(err, NN_E_PARSE,
+                      "%s: %llu bytes after the last tensor's data (the data section is %llu "
+                      "bytes, the tensors cover %llu)",
+                      name, (unsigned long long)(f->data_size - at),
+                      (unsigned long long)f->data_size, (unsigned long long)at);
     for (size_t i = 0; i < n; i++) f->tensors[i].data = f->data + f->tensors[i].offset;
     return st;
 }
@@ -384,33 +384,33 @@ static nn_status check_layout(nn_st_file *f, const char *name, nn_error *err) {
 nn_status nn_st_parse(const void *bytes, size_t size, const char *name, nn_st_file *out,
                       nn_error *err) {
     if (out == NULL || (bytes == NULL && size > 0))
-        return nn_error_set(err, NN_E_INVALID, "nn_st_parse: NULL argument");
+        return io_error(err, NN_E_INVALID, "nn_st_parse: NULL argument");
     memset(out, 0, sizeof *out);
     if (name == NULL) name = "safetensors data";
     const uint8_t *b = bytes;
     if (size < 8)
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: too short for a safetensors file (%zu bytes; it starts with an "
-                            "8-byte header length)",
-                            name, size);
+        return io_error(err, NN_E_PARSE,
+                        "%s: too short for a safetensors file (%zu bytes; it starts with an "
+                        "8-byte header length)",
+                        name, size);
     const uint64_t n = io_le64_load(b);
     if (n > size - 8)
-        return nn_error_set(err, NN_E_PARSE,
-                            "%s: header length %llu runs past the end of the file (%zu bytes): "
-                            "not a safetensors file, or a truncated one",
-                            name, (unsigned long long)n, size);
+        return io_error(err, NN_E_PARSE,
+                        "%s: header length %llu runs past the end of the file (%zu bytes): "
+                        "not a safetensors file, or a truncated one",
+                        name, (unsigned long long)n, size);
     if (n > NN_ST_MAX_HEADER)
-        return nn_error_set(err, NN_E_PARSE, "%s: header length %llu exceeds the limit of %u bytes",
-                            name, (unsigned long long)n, NN_ST_MAX_HEADER);
+        return io_error(err, NN_E_PARSE, "%s: header length %llu exceeds the limit of %u bytes",
+                        name, (unsigned long long)n, NN_ST_MAX_HEADER);
     if (n < 2)
-        return nn_error_set(err, NN_E_PARSE, "%s: header length %llu is too small for a JSON object",
-                            name, (unsigned long long)n);
+        return io_error(err, NN_E_PARSE, "%s: header length %llu is too small for a JSON object",
+                        name, (unsigned long long)n);
     st_owned *o = calloc(1, sizeof *o);
     if (o != NULL) o->arena = malloc((size_t)n + 1); /* (n + 1) decoded strings */
     if (o == NULL || o->arena == NULL) {
         free(o);
-        return nn_error_set(err, NN_E_NOMEM, "%s: cannot allocate %llu bytes for the header", name,
-                            (unsigned long long)n);
+        return io_error(err, NN_E_NOMEM, "%s: cannot allocate %llu bytes for the header", name,
+                        (unsigned long long)n);
     }
     out->owned_ = o;
     out->header_size = n;
@@ -428,31 +428,31 @@ nn_status nn_st_parse(const void *bytes, size_t size, const char *name, nn_st_fi
 
 nn_status nn_st_read(const char *path, nn_st_file *out, nn_error *err) {
     if (out == NULL || path == NULL)
-        return nn_error_set(err, NN_E_INVALID, "nn_st_read: NULL argument");
+        return io_error(err, NN_E_INVALID, "nn_st_read: NULL argument");
     memset(out, 0, sizeof *out);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return nn_error_set(err, NN_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return io_error(err, NN_E_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         int e = errno;
         close(fd);
-        return nn_error_set(err, NN_E_IO, "%s: cannot stat: %s", path, strerror(e));
+        return io_error(err, NN_E_IO, "%s: cannot stat: %s", path, strerror(e));
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
-        return nn_error_set(err, NN_E_IO, "%s: not a regular file", path);
+        return io_error(err, NN_E_IO, "%s: not a regular file", path);
     }
     if ((uint64_t)sb.st_size > SIZE_MAX - 1) {
         close(fd);
-        return nn_error_set(err, NN_E_NOMEM, "%s: too large (%lld bytes)", path,
-                            (long long)sb.st_size);
+        return io_error(err, NN_E_NOMEM, "%s: too large (%lld bytes)", path,
+                        (long long)sb.st_size);
     }
     const size_t size = (size_t)sb.st_size;
     uint8_t *buf = malloc(size + 1); /* (size) the whole file */
     if (buf == NULL) {
         close(fd);
-        return nn_error_set(err, NN_E_NOMEM, "%s: cannot allocate %zu bytes to read it", path,
-                            size);
+        return io_error(err, NN_E_NOMEM, "%s: cannot allocate %zu bytes to read it", path,
+                        size);
     }
     size_t got = 0;
     while (got < size) {
@@ -462,8 +462,8 @@ nn_status nn_st_read(const char *path, nn_st_file *out, nn_error *err) {
             int e = r < 0 ? errno : 0;
             close(fd);
             free(buf);
-            return nn_error_set(err, NN_E_IO, "%s: read error after %zu of %zu bytes: %s", path,
-                                got, size, e ? strerror(e) : "the file got shorter");
+            return io_error(err, NN_E_IO, "%s: read error after %zu of %zu bytes: %s", path,
+                            got, size, e ? strerror(e) : "the file got shorter");
         }
         got += (size_t)r;
     }
@@ -509,41 +509,41 @@ static nn_status check_write(const nn_st_tensor *t, size_t n, const nn_kv *meta,
         const char *tn = t[i].name;
         if (tn == NULL || tn[0] == '\0' || strcmp(tn, "__metadata__") == 0 ||
             !io_utf8_valid(tn, strlen(tn)))
-            return nn_error_set(err, NN_E_INVALID,
-                                "%s: tensor %zu: name must be non-empty UTF-8 and not "
-                                "__metadata__",
-                                name, i);
+            return io_error(err, NN_E_INVALID,
+                            "%s: tensor %zu: name must be non-empty UTF-8 and not "
+                            "__metadata__",
+                            name, i);
         if ((unsigned)t[i].dtype >= NN_ST_DTYPE_COUNT || t[i].ndim > NN_ST_MAX_DIMS)
-            return nn_error_set(err, NN_E_INVALID, "%s: tensor '%.64s': bad dtype or rank", name,
-                                tn);
+            return io_error(err, NN_E_INVALID, "%s: tensor '%.64s': bad dtype or rank", name,
+                            tn);
         int overflow;
         uint64_t count = shape_count(t[i].shape, t[i].ndim, &overflow);
         if (overflow || count > UINT64_MAX / 8 / (n + 1))
-            return nn_error_set(err, NN_E_INVALID, "%s: tensor '%.64s' is too large", name, tn);
+            return io_error(err, NN_E_INVALID, "%s: tensor '%.64s' is too large", name, tn);
         if (count > 0 && t[i].data == NULL)
-            return nn_error_set(err, NN_E_INVALID, "%s: tensor '%.64s' has no data", name, tn);
+            return io_error(err, NN_E_INVALID, "%s: tensor '%.64s' has no data", name, tn);
     }
     for (size_t i = 0; i < n_meta; i++)
         if (meta[i].key == NULL || meta[i].value == NULL ||
             !io_utf8_valid(meta[i].key, strlen(meta[i].key)) ||
             !io_utf8_valid(meta[i].value, strlen(meta[i].value)))
-            return nn_error_set(err, NN_E_INVALID,
-                                "%s: metadata entry %zu ('%.64s') is not a valid UTF-8 key and "
-                                "value",
-                                name, i, meta[i].key ? meta[i].key : "(null)");
+            return io_error(err, NN_E_INVALID,
+                            "%s: metadata entry %zu ('%.64s') is not a valid UTF-8 key and "
+                            "value",
+                            name, i, meta[i].key ? meta[i].key : "(null)");
     const size_t most = n > n_meta ? n : n_meta;
     const char **names = malloc((most ? most : 1) * sizeof *names); /* (most) */
-    if (names == NULL) return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", name);
+    if (names == NULL) return io_error(err, NN_E_NOMEM, "%s: out of memory", name);
     const char *dup;
     for (size_t i = 0; i < n; i++) names[i] = t[i].name;
     nn_status st = find_duplicate(names, n, &dup, err, name);
     if (st == NN_OK && dup != NULL)
-        st = nn_error_set(err, NN_E_INVALID, "%s: tensor name '%.64s' given twice", name, dup);
+        st = io_error(err, NN_E_INVALID, "%s: tensor name '%.64s' given twice", name, dup);
     if (st == NN_OK) {
         for (size_t i = 0; i < n_meta; i++) names[i] = meta[i].key;
         st = find_duplicate(names, n_meta, &dup, err, name);
         if (st == NN_OK && dup != NULL)
-            st = nn_error_set(err, NN_E_INVALID, "%s: metadata key '%.64s' given twice", name, dup);
+            st = io_error(err, NN_E_INVALID, "%s: metadata key '%.64s' given twice", name, dup);
     }
     free(names);
     return st;
@@ -553,7 +553,7 @@ nn_status nn_st_write(FILE *fp, const nn_st_tensor *t, size_t n, const nn_kv *me
                       size_t n_meta, const char *name, nn_error *err) {
     if (name == NULL) name = "safetensors output";
     if (fp == NULL || (n > 0 && t == NULL) || (n_meta > 0 && meta == NULL))
-        return nn_error_set(err, NN_E_INVALID, "%s: nn_st_write: NULL argument", name);
+        return io_error(err, NN_E_INVALID, "%s: nn_st_write: NULL argument", name);
     nn_status st = check_write(t, n, meta, n_meta, name, err);
     if (st != NN_OK) return st;
     io_str h = {0};
@@ -584,14 +584,14 @@ nn_status nn_st_write(FILE *fp, const nn_st_tensor *t, size_t n, const nn_kv *me
     while (!h.failed && h.len % 8 != 0) io_str_add(&h, " ", 1);
     if (h.failed) {
         io_str_free(&h);
-        return nn_error_set(err, NN_E_NOMEM, "%s: out of memory building the header", name);
+        return io_error(err, NN_E_NOMEM, "%s: out of memory building the header", name);
     }
     if (h.len > NN_ST_MAX_HEADER) {
         size_t len = h.len;
         io_str_free(&h);
-        return nn_error_set(err, NN_E_INVALID,
-                            "%s: the header would be %zu bytes, above the safetensors limit of %u",
-                            name, len, NN_ST_MAX_HEADER);
+        return io_error(err, NN_E_INVALID,
+                        "%s: the header would be %zu bytes, above the safetensors limit of %u",
+                        name, len, NN_ST_MAX_HEADER);
     }
     uint8_t len8[8];
     io_le64_store(len8, h.len);
@@ -603,7 +603,7 @@ nn_status nn_st_write(FILE *fp, const nn_st_tensor *t, size_t n, const nn_kv *me
         if (count > 0) bad = io_le_pieces(t[i].data, count, DTYPE_SIZES[t[i].dtype], write_piece, fp);
     }
     if (bad || ferror(fp))
-        return nn_error_set(err, NN_E_IO, "%s: write error: %s", name,
-                            errno ? strerror(errno) : "unknown");
+        return io_error(err, NN_E_IO, "%s: write error: %s", name,
+                        errno ? strerror(errno) : "unknown");
     return NN_OK;
 }

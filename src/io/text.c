@@ -181,3 +181,27 @@ int io_parse_doubles(const char *s, double *out, size_t n) {
     freelocale(c);
     return ok && i + 1 == n;
 }
+
+void io_printable(char *s) {
+    const size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        size_t n = io_utf8_seq((const unsigned char *)s + i, len - i);
+        if (n == 0 || (n == 1 && ((unsigned char)s[i] < 0x20 || s[i] == 0x7F))) {
+            s[i++] = '?';
+        } else {
+            i += n;
+        }
+    }
+}
+
+nn_status io_error(nn_error *err, nn_status s, const char *fmt, ...) {
+    if (err != NULL) {
+        err->status = s;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        io_printable(err->msg);
+    }
+    return s;
+}
