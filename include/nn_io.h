@@ -205,17 +205,21 @@ nn_status nn_st_write(FILE *fp, const nn_st_tensor *t, size_t n, const nn_kv *me
  * Unknown metadata keys are ignored; unknown tensors are an error.
  */
 
+/* Filled by the readers, which allocate scaler and dataset (release with
+ * nn_model_meta_free); the writers only read it, so a caller may point
+ * scaler and dataset at its own memory when saving. */
 typedef struct nn_model_meta {
     nn_model_config config; /* architecture (config.seed = weight initialization seed) */
-    nn_scaler scaler;       /* owned; features 0 (mean/std NULL) = inputs used as they are */
+    nn_scaler scaler;       /* features 0 (mean/std NULL) = inputs used as they are */
     size_t classes;         /* 0 = regression, 2 = binary, k = labels 0..k-1 */
-    char *dataset;          /* owned, may be NULL: what the model was trained on */
+    char *dataset;          /* what the model was trained on (free text; NULL saves "") */
     uint64_t seed;          /* the run's seed (data, shuffling) */
     uint64_t epochs;        /* epochs trained */
     char version[32];       /* on load: the nnbench version that wrote the file */
 } nn_model_meta;
 
-/* Free the scaler and dataset of meta and zero it; NULL is a no-op. */
+/* Free the scaler and dataset of a meta filled by a reader and zero it;
+ * NULL or a zeroed meta is a no-op. */
 void nn_model_meta_free(nn_model_meta *meta);
 
 /* Save m's weights and meta (meta->config and meta->version are ignored: the

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "nn_io.h"
@@ -247,6 +248,34 @@ Test(outfile, devices) {
     struct stat sb;
     cr_assert_eq(stat("/dev/null", &sb), 0);
     cr_assert(S_ISCHR(sb.st_mode));
+    /* through a symbolic link (as /dev/stdout is one): the link stays */
+    char *link = tu_path(dir, "null.json");
+    cr_assert_eq(symlink("/dev/null", link), 0);
+    f = open_ok(link, 0);
+    cr_assert_str_eq(nn_outfile_temp_path(f), link);
+    fputs("discarded", nn_outfile_stream(f));
+    cr_assert_eq(nn_outfile_commit(f, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(lstat(link, &sb), 0);
+    cr_assert(S_ISLNK(sb.st_mode));
+    cr_assert_eq(tu_count_entries(dir), 1);
+    free(link);
+    /* a FIFO with a reader */
+    char *fifo = tu_path(dir, "fifo");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *r = fopen(fifo, "rb");
+        char buf[64];
+        size_t n = r ? fread(buf, 1, sizeof buf, r) : 0;
+        _exit(n == 5 && memcmp(buf, "piped", 5) == 0 ? 0 : 1);
+    }
+    f = open_ok(fifo, 1);
+    fputs("piped", nn_outfile_stream(f));
+    cr_assert_eq(nn_outfile_commit(f, &err), NN_OK, "%s", err.msg);
+    int ws = 0;
+    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the reader did not get the data");
+    free(fifo);
     if (access("/dev/full", W_OK) == 0) {
         f = open_ok("/dev/full", 0);
         for (int i = 0; i < 10000; i++) fputs("no space left", nn_outfile_stream(f));

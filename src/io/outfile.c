@@ -118,16 +118,39 @@ nn_status nn_outfile_open(const char *path, int durable, nn_outfile **out, nn_er
         outfile_free(f);
         return io_error(err, NN_E_NOMEM, "%s: out of memory", path);
     }
-    /* A symbolic link: replace the file it names. */
-    char *target = NULL;
+    /* What the path names, through symbolic links. */
     struct stat sb;
-    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+    const int exists = stat(path, &sb) == 0;
+    if (exists && S_ISDIR(sb.st_mode)) {
+        outfile_free(f);
+        return io_error(err, NN_E_INVALID, "%s: is a folder, not a file", path);
+    }
+    if (exists && !S_ISREG(sb.st_mode)) {
+        /* a device, FIFO, pipe or socket (/dev/null, /dev/stdout) cannot be
+         * replaced: write to it */
+        f->fp = fopen(path, "wb");
+        if (f->fp == NULL) {
+            int e = errno;
+            outfile_free(f);
+            return io_error(err, NN_E_IO, "%s: cannot open for writing: %s", path, strerror(e));
+        }
+        *out = f;
+        return NN_OK;
+    }
+    /* A symbolic link to a regular file: replace the file it names. */
+    struct stat lsb;
+    char *target = NULL;
+    if (lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode)) {
+        if (!exists) {
+            outfile_free(f);
+            return io_error(err, NN_E_IO, "%s: a symbolic link to a missing file", path);
+        }
         target = realpath(path, NULL);
         if (target == NULL) {
             int e = errno;
             outfile_free(f);
-            return io_error(err, NN_E_IO, "%s: a symbolic link that cannot be followed: %s",
-                            path, strerror(e));
+            return io_error(err, NN_E_IO, "%s: a symbolic link that cannot be followed: %s", path,
+                            strerror(e));
         }
     } else {
         target = dup_n(path, plen);
@@ -136,29 +159,12 @@ nn_status nn_outfile_open(const char *path, int durable, nn_outfile **out, nn_er
         outfile_free(f);
         return io_error(err, NN_E_NOMEM, "%s: out of memory", path);
     }
-    int exists = stat(target, &sb) == 0;
-    if (exists && S_ISDIR(sb.st_mode)) {
-        free(target);
-        outfile_free(f);
-        return io_error(err, NN_E_INVALID, "%s: is a folder, not a file", path);
-    }
-    if (exists && !S_ISREG(sb.st_mode)) {
-        /* a device, FIFO or socket cannot be replaced: write to it */
-        f->fp = fopen(target, "wb");
-        int e = errno;
-        free(target);
-        if (f->fp == NULL) {
-            outfile_free(f);
-            return io_error(err, NN_E_IO, "%s: cannot open for writing: %s", path,
-                            strerror(e));
-        }
-        *out = f;
-        return NN_OK;
-    }
     /* split into folder and name */
     const char *slash = strrchr(target, '/');
     const char *name = slash ? slash + 1 : target;
-    char *dir = slash == NULL ? dup_n(".", 1) : dup_n(target, slash == target ? 1 : (size_t)(slash - target));
+    char *dir = slash == NULL    ? dup_n(".", 1)
+                : slash == target ? dup_n("/", 1)
+                                  : dup_n(target, (size_t)(slash - target));
     f->base = dup_n(name, strlen(name));
     free(target);
     if (dir == NULL || f->base == NULL) {

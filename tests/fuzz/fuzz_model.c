@@ -65,13 +65,21 @@ static void check_meta(const nn_model_meta *m, const float *p, size_t n) {
     FUZZ_CHECK(m->dataset != NULL, "no dataset text");
 }
 
+static char rt_dir[64], rt_path[96]; /* where round trips are written */
+
+static void remove_rt_dir(void) {
+    unlink(rt_path);
+    rmdir(rt_dir);
+}
+
 /* save -> load of a loaded checkpoint gives it back bit for bit. */
 static void check_round_trip(const nn_checkpoint *c) {
-    static char dir[64], path[96];
-    if (dir[0] == '\0') {
-        snprintf(dir, sizeof dir, "/tmp/nnbench-fuzz-XXXXXX");
-        FUZZ_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
-        snprintf(path, sizeof path, "%s/rt.ckpt", dir);
+    const char *path = rt_path;
+    if (rt_dir[0] == '\0') {
+        snprintf(rt_dir, sizeof rt_dir, "/tmp/nnbench-fuzz-XXXXXX");
+        FUZZ_CHECK(mkdtemp(rt_dir) != NULL, "mkdtemp");
+        snprintf(rt_path, sizeof rt_path, "%s/rt.ckpt", rt_dir);
+        atexit(remove_rt_dir);
     }
     nn_error err = {0};
     nn_status st = nn_checkpoint_save(c, path, &err);
