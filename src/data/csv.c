@@ -362,9 +362,9 @@ static void note_missing(const csv_state *st, size_t classes, nn_csv_info *info)
     char more[64] = "";
     if (missing > shown) snprintf(more, sizeof more, " and %zu more", missing - shown);
     snprintf(info->warning, sizeof info->warning,
-             "%.200s: %zu of the %zu classes 0..%zu never occur in the labels (%s%s): the model "
-             "will still have %zu outputs",
-             st->path, missing, classes, classes - 1, list, more, classes);
+             "%.200s: %zu of the %zu classes 0..%zu never occur%s in the labels (%s%s): the "
+             "model will still have %zu outputs",
+             st->path, missing, classes, classes - 1, missing == 1 ? "s" : "", list, more, classes);
 }
 
 /* Turn the rows read into the output dataset (checks rows and classes). */
