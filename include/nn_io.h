@@ -35,9 +35,11 @@ const char *nn_version(void);
  * renamed over the target only by nn_outfile_commit, so a run that fails,
  * aborts or is killed never truncates or replaces an existing file. A target
  * that exists but is not a regular file (/dev/null, a FIFO, /dev/stdout) is
- * written directly, since it cannot be replaced. A symbolic link is followed:
- * the file it names is replaced and the link stays. A replaced file keeps its
- * permission bits; a new one gets 0666 less the umask.
+ * written directly, since it cannot be replaced (the data it received
+ * before a failure stays there). A symbolic link is followed: the file it
+ * names is replaced and the link stays; a link to a missing file is refused.
+ * A replaced file keeps its permission bits; a new one gets 0666 less the
+ * umask. Paths are never truncated: one too long is an error.
  */
 
 typedef struct nn_outfile nn_outfile;
@@ -45,8 +47,8 @@ typedef struct nn_outfile nn_outfile;
 /* Start writing `path`: creates the temporary file (nothing at `path` is
  * touched). durable = 1 makes commit fsync the file and its folder (models,
  * checkpoints). Errors: NN_E_INVALID for an empty path, a path of PATH_MAX
- * bytes or more, or a folder as target; NN_E_IO when the folder is missing
- * or not writable. */
+ * bytes or more, a file name above NAME_MAX, or a folder as target; NN_E_IO
+ * when the folder is missing or not writable, or for a dangling link. */
 nn_status nn_outfile_open(const char *path, int durable, nn_outfile **out, nn_error *err);
 /* The stream to write to; valid until commit or abort. */
 FILE *nn_outfile_stream(nn_outfile *f);
@@ -57,7 +59,8 @@ const char *nn_outfile_temp_path(const nn_outfile *f);
 /* Finish: flush, check every write succeeded, (fsync,) close and rename over
  * the target. Frees f whatever the outcome; on failure the temporary file is
  * removed and the target is untouched (NN_E_IO naming the path and the
- * system's reason). */
+ * system's reason). Exception: when only the durable folder sync after the
+ * rename fails, the new file is in place and the message says so. */
 nn_status nn_outfile_commit(nn_outfile *f, nn_error *err);
 /* Give up: close and remove the temporary file, free f; the target is
  * untouched. NULL is a no-op. Async-signal-unsafe (uses free). */
