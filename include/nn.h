@@ -174,9 +174,27 @@ typedef struct nn_csv_options {
     int regression;     /* 1 = labels are real targets; 0 = class indices 0..k-1 */
 } nn_csv_options;
 
-/* Read a numeric CSV file. Errors name the file, line and column. */
+/* Limits of the CSV reader: a longer line, or a class label of
+ * NN_CSV_MAX_CLASSES or more, is an error naming the line. */
+#define NN_CSV_MAX_LINE ((size_t)1 << 20) /* bytes per line (1 MiB) */
+#define NN_CSV_MAX_CLASSES 4096           /* labels 0..4095 */
+
+/* Facts about a loaded CSV file worth telling the user, without being errors. */
+typedef struct nn_csv_info {
+    size_t lines;           /* lines read */
+    int header;             /* 1 when the first row was taken as a header */
+    size_t missing_classes; /* classes in 0..k-1 that no row carries (classification) */
+    char warning[512];      /* one line describing the above, naming the file; "" if none */
+} nn_csv_info;
+
+/* Read a numeric CSV file. Errors name the file, line and column. Lines
+ * end in LF, CRLF or a lone CR. Classification labels must be integers
+ * 0..k-1 with k <= NN_CSV_MAX_CLASSES and at least 2 distinct values. */
 nn_status nn_data_load_csv(const char *path, const nn_csv_options *opt, nn_dataset *out,
                            nn_error *err);
+/* nn_data_load_csv that also fills info (when not NULL, also on failure). */
+nn_status nn_data_load_csv_info(const char *path, const nn_csv_options *opt, nn_dataset *out,
+                                nn_csv_info *info, nn_error *err);
 
 /* Seeded shuffle-split into train and test (test gets round(n*test_fraction) rows). */
 nn_status nn_data_split(const nn_dataset *all, double test_fraction, uint64_t seed,
