@@ -86,6 +86,37 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+def jax_candidates(args):
+    """Interpreters that may have JAX, most specific first."""
+    out = [args.jax_python, os.environ.get("NNBENCH_JAX_PYTHON"), args.python or python_for_peers(),
+           os.path.join(ROOT, ".venv-jax", "bin", "python")]
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        out.append(os.path.join(d, "python3"))
+    seen, ok = set(), []
+    for p in out:
+        if p and p not in seen and os.path.isfile(p) and os.access(p, os.X_OK):
+            seen.add(p)
+            ok.append(p)
+    return ok
+
+
+def find_jax(args):
+    """(interpreter, jax version, has sklearn) of the first interpreter that imports
+    jax, or (None, None, False)."""
+    code = ("import json\nout = {}\nimport jax\nout['jax'] = jax.__version__\n"
+            "try:\n    import sklearn\n    out['sklearn'] = sklearn.__version__\n"
+            "except Exception:\n    out['sklearn'] = None\nprint(json.dumps(out))\n")
+    for py in jax_candidates(args):
+        try:
+            p = subprocess.run([py, "-c", code], capture_output=True, text=True, timeout=120)
+            if p.returncode == 0:
+                got = json.loads(p.stdout.strip().splitlines()[-1])
+                return py, got["jax"], got["sklearn"] is not None
+        except Exception:
+            continue
+    return None, None, False
+
+
 def python_for_peers():
     # Debian's interpreter has python3-numpy/-sklearn/-torch; a pyenv one may not.
     return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
@@ -242,10 +273,10 @@ class Runner:
                 "--batch", str(w["batch"]), "--epochs", str(w["epochs"])]
         return cmd
 
-    def peer_cmd(self, w, script, threads):
-        cmd = [self.py, os.path.join(HERE, script), "--json"]
+    def peer_cmd(self, w, script, threads, py=None):
+        cmd = [py or self.py, os.path.join(HERE, script), "--json"]
         if w["kind"] == "tutorial":
-            return cmd
+            return cmd + (["--threads", str(threads)] if threads else [])
         n = train_rows(w["samples"])
         cmd += ["--layers", ",".join(map(str, w["layers"])), "--loss", w["loss"],
                 "--optimizer", w["optimizer"], "--lr", str(w["lr"]), "--batch", str(w["batch"]),
@@ -362,6 +393,18 @@ class Runner:
         have_np = mods.get("numpy") is not None
         have_torch = mods.get("torch") is not None
         have_tut = have_np and mods.get("sklearn") is not None
+        jax_py, jax_version, jax_sklearn = find_jax(a) if a.jax else (None, None, False)
+        if a.jax and not jax_py:
+            msg = ("peer jax: not installed (python3 -m venv .venv-jax && .venv-jax/bin/pip "
+                   "install jax scikit-learn; or --jax-python PATH)")
+            log(msg)
+            self.notes.append(msg)
+        elif jax_py:
+            self.notes.append("peer jax: JAX %s (XLA CPU) under %s" % (jax_version, jax_py))
+            if not jax_sklearn:
+                msg = "peer jax tutorial: scikit-learn is missing under %s" % jax_py
+                log(msg)
+                self.notes.append(msg)
 
         # OpenBLAS core: the peers' BLAS (numpy, and Debian's torch) is OpenBLAS;
         # an OpenBLAS older than the CPU falls back to generic kernels.
@@ -405,6 +448,10 @@ class Runner:
                 if have_tut:
                     self.measure(w, "numpy tutorial", None,
                                  self.peer_cmd(w, "tutorial_numpy.py", None), env=np_env)
+                if jax_py and jax_sklearn:
+                    for t in ([None] if quick else [None, 1]):
+                        self.measure(w, "jax tutorial (whole loop jit)", t,
+                                     self.peer_cmd(w, "jax_tutorial.py", t, py=jax_py))
                 self.run_planned()
                 self.rows_done(w)
                 continue
@@ -435,6 +482,9 @@ class Runner:
                         extra["OPENBLAS_CORETYPE"] = core
                     self.measure(w, label, t, self.peer_cmd(w, "numpy_mlp.py", t),
                                  env=scrubbed_env(extra, scrub_openblas=True))
+            if jax_py:
+                for t in ([1] if quick else sorted(thread_counts)):
+                    self.measure(w, "jax", t, self.peer_cmd(w, "jax_mlp.py", t, py=jax_py))
             self.run_planned()
             self.rows_done(w)
 
@@ -461,8 +511,21 @@ class Runner:
 
 
 # ---------------------------------------------------------------- report
+# The targets of the performance issues: (workload, peer prefix, minimum ratio).
+TUTORIAL_TARGETS = [("numpy tutorial", 50.0), ("jax tutorial", 5.0)]
+MLP_TARGETS = {"w512-bce-b128": [("pytorch", 1.3), ("jax", 1.15)]}
+MLP_DEFAULT_TARGETS = [("pytorch", 1.2)]
+
+
+def best_row(rows, prefix):
+    ok = [r for r in rows if r["implementation"].startswith(prefix)
+          and r["samples_per_second"] and not r["error"]]
+    return max(ok, key=lambda r: r["samples_per_second"]) if ok else None
+
+
 def targets(rows, workloads):
-    """(text, met or None) for each target of the issue."""
+    """(text, met or None) for each target: nnbench's reference row against the best row
+    of each peer (every thread count and OpenBLAS variant)."""
     out = []
     by = {}
     for r in rows:
@@ -470,31 +533,19 @@ def targets(rows, workloads):
     for w in workloads:
         rs = by.get(w["name"], [])
         ref = Runner.reference(rs)
-        if w["kind"] == "tutorial":
-            peer = [r for r in rs
-                    if r["implementation"] == "numpy tutorial" and r["samples_per_second"]]
-            if ref and peer:
-                ratio = ref["samples_per_second"] / peer[0]["samples_per_second"]
-                out.append(("tutorial: nnbench default run vs the NumPy tutorial: %.1fx faster "
-                            "(%.4f s vs %.4f s; target >= 25x)" % (
-                                ratio, ref["train_seconds"], peer[0]["train_seconds"]),
-                            ratio >= 25))
+        if not ref:
             continue
-        torch_rows = [r for r in rs if r["implementation"].startswith("pytorch")
-                      and r["samples_per_second"] and not r["error"]]
-        if ref and torch_rows:
-            best = max(torch_rows, key=lambda r: r["samples_per_second"])
-            stock = [r for r in torch_rows if r["implementation"] == "pytorch"]
-            ratio = ref["samples_per_second"] / best["samples_per_second"]
-            extra = ""
-            if stock and best not in stock:
-                sb = max(stock, key=lambda r: r["samples_per_second"])
-                extra = "; vs stock pytorch t=%s: %.2fx" % (
-                    sb["threads"], ref["samples_per_second"] / sb["samples_per_second"])
-            shown = "%.3f" % ratio if "%.2f" % ratio == "1.20" else "%.2f" % ratio
-            out.append(("%s: nnbench cpu t=%s vs pytorch best (%s t=%s): %sx (target >= 1.2x)%s"
-                        % (w["name"], ref["threads"], best["implementation"], best["threads"],
-                           shown, extra), ratio >= 1.2))
+        goals = (TUTORIAL_TARGETS if w["kind"] == "tutorial"
+                 else MLP_TARGETS.get(w["name"], MLP_DEFAULT_TARGETS))
+        for prefix, need in goals:
+            peer = best_row(rs, prefix)
+            if not peer:
+                continue
+            ratio = ref["samples_per_second"] / peer["samples_per_second"]
+            out.append(("%s: nnbench %s t=%s vs %s t=%s: %.2fx (%.4g s vs %.4g s; target >= %gx)"
+                        % (w["name"], "default run" if w["kind"] == "tutorial" else "cpu",
+                           ref["threads"], peer["implementation"], peer["threads"], ratio,
+                           ref["train_seconds"], peer["train_seconds"], need), ratio >= need))
     return out
 
 
@@ -547,7 +598,7 @@ CSV_FIELDS = ["workload", "implementation", "threads", "train_seconds", "samples
 def main(argv):
     p = argparse.ArgumentParser(
         prog="bench/compare",
-        description="Run nnbench and its peers (NumPy, PyTorch) on the same workloads; print a "
+        description="Run nnbench and its peers (NumPy, PyTorch, JAX) on the same workloads; print a "
                     "markdown table and write CSV/JSON/markdown.")
     p.add_argument("--quick", action="store_true",
                    help="reduced set for smoke tests (< 1 min): %s, smaller" % ", ".join(QUICK))
@@ -568,6 +619,10 @@ def main(argv):
     p.add_argument("--timeout", type=int, default=600, help="seconds per run (default 600)")
     p.add_argument("--python", default=None, metavar="PATH",
                    help="interpreter for the peers (default /usr/bin/python3 when present)")
+    p.add_argument("--jax-python", default=None, metavar="PATH",
+                   help="interpreter with JAX (default: $NNBENCH_JAX_PYTHON, the peers' "
+                        "interpreter, .venv-jax/bin/python, python3 on PATH: the first with jax)")
+    p.add_argument("--no-jax", dest="jax", action="store_false", help="skip the JAX rows")
     a = p.parse_args(argv)
     a.repeat = max(1, a.repeat)
     a.nnbench = os.path.abspath(a.nnbench)
