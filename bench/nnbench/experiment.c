@@ -115,8 +115,13 @@ int experiment_prepare(const opt_table *t, experiment_options *o, experiment_dat
         cli_warn("--stream applies to generated datasets; %s is read into memory", d->name);
     complete_model(o, d);
     nn_error err;
-    if (nn_train_check_data(&o->model, d->n_train, d->features, d->classes, &err) != NN_OK ||
-        nn_train_config_validate(&o->train, &err) != NN_OK)
+    nn_status st = nn_train_check_data(&o->model, d->n_train, d->features, d->classes, &err);
+    if (st != NN_OK && o->model_from_file && strcmp(err.param, "samples") != 0) {
+        experiment_data_free(d);
+        return cli_usage_error("--init: the model '%s' does not fit the data %s: %s", o->init_path,
+                               d->name, err.msg);
+    }
+    if (st != NN_OK || nn_train_config_validate(&o->train, &err) != NN_OK)
         return fail(t, d, &err);
     const size_t outputs = o->model.sizes[o->model.n_sizes - 1];
     if (d->streamed) o->train.chunk_rows = experiment_chunk_rows(d->features, outputs);

@@ -102,9 +102,6 @@ static int generate(const predict_options *o, const nn_model_meta *meta, predict
              (unsigned long long)spec.seed);
     r->labelled = 1;
     if (meta->classes == 0) r->ds.classes = 0; /* a regression model: the labels are targets */
-    if (r->ds.classes != meta->classes)
-        return cli_usage_error("--dataset: the model '%s' has %zu classes, but %s has %zu",
-                               o->model_path, meta->classes, r->name, r->ds.classes);
     return EXIT_OK;
 }
 
@@ -115,6 +112,9 @@ int predict_rows_load(const predict_options *o, const nn_model_meta *meta, predi
     if (rc == EXIT_OK && r->ds.features != inputs)
         rc = cli_usage_error("the model '%s' has %zu inputs, but %s has %zu features",
                              o->model_path, inputs, r->name, r->ds.features);
+    if (rc == EXIT_OK && !o->input_path && r->ds.classes != meta->classes)
+        rc = cli_usage_error("--dataset: the model '%s' has %zu classes, but %s has %zu",
+                             o->model_path, meta->classes, r->name, r->ds.classes);
     if (rc != EXIT_OK) predict_rows_free(r);
     return rc;
 }
