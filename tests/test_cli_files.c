@@ -70,7 +70,7 @@ Test(cli_files, no_fallback_exit_3_keeps_the_old_json) {
 Test(cli_files, a_killed_run_leaves_the_old_json_whole) {
     char *json = old_file("r.json", OLD_JSON);
     const char *args[] = {"--json", "r.json", "--epochs", "100000000", "--log-every", "1", NULL};
-    tu_result r = tu_run_and_signal(dir, args, "Epoch 0:", SIGKILL);
+    tu_result r = tu_run_and_signal(dir, args, "Epoch 0:", 0, SIGKILL);
     cr_assert_eq(r.status, 128 + SIGKILL);
     tu_result_free(&r);
     cr_assert(tu_file_is(json, OLD_JSON), "the record changed after SIGKILL");
@@ -80,7 +80,7 @@ Test(cli_files, a_killed_run_leaves_the_old_json_whole) {
 Test(cli_files, ctrl_c_replaces_the_json_only_with_a_whole_record) {
     char *json = old_file("r.json", OLD_JSON);
     const char *args[] = {"--json", "r.json", "--epochs", "100000000", "--log-every", "1", NULL};
-    tu_result r = tu_run_and_signal(dir, args, "Epoch 0:", SIGINT);
+    tu_result r = tu_run_and_signal(dir, args, "Epoch 0:", 0, SIGINT);
     cr_assert_eq(r.status, 130, "%s", r.err);
     tu_result_free(&r);
     char *text = tu_read_file(json);

@@ -181,8 +181,9 @@ int resume_verify(const nn_checkpoint *ck, const char *path, const experiment_op
         return cli_usage_error("--resume: '%s' uses Adam coefficients (beta1 %g, beta2 %g, eps "
                                "%g) nnbench does not set", path, ck->beta1, ck->beta2, ck->eps);
     if (ck->seed != o->train.seed)
-        return cli_usage_error("--resume: '%s' shuffles with seed %" PRIu64 ", this run with %"
-                               PRIu64, path, ck->seed, o->train.seed);
+        return cli_usage_error("--seed %" PRIu64 ": the checkpoint '%s' was trained with --seed %"
+                               PRIu64 " (a resumed run keeps its settings; only --epochs may "
+                               "change)", o->train.seed, path, ck->seed);
     uint64_t epochs = (uint64_t)o->train.epochs;
     if (ck->epoch > epochs || (ck->epoch == epochs && ck->step_in_epoch > 0))
         return cli_usage_error("--epochs %d: the checkpoint '%s' has trained %" PRIu64

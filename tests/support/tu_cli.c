@@ -83,7 +83,7 @@ static void exec_child(const char *dir, const char *const *args, int out_fd, int
 }
 
 tu_result tu_run_and_signal(const char *dir, const char *const *args, const char *wait_for,
-                            int sig) {
+                            int delay_us, int sig) {
     int p[2];
     cr_assert_eq(pipe(p), 0);
     char tmpl[] = "/tmp/nnbench-sig-XXXXXX";
@@ -105,6 +105,7 @@ tu_result tu_run_and_signal(const char *dir, const char *const *args, const char
         if (ready <= 0) continue;
         if (read_some(p[0], &out, &n, &cap) <= 0) break;
         if (!sent && strstr(out, wait_for)) {
+            if (delay_us > 0) usleep((useconds_t)delay_us);
             kill(pid, sig);
             sent = 1;
         }

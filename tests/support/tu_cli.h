@@ -26,11 +26,11 @@ int tu_file_is(const char *path, const char *text);
 int tu_exists(const char *path);
 
 /* Run nnbench in dir with args (NULL-terminated) and SIGINT/SIGTERM at their
- * default disposition; once a line of its stdout contains wait_for, send it
- * sig; collect its output and exit status as tu_run_nnbench does. Fails the
+ * default disposition; once its stdout contains wait_for, wait delay_us
+ * microseconds and send it sig; collect its output and exit status as tu_run_nnbench does. Fails the
  * test when the line does not come within 120 s. */
 tu_result tu_run_and_signal(const char *dir, const char *const *args, const char *wait_for,
-                            int sig);
+                            int delay_us, int sig);
 
 /* Copy the safetensors file src to dst with the first occurrence of `from`
  * in its JSON header replaced by `to` (the header length updated). */
