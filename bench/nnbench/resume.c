@@ -40,6 +40,7 @@ nn_status ckpt_write(const run_ckpt *c, nn_trainer *tr, int is_root, nn_error *e
         .seed = o->train.seed, .n_extra = N_EXTRA, .extra = extra};
     if (!c->d->streamed) ck.model.scaler = c->d->scaler;
     st = nn_checkpoint_save(&ck, c->path, err);
+    if (st != NN_OK && err) snprintf(err->param, sizeof err->param, "checkpoint");
     nn_train_state_free(&s);
     return st;
 }

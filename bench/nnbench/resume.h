@@ -25,7 +25,8 @@ typedef struct run_ckpt {
 } run_ckpt;
 
 /* Copy tr's state (collective when training with ranks) and, on the root
- * rank, save it with the run's settings to c->path (atomic, durable). */
+ * rank, save it with the run's settings to c->path (atomic, durable). A
+ * failure to save names "checkpoint" in err->param. */
 nn_status ckpt_write(const run_ckpt *c, nn_trainer *tr, int is_root, nn_error *err);
 
 /* The value of --resume in argv[1..) ("--resume P" or "--resume=P"), or NULL. */

@@ -147,7 +147,7 @@ static const opt_row FILE_ROWS[] = {
      .json = "init"},
     {.name = "--checkpoint", .metavar = "PATH", .kind = OPT_TEXT, .offset = OFF(checkpoint_path),
      .help = "write the training state here: every --checkpoint-every, at the end and when "
-             "stopped by Ctrl-C", .json = "checkpoint"},
+             "stopped by Ctrl-C", .param = "checkpoint", .json = "checkpoint"},
     {.name = "--checkpoint-every", .metavar = "N|TIME", .kind = OPT_CUSTOM,
      .type = &OPT_TYPE_EVERY, .offset = OFF(checkpoint_every), .def = "10m",
      .help = "optimizer steps (500) or wall time (30s, 10m, 2h)", .json = "checkpoint_every"},
