@@ -160,8 +160,9 @@ int report_interrupted(const train_run *t, const run_result *r, const run_log *l
         if (t->o.checkpoint_path && r->checkpoints)
             snprintf(where, sizeof where, "; checkpoint %s (continue with --resume %s)",
                      t->o.checkpoint_path, t->o.checkpoint_path);
-        fprintf(stderr, "nnbench: interrupted by %s after %d epochs, %" PRIu64 " steps%s\n",
-                name, r->train.epochs_run, r->train.steps, where);
+        fprintf(stderr, "nnbench: interrupted by %s after %d epoch%s, %" PRIu64 " step%s%s\n",
+                name, r->train.epochs_run, r->train.epochs_run == 1 ? "" : "s", r->train.steps,
+                r->train.steps == 1 ? "" : "s", where);
     }
     return rc != EXIT_OK ? rc : EXIT_SIGNAL + r->signal;
 }
