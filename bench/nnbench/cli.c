@@ -82,3 +82,37 @@ void cli_layers_str(const nn_model_config *m, char *buf, size_t len) {
     for (size_t i = 0; i < m->n_sizes && used < len; i++)
         used += (size_t)snprintf(buf + used, len - used, i ? "-%zu" : "%zu", m->sizes[i]);
 }
+
+void cli_layers_arg(const nn_model_config *m, char *buf, size_t len) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < m->n_sizes && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, i ? ",%zu" : "%zu", m->sizes[i]);
+}
+
+const char *cli_format_exact(double v, char *buf, size_t len) {
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, len, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
+int args_add(arglist *a, const char *s) {
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        char **v = realloc(a->v, cap * sizeof *v);
+        if (!v) return cli_usage_error("out of memory"), -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    if (!(a->v[a->n] = strdup(s))) return cli_usage_error("out of memory"), -1;
+    a->n++;
+    return 0;
+}
+
+void args_free(arglist *a) {
+    for (size_t i = 0; i < a->n; i++) free(a->v[i]);
+    free(a->v);
+    memset(a, 0, sizeof *a);
+}

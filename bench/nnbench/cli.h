@@ -16,6 +16,7 @@ enum {
     EXIT_FAIL = 1,      /* a run failed (numeric blow-up, check FAIL, backend error) */
     EXIT_USAGE = 2,     /* bad input: options, values, files */
     EXIT_NO_OPENCL = 3, /* OpenCL required but unusable */
+    EXIT_SIGNAL = 128,  /* + the signal: a run stopped by SIGINT (130) or SIGTERM (143) */
 };
 
 /* Commands: each takes argv after the command word (argv[0] = command name). */
@@ -24,6 +25,7 @@ int cmd_devices(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_gemm(int argc, char **argv);
 int cmd_scale(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* Print "nnbench: <message>" on stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -60,5 +62,20 @@ const char *cli_first_line(const char *msg, char *buf, size_t len);
 
 /* "2-8-1" for the model's layer widths. */
 void cli_layers_str(const nn_model_config *m, char *buf, size_t len);
+/* "2,8,1": the layer widths as --layers takes them. */
+void cli_layers_arg(const nn_model_config *m, char *buf, size_t len);
+/* v in the fewest significant digits that read back as exactly v ("0.1",
+ * "1e-08"); buf needs 32 bytes. */
+const char *cli_format_exact(double v, char *buf, size_t len);
+
+/* A growable list of owned strings (an argument vector being built). */
+typedef struct arglist {
+    size_t n, cap;
+    char **v; /* (n) malloc'd strings */
+} arglist;
+/* Append a copy of s; returns 0, or -1 (out of memory, message printed). */
+int args_add(arglist *a, const char *s);
+/* Free every string and the list; a zeroed list is a no-op. */
+void args_free(arglist *a);
 
 #endif

@@ -52,10 +52,12 @@ static int prepare_in_memory(const opt_table *t, experiment_options *o, experime
     memset(&all, 0, sizeof all);
     if (strncmp(o->dataset, "csv:", 4) == 0) {
         const char *path = o->dataset + 4;
-        int regression = opt_was_given(&o->given, "--loss") && o->model.loss == NN_LOSS_MSE;
-        nn_csv_options co = {-1, -1, regression};
-        if (nn_data_load_csv(path, &co, &all, &err) != NN_OK)
+        int loss_set = opt_was_given(&o->given, "--loss") || o->model_from_file;
+        nn_csv_options co = {-1, -1, loss_set && o->model.loss == NN_LOSS_MSE};
+        nn_csv_info info;
+        if (nn_data_load_csv_info(path, &co, &all, &info, &err) != NN_OK)
             return cli_usage_error("--dataset: %s", err.msg);
+        if (info.warning[0]) cli_warn("%s", info.warning);
         snprintf(d->name, sizeof d->name, "csv:%s", path);
     } else {
         int rc = generate(t, o, &all);
@@ -88,6 +90,7 @@ nn_source experiment_test_source(const experiment_data *d) {
 
 /* The model's loss and widths from the data where the options left them open. */
 static void complete_model(experiment_options *o, const experiment_data *d) {
+    if (o->model_from_file) return; /* --init: the file's architecture */
     if (!opt_was_given(&o->given, "--loss")) o->model.loss = nn_loss_for_classes(d->classes);
     if (!opt_was_given(&o->given, "--layers")) {
         o->model.n_sizes = 3;
@@ -112,8 +115,13 @@ int experiment_prepare(const opt_table *t, experiment_options *o, experiment_dat
         cli_warn("--stream applies to generated datasets; %s is read into memory", d->name);
     complete_model(o, d);
     nn_error err;
-    if (nn_train_check_data(&o->model, d->n_train, d->features, d->classes, &err) != NN_OK ||
-        nn_train_config_validate(&o->train, &err) != NN_OK)
+    nn_status st = nn_train_check_data(&o->model, d->n_train, d->features, d->classes, &err);
+    if (st != NN_OK && o->model_from_file && strcmp(err.param, "samples") != 0) {
+        experiment_data_free(d);
+        return cli_usage_error("--init: the model '%s' does not fit the data %s: %s", o->init_path,
+                               d->name, err.msg);
+    }
+    if (st != NN_OK || nn_train_config_validate(&o->train, &err) != NN_OK)
         return fail(t, d, &err);
     const size_t outputs = o->model.sizes[o->model.n_sizes - 1];
     if (d->streamed) o->train.chunk_rows = experiment_chunk_rows(d->features, outputs);

@@ -7,6 +7,14 @@
 #include "cli.h"
 #include "options.h"
 
+/* How often a checkpoint is written: every `steps` optimizer steps, or
+ * every `seconds` of wall time (one of them is 0). */
+typedef struct ckpt_every {
+    uint64_t steps;
+    double seconds;
+    const char *text; /* as given: "500", "10m" */
+} ckpt_every;
+
 typedef struct experiment_options {
     /* backend */
     const char *backend;   /* cpu | opencl | auto */
@@ -32,7 +40,14 @@ typedef struct experiment_options {
     int quiet;
     const char *json_path; /* NULL = none, "-" = stdout */
     const char *plot_path; /* NULL = none */
-    opt_given given;       /* which options the command line gave */
+    /* files (train only; NULL = not given) */
+    const char *save_path;       /* --save: the trained model */
+    const char *init_path;       /* --init: start from this model's weights */
+    const char *checkpoint_path; /* --checkpoint: the training state */
+    ckpt_every checkpoint_every; /* --checkpoint-every */
+    const char *resume_path;     /* --resume: continue from this checkpoint */
+    int model_from_file;         /* widths and loss were taken from the --init file */
+    opt_given given;             /* which options the command line gave */
 } experiment_options;
 
 /* The option table of the train command and of the check command (the same

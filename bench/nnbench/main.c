@@ -12,6 +12,7 @@ typedef struct command {
 static const command COMMANDS[] = {
     {"train", cmd_train, "train a network (default command)"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
+    {"predict", cmd_predict, "apply a saved model to CSV or generated rows"},
     {"check", cmd_check, "train on cpu and opencl side by side and compare"},
     {"scale", cmd_scale, "scaling sweeps on streamed synthetic data (CSV, JSON, charts)"},
     {"gemm", cmd_gemm, "matrix-multiply GFLOP/s of each backend and of OpenBLAS/CLBlast"},

@@ -1,7 +1,11 @@
 /* train_options.c — the options of a training run as one table of shared
  * groups (backend, data, model, training, output), used by `nnbench train`
  * and `nnbench check`, and the values that follow from the ones given. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -105,12 +109,62 @@ static const opt_row OUTPUT_ROWS[] = {
      .help = "decision boundary and loss curve (2-D data)"},
 };
 
+/* "500" (steps) or "30s", "10m", "2h" (wall time). */
+static int parse_every(const opt_row *r, const char *v, void *field) {
+    ckpt_every *e = field;
+    size_t len = strlen(v);
+    char unit = len ? v[len - 1] : 0;
+    char *end;
+    *e = (ckpt_every){0, 0.0, v};
+    if (unit == 's' || unit == 'm' || unit == 'h') {
+        errno = 0;
+        double x = strtod(v, &end);
+        double scale = unit == 's' ? 1.0 : unit == 'm' ? 60.0 : 3600.0;
+        if (end == v + len - 1 && errno == 0 && isfinite(x) && x > 0 && x * scale <= 1e9) {
+            e->seconds = x * scale;
+            return 0;
+        }
+    } else if (len && isdigit((unsigned char)unit)) {
+        uint64_t n;
+        if (cli_parse_count(r->name, v, 1, (uint64_t)1e15, &n) != 0) return -1;
+        e->steps = n;
+        return 0;
+    }
+    return cli_usage_error("%s: expected optimizer steps (e.g. 500) or a wall time (30s, 10m, "
+                           "2h), got '%s'", r->name, v);
+}
+static void json_every(json_writer *w, const char *key, const void *field) {
+    json_key_string(w, key, ((const ckpt_every *)field)->text);
+}
+static const opt_type OPT_TYPE_EVERY = {parse_every, json_every};
+
+static const opt_row FILE_ROWS[] = {
+    {.name = "--save", .metavar = "PATH", .kind = OPT_TEXT, .offset = OFF(save_path),
+     .help = "write the trained model (safetensors; PyTorch loads it, see README)",
+     .json = "save"},
+    {.name = "--init", .metavar = "PATH", .kind = OPT_TEXT, .offset = OFF(init_path),
+     .help = "start from a saved model's weights (and its layers unless --layers is given)",
+     .json = "init"},
+    {.name = "--checkpoint", .metavar = "PATH", .kind = OPT_TEXT, .offset = OFF(checkpoint_path),
+     .help = "write the training state here: every --checkpoint-every, at the end and when "
+             "stopped by Ctrl-C", .param = "checkpoint", .json = "checkpoint"},
+    {.name = "--checkpoint-every", .metavar = "N|TIME", .kind = OPT_CUSTOM,
+     .type = &OPT_TYPE_EVERY, .offset = OFF(checkpoint_every), .def = "10m",
+     .help = "optimizer steps (500) or wall time (30s, 10m, 2h)", .json = "checkpoint_every"},
+    {.name = "--resume", .metavar = "PATH", .kind = OPT_TEXT, .offset = OFF(resume_path),
+     .help = "continue the run of a checkpoint, with its settings (--epochs may change)",
+     .json = "resume"},
+};
+
 static const opt_group BACKEND = OPT_GROUP("backend", BACKEND_ROWS);
 static const opt_group DATA = OPT_GROUP("data", DATA_ROWS);
 static const opt_group MODEL = OPT_GROUP("model", MODEL_ROWS);
 static const opt_group TRAINING = OPT_GROUP("training", TRAINING_ROWS);
 static const opt_group OUTPUT = OPT_GROUP("output", OUTPUT_ROWS);
+static const opt_group FILES = OPT_GROUP("models and checkpoints", FILE_ROWS);
 static const opt_group *const GROUPS[] = {&BACKEND, &DATA, &MODEL, &TRAINING, &OUTPUT, NULL};
+static const opt_group *const TRAIN_GROUPS[] = {&BACKEND, &DATA,   &MODEL, &TRAINING,
+                                                &OUTPUT,  &FILES, NULL};
 
 const opt_table TRAIN_OPTIONS = {
     "train",
@@ -118,8 +172,11 @@ const opt_table TRAIN_OPTIONS = {
     "\n"
     "With no options: the tutorial's experiment (circles, 1000 samples, noise 0.1,\n"
     "2-8-1 ReLU/sigmoid MLP, He init, full-batch gradient descent, lr 0.1, 1000 epochs).\n"
+    "Outputs (--json, --plot, --save, --checkpoint) appear only when complete; an old\n"
+    "file stays until then. Ctrl-C stops after the current step, writes the checkpoint\n"
+    "and the JSON record (\"interrupted\": true) and exits 130.\n"
     "\n",
-    GROUPS};
+    TRAIN_GROUPS};
 
 const opt_table CHECK_OPTIONS = {
     "check",

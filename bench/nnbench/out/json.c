@@ -1,7 +1,9 @@
 /* json.c — a minimal streaming JSON writer for result records. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "out/json.h"
+#include "out/outfile.h"
 
 json_writer json_writer_on(FILE *f) {
     json_writer w = {f, 0, {0}};
@@ -91,4 +93,26 @@ void json_array_number(json_writer *w, double v) {
     w->need_comma[w->depth] = 1;
     if (isfinite(v)) fprintf(w->f, "%.10g", v);
     else fputs("null", w->f);
+}
+
+int json_write_file(const char *path, void (*render)(json_writer *w, void *ctx), void *ctx,
+                    char *msg, size_t msg_len) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem) {
+        snprintf(msg, msg_len, "%s: out of memory", path);
+        return -1;
+    }
+    json_writer w = json_writer_on(mem);
+    render(&w, ctx);
+    int bad = ferror(mem) != 0;
+    if (fclose(mem) != 0 || bad) {
+        free(buf);
+        snprintf(msg, msg_len, "%s: out of memory rendering the record", path);
+        return -1;
+    }
+    int rc = out_write_all(path, 1, 0, buf, len, msg, msg_len);
+    free(buf);
+    return rc;
 }

@@ -23,4 +23,10 @@ void json_key_int(json_writer *w, const char *key, long long value);
 void json_key_bool(json_writer *w, const char *key, int value);
 void json_array_number(json_writer *w, double value);
 
+/* Render a record with render(w, ctx) completely in memory, then write it
+ * to path ("-" = stdout) through out/outfile.h: an existing file is replaced
+ * only by a whole record, never truncated. Returns 0, or -1 with msg. */
+int json_write_file(const char *path, void (*render)(json_writer *w, void *ctx), void *ctx,
+                    char *msg, size_t msg_len);
+
 #endif

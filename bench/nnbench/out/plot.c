@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "out/outfile.h"
 #include "out/svg.h"
 
 #define GRID PLOT_GRID
@@ -282,11 +283,9 @@ static void loss_panel(FILE *f, const int *epochs, const double *losses, size_t 
 }
 
 int plot_render(const char *path, const plot_data *pd, char *msg, size_t msg_len) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        snprintf(msg, msg_len, "cannot write '%s'", path);
-        return -1;
-    }
+    out_file o;
+    if (out_open(&o, path, 0, 0, msg, msg_len) != 0) return -1;
+    FILE *f = o.fp;
     svg_begin(f, FIG_W, FIG_H);
     char t[512];
     snprintf(t, sizeof t, "Decision boundary: %s (%zu test points)", pd->title, pd->test->n);
@@ -299,11 +298,7 @@ int plot_render(const char *path, const plot_data *pd, char *msg, size_t msg_len
     legend(f, pd);
     loss_panel(f, pd->loss_epochs, pd->losses, pd->n_losses);
     svg_end(f);
-    if (fclose(f) != 0) {
-        snprintf(msg, msg_len, "cannot write '%s'", path);
-        return -1;
-    }
-    return 0;
+    return out_commit(&o, msg, msg_len);
 }
 
 int plot_write_svg(const char *path, nn_model *m, const nn_dataset *test, const nn_dataset *extent,

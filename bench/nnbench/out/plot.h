@@ -30,7 +30,8 @@ typedef struct plot_data {
 int plot_compute(plot_data *pd, nn_model *m, const nn_dataset *test, const nn_dataset *extent,
                  const int *loss_epochs, const double *losses, size_t n_losses,
                  const char *title, char *msg, size_t msg_len);
-/* Draw the figure to path. Returns 0, or -1 with msg. */
+/* Draw the figure to path, atomically (out/outfile.h: the file appears only
+ * when complete; an old one stays until then). Returns 0, or -1 with msg. */
 int plot_render(const char *path, const plot_data *pd, char *msg, size_t msg_len);
 void plot_data_free(plot_data *pd);
 
