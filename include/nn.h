@@ -387,9 +387,9 @@ nn_status nn_train_check_data(const nn_model_config *mc, uint64_t rows, size_t f
 typedef struct nn_train_result {
     int epochs_run;
     double final_loss;    /* mean training loss of the last epoch */
-    double seconds;       /* wall time of the training loop */
+    double seconds;       /* wall time of the training loop (this trainer's steps) */
     uint64_t samples_seen;
-    double samples_per_second;
+    double samples_per_second; /* rows of this trainer's steps / seconds */
     double gflops;        /* achieved, from nn_model_flops_per_sample */
     uint64_t steps;       /* optimizer steps taken (in total, after a resume) */
     int ranks;            /* processes that trained together (1 without a comm) */

@@ -16,7 +16,7 @@ enum {
     EXIT_FAIL = 1,      /* a run failed (numeric blow-up, check FAIL, backend error) */
     EXIT_USAGE = 2,     /* bad input: options, values, files */
     EXIT_NO_OPENCL = 3, /* OpenCL required but unusable */
-    EXIT_SIGNAL = 128,  /* + the signal: a run stopped by SIGINT (130) or SIGTERM (143) */
+    EXIT_INTERRUPTED = 130, /* a run stopped by SIGINT or SIGTERM (after its checkpoint) */
 };
 
 /* Commands: each takes argv after the command word (argv[0] = command name). */

@@ -69,11 +69,6 @@ static int train(train_run *t, nn_model *m, run_log *log, run_result *r) {
     nn_trainer_free(tr);
     r->signal = end.signal;
     r->checkpoints = end.checkpoints;
-    if (t->resumed && r->train.seconds > 0) { /* this session's rows, not the checkpoint's */
-        double rows = (double)(r->train.samples_seen - t->ck.rows_seen);
-        r->train.samples_per_second = rows / r->train.seconds;
-        r->train.gflops = nn_model_flops_per_sample(m, 1) * r->train.samples_per_second / 1e9;
-    }
     return rc;
 }
 

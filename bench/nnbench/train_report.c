@@ -164,5 +164,5 @@ int report_interrupted(const train_run *t, const run_result *r, const run_log *l
                 name, r->train.epochs_run, r->train.epochs_run == 1 ? "" : "s", r->train.steps,
                 r->train.steps == 1 ? "" : "s", where);
     }
-    return rc != EXIT_OK ? rc : EXIT_SIGNAL + r->signal;
+    return rc != EXIT_OK ? rc : EXIT_INTERRUPTED;
 }

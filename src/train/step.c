@@ -168,7 +168,7 @@ nn_status nn_trainer_step(nn_trainer *tr, nn_error *err) {
     }
     const int agreed_failure = st != NN_OK; /* the same on every rank */
     if (st == NN_OK) st = apply_update(tr, err);
-    if (st == NN_OK) tr->epoch_step++;
+    if (st == NN_OK) tr->epoch_step++, tr->rows_trained += b.n;
     if (last_of_epoch) st = end_epoch(tr, with_loss, st, err);
     if (st == NN_OK && tr->cfg.on_progress) {
         double done = (double)tr->epoch * (double)tr->steps_per_epoch + (double)tr->epoch_step;

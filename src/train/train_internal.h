@@ -72,6 +72,7 @@ struct nn_trainer {
     int epoch;
     uint64_t epoch_step;
     uint64_t samples_seen;
+    uint64_t rows_trained; /* global rows of the steps this trainer took (for the speed) */
     int epochs_run;
     int last_logged;
     nn_opt_step opt;

@@ -232,13 +232,13 @@ void nn_trainer_result(const nn_trainer *tr, nn_train_result *res) {
     res->final_loss = tr->final_loss;
     res->seconds = tr->seconds;
     res->samples_seen = tr->samples_seen;
-    res->steps = (uint64_t)tr->opt.t;
+    res->steps = tr->step;
     res->ranks = tr->ranks;
     res->comm_seconds = tr->comm_seconds;
     res->comm_bytes_per_step =
         tr->ranks > 1 ? (double)tr->m->n_params * sizeof(float) + sizeof(double) : 0.0;
     if (res->seconds > 0) {
-        res->samples_per_second = (double)res->samples_seen / res->seconds;
+        res->samples_per_second = (double)tr->rows_trained / res->seconds;
         res->gflops = nn_model_flops_per_sample(tr->m, 1) * res->samples_per_second / 1e9;
     }
 }
