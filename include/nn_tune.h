@@ -92,7 +92,8 @@ typedef struct nn_tune_options {
     const char *groups;  /* comma list of groups to tune ("small,skinny,medium,large,ops");
                             NULL = all; the others keep the defaults */
     unsigned max_candidates; /* per group, at most this many candidates; 0 = no limit */
-    unsigned repeats;    /* interleaved timing rounds per comparison; 0 = 3 (quick) or 7 (full) */
+    unsigned repeats;    /* interleaved timing rounds per comparison (at most 64; the final
+                            check uses 3x, at least 15); 0 = 5 (quick) or 9 (full) */
     nn_tune_progress_fn progress; /* may be NULL */
     void *user;
 } nn_tune_options;

@@ -1,5 +1,5 @@
 /* tune_unavailable.c — nn_tune.h without OpenCL: NN_E_UNAVAILABLE from
- * everything that needs a device (the shape classes are in tune_class.c). */
+ * everything that needs a device (the shape classes and the cache path are in tune_common.c). */
 #ifndef NN_HAVE_OPENCL
 #include <string.h>
 
@@ -17,11 +17,6 @@ nn_tune_options nn_tune_options_default(void) {
 nn_status nn_tune_run(const nn_tune_options *opt, nn_tune_report *rep, nn_error *err) {
     (void)opt;
     if (rep) memset(rep, 0, sizeof *rep);
-    return nn_error_set(err, NN_E_UNAVAILABLE, NO_OPENCL);
-}
-
-nn_status nn_tune_cache_path(char *buf, size_t len, nn_error *err) {
-    if (buf && len) buf[0] = '\0';
     return nn_error_set(err, NN_E_UNAVAILABLE, NO_OPENCL);
 }
 

@@ -56,7 +56,7 @@ void nn_cl_platform_str(cl_platform_id pf, cl_platform_info what, char *buf, siz
 typedef struct nn_cl_mm {
     unsigned wpt_m, wpt_n;   /* rows x columns of c per work-item (wpt_n = vector width) */
     unsigned wg_m, wg_n;     /* work-group of wg_n x wg_m work-items */
-    unsigned pack_wg;        /* nn_matmul_transpose: pack_wg x pack_wg work-items */
+    unsigned pack_wg;        /* copies: pack_wg x pack_wg work-items (transpose), pack_wg^2 (panels) */
     int pack_panels;         /* 1: pack into panels of wpt (CPU); 0: copy only b^T, row-major */
     int local;               /* 1: nn_matmul_local (local-memory tiles; needs pack_panels 0) */
     unsigned tile_k;         /* nn_matmul_local: steps of k per staged tile */

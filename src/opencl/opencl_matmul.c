@@ -45,7 +45,7 @@ static nn_status pack_panels(nn_cl_ctx *c, const nn_cl_prog *p, nn_cl_kernel_id 
     nn_cl_arg_u64(&kc, s_p);
     nn_cl_arg_u64(&kc, s_j);
     const size_t work[2] = {k, (w + pw - 1) / pw}; /* (row p, panel) */
-    size_t local[2] = {c->tune.wg_1d, 1};
+    size_t local[2] = {(size_t)p->mm.pack_wg * p->mm.pack_wg, 1}; /* as the transpose's group */
     if (local[0] > kc.max_wg) local[0] = kc.max_wg;
     return nn_cl_launch(c, &kc, 2, work, local, err);
 }

@@ -18,7 +18,6 @@
 
 #include "opencl/opencl_internal.h"
 
-#define CACHE_FILE "opencl-tune.txt"
 #define MAX_FILE (1u << 20) /* a larger cache file is not read */
 #define MAX_LINE 4096
 #define N_FIELDS 9
@@ -60,21 +59,6 @@ void nn_cl_cache_line(int format, const nn_cl_ident *id, long long when, const c
         return;
     }
     snprintf(buf + w, len - (size_t)w, "check=%016llx", fnv(buf, (size_t)w));
-}
-
-nn_status nn_tune_cache_path(char *buf, size_t len, nn_error *err) {
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    int w;
-    if (xdg && xdg[0] == '/') /* the XDG spec: a relative path is invalid and ignored */
-        w = snprintf(buf, len, "%s/nnbench/%s", xdg, CACHE_FILE);
-    else if (home && *home)
-        w = snprintf(buf, len, "%s/.cache/nnbench/%s", home, CACHE_FILE);
-    else
-        return nn_error_set(err, NN_E_UNAVAILABLE,
-                            "no cache folder: neither XDG_CACHE_HOME (absolute) nor HOME is set");
-    if (w < 0 || (size_t)w >= len)
-        return nn_error_set(err, NN_E_INVALID, "the cache path does not fit in %zu bytes", len);
-    return NN_OK;
 }
 
 /* The whole file into a malloc'ed NUL-terminated buffer, *n bytes (NULs
