@@ -41,15 +41,16 @@ extern "C" {
 /* Matrix-product shape classes, each with its own parameters. */
 typedef enum nn_tune_class {
     NN_TUNE_SMALL,  /* m*n*k <= 2^17: launch-bound (e.g. 800x8x2 of the tutorial network) */
-    NN_TUNE_SKINNY, /* otherwise, when m, n or k < 32 (e.g. (4096 x 64)·(64 x 1)) */
-    NN_TUNE_MEDIUM, /* otherwise, m*n*k < 2^24 (e.g. (256 x 64)·(64 x 64)) */
+    NN_TUNE_NARROW, /* otherwise n < 16: few output columns (e.g. (4096 x 64)·(64 x 1)) */
+    NN_TUNE_SKINNY, /* otherwise m, n or k < 32 (e.g. (4096 x 2)·(2 x 64), or k = 1) */
+    NN_TUNE_MEDIUM, /* otherwise m*n*k < 2^24 (e.g. (256 x 64)·(64 x 64)) */
     NN_TUNE_LARGE,  /* the rest (squares of 256 and up) */
     NN_TUNE_CLASSES
 } nn_tune_class;
 
 /* The class whose parameters a product c: (m, n) = op(a): (m, k) · op(b): (k, n) uses. */
 nn_tune_class nn_tune_shape_class(size_t m, size_t n, size_t k);
-/* Static name of a class: "small", "skinny", "medium", "large"; "?" when out of range. */
+/* Static name of a class: "small", "narrow", "skinny", "medium", "large"; "?" when out of range. */
 const char *nn_tune_class_name(nn_tune_class c);
 
 /* ------------------------------------------------------------ the search */
@@ -63,19 +64,20 @@ typedef enum nn_tune_event {
     NN_TUNE_EV_VERIFY_FAILED, /* its result on `shape` disagreed with the CPU reference */
     NN_TUNE_EV_VERIFIED,      /* its result on `shape` matched the CPU reference */
     NN_TUNE_EV_TIMED,         /* it was timed on `shape` against the incumbent */
-    NN_TUNE_EV_ACCEPTED,      /* it became the group's incumbent */
-    NN_TUNE_EV_FINAL,         /* the group's winner was timed against the defaults on `shape` */
+    NN_TUNE_EV_ACCEPTED,      /* it became the group's incumbent (rate: its speedup) */
+    NN_TUNE_EV_FINAL,         /* the group's result on `shape`, timed against the defaults */
 } nn_tune_event;
 
 /* One progress report; the strings live until the callback returns. */
 typedef struct nn_tune_progress {
     nn_tune_event event;
-    const char *group;      /* "small", "skinny", "medium", "large" or "ops" */
+    const char *group;      /* a class name ("small", ..., "large") or "ops" */
     const char *shape;      /* the shape's label (see nn_tune_shape), NULL for group events */
     const char *params;     /* the candidate's parameters (key=value,...); NULL for GROUP */
-    unsigned candidate;     /* 1-based index of the candidate within its group */
-    double rate;            /* TIMED, FINAL: candidate's (FINAL: winner's) median rate */
-    double baseline_rate;   /* TIMED: incumbent's median; FINAL: the defaults' median */
+    unsigned candidate;     /* 1-based index of the candidate within its group; 0 for GROUP, FINAL */
+    double rate;            /* TIMED: the candidate's median rate; FINAL: the stored values';
+                               ACCEPTED: geometric-mean speedup over the previous incumbent */
+    double baseline_rate;   /* TIMED: the incumbent's median; FINAL: the defaults'; ACCEPTED: 1 */
     const char *unit;       /* unit of the rates: "GFLOP/s" or "Gelem/s" */
     const char *detail;     /* failures: the first line of the reason; else NULL */
     double elapsed_seconds; /* since nn_tune_run began */
@@ -89,7 +91,7 @@ typedef struct nn_tune_options {
                             NULL = $NN_OPENCL_DEVICE, else the backend's default device */
     int quick;           /* 1: one pass over a reduced space (about a minute on PoCL) */
     int save;            /* 1: store the result in the cache file */
-    const char *groups;  /* comma list of groups to tune ("small,skinny,medium,large,ops");
+    const char *groups;  /* comma list of groups to tune (class names and "ops");
                             NULL = all; the others keep the defaults */
     unsigned max_candidates; /* per group, at most this many candidates; 0 = no limit */
     unsigned repeats;    /* interleaved timing rounds per comparison (at most 64; the final

@@ -186,8 +186,9 @@ static void check_matmul(nn_backend *ocl, nn_backend *cpu, size_t m, size_t n, s
 /* Products of every class in every transpose case, opencl vs cpu. */
 static void check_all_classes(nn_backend *ocl) {
     nn_backend *cpu = tu_open("cpu", 0);
-    static const size_t S[][3] = {{800, 8, 2}, {4096, 1, 64}, {256, 64, 64}, {256, 256, 256}};
-    for (size_t i = 0; i < 4; i++)
+    static const size_t S[][3] = {
+        {800, 8, 2}, {4096, 1, 64}, {4096, 64, 2}, {256, 64, 64}, {256, 256, 256}};
+    for (size_t i = 0; i < 5; i++)
         for (int t = 0; t < 4; t++) check_matmul(ocl, cpu, S[i][0], S[i][1], S[i][2], t >> 1, t & 1);
     nn_backend_close(cpu);
 }
@@ -391,7 +392,9 @@ Test(tune, bad_options_are_invalid) {
 static const char DISTINCT[] =
     "wg_1d=48,wg_2d_x=8,wg_2d_y=2,red_wg=32,red_items=3,"
     "small.wpt_m=1,small.wpt_n=2,small.wg_m=3,small.wg_n=1,small.pack_panels=0,"
-    "skinny.wpt_m=5,skinny.wpt_n=4,skinny.wg_m=1,skinny.wg_n=6,skinny.direct_max=0,"
+    "narrow.wpt_m=5,narrow.wpt_n=4,narrow.wg_m=1,narrow.wg_n=6,narrow.direct_max=0,"
+    "skinny.wpt_m=6,skinny.wpt_n=8,skinny.wg_m=7,skinny.wg_n=1,skinny.local=1,"
+    "skinny.pack_panels=0,skinny.tile_k=3,"
     "medium.wpt_m=2,medium.wpt_n=8,medium.pack_panels=0,medium.local=1,medium.tile_k=7,"
     "large.wpt_m=3,large.wpt_n=4,large.wg_m=2,large.wg_n=5,large.pack_wg=3,large.pack_panels=0,"
     "large.local=1,large.tile_k=5";
@@ -433,7 +436,9 @@ Test(tune, backend_launches_the_cached_parameters) {
     launched_group(be, 800, 8, 2, wg);
     cr_assert(wg[0] == 1 && wg[1] == 3, "small: %zu x %zu", wg[0], wg[1]);
     launched_group(be, 4096, 1, 64, wg);
-    cr_assert(wg[0] == 6 && wg[1] == 1, "skinny: %zu x %zu", wg[0], wg[1]);
+    cr_assert(wg[0] == 6 && wg[1] == 1, "narrow: %zu x %zu", wg[0], wg[1]);
+    launched_group(be, 4096, 64, 2, wg);
+    cr_assert(wg[0] == 1 && wg[1] == 7, "skinny: %zu x %zu", wg[0], wg[1]);
     const nn_cl_ctx *c = nn_cl_of(be);
     cr_assert_eq(c->reduce.red_wg, 32);
     cr_assert_eq(c->tune.wg_1d, 48);
@@ -793,13 +798,17 @@ Test(tune, shape_classes) {
     cr_assert_eq(nn_tune_shape_class(0, 0, 0), NN_TUNE_SMALL);
     cr_assert_eq(nn_tune_shape_class(64, 64, 32), NN_TUNE_SMALL);    /* 2^17 */
     cr_assert_eq(nn_tune_shape_class(64, 64, 33), NN_TUNE_MEDIUM);
-    cr_assert_eq(nn_tune_shape_class(4096, 1, 64), NN_TUNE_SKINNY);
+    cr_assert_eq(nn_tune_shape_class(4096, 1, 64), NN_TUNE_NARROW);
+    cr_assert_eq(nn_tune_shape_class(4096, 15, 64), NN_TUNE_NARROW);
+    cr_assert_eq(nn_tune_shape_class(4096, 16, 64), NN_TUNE_SKINNY);
     cr_assert_eq(nn_tune_shape_class(4096, 64, 1), NN_TUNE_SKINNY);  /* k small */
+    cr_assert_eq(nn_tune_shape_class(2, 64, 4096), NN_TUNE_SKINNY);  /* m small */
     cr_assert_eq(nn_tune_shape_class(256, 64, 64), NN_TUNE_MEDIUM);
     cr_assert_eq(nn_tune_shape_class(255, 256, 256), NN_TUNE_MEDIUM);
     cr_assert_eq(nn_tune_shape_class(256, 256, 256), NN_TUNE_LARGE); /* 2^24 */
     cr_assert_eq(nn_tune_shape_class(100000, 16, 100000), NN_TUNE_SKINNY);
     cr_assert_str_eq(nn_tune_class_name(NN_TUNE_SKINNY), "skinny");
+    cr_assert_str_eq(nn_tune_class_name(NN_TUNE_NARROW), "narrow");
     cr_assert_str_eq(nn_tune_class_name(NN_TUNE_CLASSES), "?");
     nn_tune_options o = nn_tune_options_default();
     cr_assert(o.save && !o.quick && !o.device && !o.groups && !o.progress);

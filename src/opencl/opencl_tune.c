@@ -32,7 +32,7 @@ static const nn_cl_mm MM_GPU_LARGE = {
     .pack_wg = 16, .pack_panels = 0, .local = 1, .tile_k = 16, .direct_max = SIZE_MAX,
 };
 
-/* GPUs, small and skinny products: 32 x 32 tiles of 8 x 8 work-items (as
+/* GPUs, small, narrow and skinny products: 32 x 32 tiles of 8 x 8 work-items (as
  * CLBlast's direct GEMM for small sizes), so that a product such as
  * (4096 x 64)·(64 x 1) or the tutorial's 800 x 8 still spreads over several
  * compute units instead of a handful of 64 x 64 tiles that are mostly padding. */
@@ -45,8 +45,8 @@ static const nn_cl_mm MM_GPU_SMALL = {
 static void profile(nn_cl_tune *t, int gpu) {
     for (int c = 0; c < NN_TUNE_CLASSES; c++)
         t->mm[c] = !gpu ? MM_CPU
-                   : (c == NN_TUNE_SMALL || c == NN_TUNE_SKINNY) ? MM_GPU_SMALL
-                                                                  : MM_GPU_LARGE;
+                   : (c == NN_TUNE_MEDIUM || c == NN_TUNE_LARGE) ? MM_GPU_LARGE
+                                                                  : MM_GPU_SMALL;
     t->wg_1d = gpu ? 256 : 64;
     t->wg_2d_x = gpu ? 32 : 16;
     t->wg_2d_y = gpu ? 8 : 4;
@@ -160,7 +160,8 @@ static nn_status apply_token(nn_cl_tune *t, const char *tok, size_t max_wg, cons
                 cls = c;
         if (cls < 0)
             return nn_error_set(err, NN_E_INVALID,
-                                "%s: unknown shape class in '%s' (small, skinny, medium, large)",
+                                "%s: unknown shape class in '%s' (small, narrow, skinny, "
+                                "medium, large)",
                                 what, tok);
         name = dot + 1;
     }

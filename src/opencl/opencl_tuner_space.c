@@ -25,10 +25,16 @@ static const shape SHAPES[NN_TUNE_CLASSES][8] = {
                        {8, 1, 800, 1, 0, 0},  /* tutorial dW2 */
                        {800, 8, 1, 0, 1, 1},  /* tutorial dX of layer 2 */
                        {64, 8, 64, 1, 1, 1}},
-    [NN_TUNE_SKINNY] = {{4096, 1, 64, 0, 0, 1},   /* (4096 x 1) outputs */
-                        {4096, 64, 2, 0, 0, 0},   /* first layer forward, 2 inputs */
+    [NN_TUNE_NARROW] = {{4096, 1, 64, 0, 0, 1},   /* (4096 x 1) outputs */
+                        {4096, 10, 256, 0, 0, 0}, /* a 10-class output layer */
                         {64, 1, 4096, 1, 0, 1},   /* dW of a 1-output layer */
-                        {2, 64, 4096, 1, 0, 0},   /* dW of the first layer */
+                        {256, 10, 4096, 1, 0, 0}, /* dW of a 10-class output layer */
+                        {4096, 8, 64, 0, 1, 1},   /* dX into an 8-wide layer */
+                        {256, 4, 256, 1, 1, 1}},
+    [NN_TUNE_SKINNY] = {{4096, 64, 2, 0, 0, 1},   /* first layer forward, 2 inputs */
+                        {4096, 64, 16, 0, 0, 0},  /* first layer forward, 16 inputs */
+                        {2, 64, 4096, 1, 0, 1},   /* dW of the first layer */
+                        {16, 64, 4096, 1, 0, 0},
                         {4096, 64, 1, 0, 1, 1},   /* dX of a 1-output layer */
                         {16, 256, 256, 1, 1, 1}},
     [NN_TUNE_MEDIUM] = {{256, 64, 64, 0, 0, 1},   /* (256 x 64) · (64 x 64) */
