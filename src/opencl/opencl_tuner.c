@@ -1,9 +1,8 @@
 /* opencl_tuner.c — nn_tune_run: coordinate descent per group from the
  * built-in defaults, every candidate verified before it is timed, timing
  * interleaved with the incumbent (medians of several rounds), and a final
- * check of each group's winner against the defaults that falls back along
- * the descent path (to the defaults at worst) unless the winner's median is
- * at least the defaults' on every shape.
+ * choice among the configurations of the descent path (the defaults at
+ * worst): the stored one's median is at least the defaults' on every shape.
  *
  * A move is accepted when the best value of a coordinate is at least 3%
  * faster than the incumbent (geometric mean over shapes of the median
@@ -296,26 +295,44 @@ static void report(tn_state *s, group_run *gr, size_t chosen, const double *md, 
     }
 }
 
-/* 1 when path[j]'s times want[i] are at most the defaults' def[i] on every
- * work whose launches differ from the defaults'. */
-static int nowhere_slower(const group_run *gr, size_t j, const double *want, const double *def) {
-    for (size_t i = 0; i < gr->nw; i++)
-        if (!tn_work_unaffected(gr->g, &gr->w[i], &gr->path[0].t, &gr->path[j].t) &&
-            !(want[i] <= def[i]))
-            return 0;
-    return 1;
+/* Time path[j] against the defaults on every work (rounds interleaved
+ * rounds); a work where it comes out slower is measured once more on its own
+ * with twice the rounds (one load spike should not decide), and that second
+ * figure counts. *ok = 1 when path[j] is then nowhere slower; md, mw: the
+ * medians (seconds per call) of the defaults and of path[j]. */
+static nn_status confirm(tn_state *s, group_run *gr, size_t j, unsigned rounds, double *md,
+                         double *mw, int *ok, nn_error *err) {
+    double q[TN_MAX_WORKS];
+    int timed[TN_MAX_WORKS], slow;
+    *ok = 0;
+    nn_status st = compare(s, &gr->path[0], &gr->path[j], gr->w, gr->nw, 0, rounds, md, mw, q,
+                           timed, &slow, err);
+    if (st != NN_OK || slow) return st;
+    const unsigned again = 2 * rounds > MAX_ROUNDS ? MAX_ROUNDS : 2 * rounds;
+    for (size_t i = 0; i < gr->nw; i++) {
+        if (tn_work_unaffected(gr->g, &gr->w[i], &gr->path[0].t, &gr->path[j].t)) {
+            mw[i] = md[i]; /* the same launches: the defaults' own figure */
+            continue;
+        }
+        if (mw[i] <= md[i]) continue;
+        st = compare(s, &gr->path[0], &gr->path[j], &gr->w[i], 1, 0, again, &md[i], &mw[i], q,
+                     timed, &slow, err);
+        if (st != NN_OK || slow || mw[i] > md[i]) return st;
+    }
+    *ok = 1;
+    return NN_OK;
 }
 
-/* The winner, in two independent measurements so that the figures reported
- * are not the ones it was selected on:
+/* The winner, selected and confirmed in separate measurements so that the
+ * figures reported are not the ones it was selected on:
  *  1. selection: every configuration of the descent path (the defaults
  *     first) is timed on every work in the same rounds, each round visiting
- *     them in a rotated order; those whose median is at least the defaults'
- *     on every work are ranked by geometric mean;
- *  2. confirmation: the best of them is timed against the defaults again,
- *     interleaved; kept when it is still nowhere slower, else the next one
- *     (three at most), else the defaults.
- * *chosen: its index in the path (0: the defaults); md, mw: the confirmation's
+ *     them in a rotated order, and ranked by the geometric mean of its
+ *     median time ratios to the defaults;
+ *  2. confirmation (confirm): the best one faster than the defaults is timed
+ *     against them again; kept when it is nowhere slower, else the next one
+ *     (three at most), else the defaults stay.
+ * *chosen: its index in the path (0: the defaults); md, mw: the confirmed
  * medians (seconds per call) of the defaults and of the winner. */
 static nn_status final_check(tn_state *s, group_run *gr, size_t *chosen, double *md, double *mw,
                              nn_error *err) {
@@ -323,10 +340,9 @@ static nn_status final_check(tn_state *s, group_run *gr, size_t *chosen, double 
     const unsigned rounds = s->rounds * 3 < 15 ? 15 : s->rounds * 3 > MAX_ROUNDS ? MAX_ROUNDS
                                                                                  : s->rounds * 3;
     double *t = malloc(np * nw * rounds * sizeof *t); /* (np, nw, rounds) seconds per call */
-    double *med = malloc(np * nw * sizeof *med);      /* (np, nw) medians */
-    double *score = malloc(np * sizeof *score);       /* (np) log geometric-mean ratio */
-    if (!t || !med || !score) {
-        free(t), free(med), free(score);
+    double *score = malloc(np * sizeof *score);       /* (np) log geometric-mean time ratio */
+    if (!t || !score) {
+        free(t), free(score);
         return nn_error_set(err, NN_E_NOMEM, "tuner: out of memory");
     }
     nn_status st = NN_OK;
@@ -336,27 +352,24 @@ static nn_status final_check(tn_state *s, group_run *gr, size_t *chosen, double 
                 const size_t j = (q + r) % np;
                 st = sample(s, &gr->path[j], &gr->w[i], &t[(j * nw + i) * rounds + r], err);
             }
-    for (size_t j = 0; j < np && st == NN_OK && np > 1; j++) {
-        for (size_t i = 0; i < nw; i++) med[j * nw + i] = median(&t[(j * nw + i) * rounds], rounds);
+    for (size_t j = 1; j < np && st == NN_OK; j++) {
         score[j] = 0;
-        for (size_t i = 0; i < nw; i++) score[j] += log(med[j * nw + i] / med[i]) / (double)nw;
-        if (j && !nowhere_slower(gr, j, &med[j * nw], med)) score[j] = HUGE_VAL;
+        for (size_t i = 0; i < nw; i++)
+            score[j] += log(median(&t[(j * nw + i) * rounds], rounds) /
+                            median(&t[i * rounds], rounds)) /
+                        (double)nw;
     }
     *chosen = 0;
     for (int tries = 0; tries < 3 && st == NN_OK && np > 1; tries++) {
-        size_t j = 0; /* the best remaining selection; 0: none */
+        size_t j = 0; /* the best remaining one faster than the defaults; 0: none */
         for (size_t q = 1; q < np; q++)
             if (score[q] < 0 && (!j || score[q] < score[j])) j = q;
         if (!j) break;
         score[j] = HUGE_VAL; /* not again */
-        double q[TN_MAX_WORKS];
-        int timed[TN_MAX_WORKS], slow;
-        st = compare(s, &gr->path[0], &gr->path[j], gr->w, nw, 0, rounds, md, mw, q, timed, &slow,
-                     err);
-        if (st == NN_OK && !slow && nowhere_slower(gr, j, mw, md)) {
-            *chosen = j;
-            break;
-        }
+        int ok;
+        st = confirm(s, gr, j, rounds, md, mw, &ok, err);
+        if (ok) *chosen = j;
+        if (ok) break;
     }
     if (st == NN_OK && !*chosen) { /* the defaults stay: their own figures */
         double d[MAX_ROUNDS];
@@ -366,10 +379,7 @@ static nn_status final_check(tn_state *s, group_run *gr, size_t *chosen, double 
             md[i] = mw[i] = median(d, rounds);
         }
     }
-    for (size_t i = 0; i < nw && st == NN_OK && *chosen; i++) /* unchanged launches */
-        if (tn_work_unaffected(gr->g, &gr->w[i], &gr->path[0].t, &gr->path[*chosen].t))
-            mw[i] = md[i];
-    free(t), free(med), free(score);
+    free(t), free(score);
     return st;
 }
 
