@@ -114,7 +114,9 @@ typedef struct nn_tune_shape {
     int trans_a, trans_b; /* products: op(a), op(b) stored transposed */
     char unit[8];         /* "GFLOP/s" for products, "Gelem/s" (elements per second) for ops */
     double default_rate;  /* median rate of the defaults, timed interleaved with ... */
-    double tuned_rate;    /* ... the stored parameters, in the same final rounds */
+    double tuned_rate;    /* ... the stored parameters in the final confirmation (a measurement
+                             apart from the one that selected them); equal when the defaults
+                             were kept or the shape's launches did not change */
     char default_params[NN_TUNE_PARAMS_LEN]; /* key=value,... of the group's parameters */
     char tuned_params[NN_TUNE_PARAMS_LEN];   /* what was stored (= defaults when none was better) */
     unsigned tried;         /* candidates of its group considered for it */
@@ -142,11 +144,12 @@ typedef struct nn_tune_report {
  * for each group, coordinate descent from the built-in defaults; every
  * candidate is verified against the CPU backend on every shape of its group
  * before it is timed, and discarded (and counted) when it fails to build, to
- * launch or to verify. The winner of each group is timed against the defaults
+ * launch or to verify. Each group's result is confirmed against the defaults
  * in interleaved rounds and kept only when its median is at least the
- * defaults' on every shape; then the result is saved when opt->save. The
- * search starts from the defaults whatever $NN_OPENCL_TUNE or the cache say.
- * NN_E_STOPPED when the callback stopped it (nothing saved). */
+ * defaults' on every shape (else the defaults stay); then the result is saved
+ * when opt->save. The search starts from the built-in defaults whatever
+ * $NN_OPENCL_TUNE or the cache say. NN_E_STOPPED when the callback stopped it
+ * (nothing saved); NN_E_INVALID for bad options; backend errors otherwise. */
 nn_status nn_tune_run(const nn_tune_options *opt, nn_tune_report *rep, nn_error *err);
 
 /* ------------------------------------------------------------ the cache */

@@ -198,7 +198,7 @@ static nn_status time_candidate(tn_state *s, group_run *gr, const tn_cand *inc, 
         logsum += log(ratio);
         n++;
         if (ratio > *worst) *worst = ratio;
-        st = emit(s, NN_TUNE_EV_TIMED, gr->g, &gr->w[i], x->params, gr->n_cand,
+        st = emit(s, NN_TUNE_EV_TIMED, gr->g, &gr->w[i], x->params, x->index,
                   gr->w[i].amount / mb[i] * 1e-9, gr->w[i].amount / ma[i] * 1e-9, NULL, err);
     }
     *score = slow || !n ? HUGE_VAL : exp(logsum / (double)n);
