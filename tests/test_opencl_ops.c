@@ -849,13 +849,26 @@ static char *kernel_copy(const char *break_file) {
     return dir;
 }
 
+/* Remove a folder made by kernel_copy and free its name. */
+static void kernel_copy_free(char *dir) {
+    static const char *const files[] = {"elementwise.cl", "loss.cl", "matmul.cl", "optimizer.cl",
+                                        "reduce.cl"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    free(dir);
+}
+
 Test(opencl_ops, kernel_dir_overrides_the_embedded_sources) {
     char *dir = kernel_copy(NULL);
     cr_assert_eq(setenv("NN_KERNEL_DIR", dir, 1), 0);
     pair p = open_pair();
     check_matmul(&p, 33, 17, 9, 1, 1, 1);
     close_pair(&p);
-    free(dir);
+    kernel_copy_free(dir);
 }
 
 Test(opencl_ops, build_failure_reports_the_log) {
@@ -870,7 +883,7 @@ Test(opencl_ops, build_failure_reports_the_log) {
     cr_assert(nl, "summary line then the log: %s", err.msg);
     cr_assert(strstr(err.msg, "CL_BUILD_PROGRAM_FAILURE") < nl, "%s", err.msg);
     cr_assert(strstr(nl, "undeclared_name"), "the log names the error: %s", err.msg);
-    free(dir);
+    kernel_copy_free(dir);
 }
 
 Test(opencl_ops, missing_kernel_dir_is_reported) {
