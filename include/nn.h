@@ -110,6 +110,9 @@ const char *nn_backend_name(const nn_backend *be);
 const char *nn_backend_device(const nn_backend *be);
 /* Threads the backend uses (CPU); 0 when not applicable. */
 int nn_backend_threads(const nn_backend *be);
+/* Warnings collected while opening, one per line (e.g. an OpenCL tuning-cache
+ * entry that was ignored, and why); "" when none. Never NULL. */
+const char *nn_backend_notes(const nn_backend *be);
 /* Names of all compiled-in backends, NULL-terminated. */
 const char *const *nn_backend_names(void);
 

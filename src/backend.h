@@ -121,6 +121,7 @@ struct nn_backend {
     char name[16];      /* "cpu" / "opencl" */
     char device[256];   /* human-readable device description */
     int threads;
+    char notes[1024];   /* warnings from open, one per line ("" when none): nn_backend_notes */
 };
 
 extern const struct nn_backend_ops nn_cpu_ops;

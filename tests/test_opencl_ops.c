@@ -261,7 +261,8 @@ Test(opencl_ops, matmul_zero_sizes) {
     close_pair(&p);
 }
 
-/* Matmul on one tuning profile of $NN_OPENCL_TUNE (a fresh process per test). */
+/* Matmul on one tuning profile of $NN_OPENCL_TUNE (a fresh process per test),
+ * with a shape of every class (nn_tune_shape_class) in every transpose case. */
 static void matmul_with_tune(const char *tune) {
     cr_assert_eq(setenv("NN_OPENCL_TUNE", tune, 1), 0);
     pair p = open_pair();
@@ -270,6 +271,10 @@ static void matmul_with_tune(const char *tune) {
     check_matmul(&p, 800, 8, 2, 0, 0, 0);
     check_matmul(&p, 2, 8, 800, 1, 0, 0);
     check_matmul(&p, 800, 2, 8, 0, 1, 0);
+    static const size_t classes[][3] = {{4096, 1, 64}, {4096, 64, 2}, {256, 256, 256}};
+    for (size_t i = 0; i < 3; i++)
+        for (int t = 0; t < 4; t++)
+            check_matmul(&p, classes[i][0], classes[i][1], classes[i][2], t >> 1, t & 1, t == 3);
     close_pair(&p);
 }
 
@@ -842,6 +847,7 @@ static char *kernel_copy(const char *break_file) {
     return dir;
 }
 
+/* Remove a folder made by kernel_copy and free its name. */
 Test(opencl_ops, kernel_dir_overrides_the_embedded_sources) {
     char *dir = kernel_copy(NULL);
     cr_assert_eq(setenv("NN_KERNEL_DIR", dir, 1), 0);

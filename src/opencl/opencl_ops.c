@@ -109,7 +109,7 @@ nn_status nn_cl_act_backward(nn_backend *be, nn_act act, nn_view dz, nn_view dy,
 /* the pair acc[0..2) += sum of in[0..n) (acc_t values in `buf` at element 0): tree passes
  * of nn_reduce_sum ping-ponging between the regions [0, n) and [n, ...) of buf. */
 static nn_status reduce_into(nn_cl_ctx *c, cl_mem buf, size_t n, nn_view acc, nn_error *err) {
-    const size_t chunk = (size_t)c->tune.red_wg * c->tune.red_items;
+    const size_t chunk = (size_t)c->reduce.red_wg * c->reduce.red_items;
     size_t in_off = 0, out_off = n;
     for (;;) {
         size_t groups = (n + chunk - 1) / chunk;
@@ -122,7 +122,7 @@ static nn_status reduce_into(nn_cl_ctx *c, cl_mem buf, size_t n, nn_view acc, nn
         nn_cl_arg_mem(&k, acc.buf->mem);
         nn_cl_arg_u64(&k, acc.off);
         nn_cl_arg_i32(&k, groups == 1);
-        const size_t work = groups * c->tune.red_wg, local = c->tune.red_wg;
+        const size_t work = groups * c->reduce.red_wg, local = c->reduce.red_wg;
         nn_status st = nn_cl_launch(c, &k, 1, &work, &local, err);
         if (st != NN_OK || groups == 1) return st;
         size_t next_out = in_off; /* the input region is free once read */
@@ -151,7 +151,7 @@ nn_status nn_cl_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, n
     if (st != NN_OK || n == 0) return st; /* no rows or no columns: nothing to add */
 
     /* scratch: row losses (rows) then the first level of partial sums */
-    const size_t chunk = (size_t)c->tune.red_wg * c->tune.red_items;
+    const size_t chunk = (size_t)c->reduce.red_wg * c->reduce.red_items;
     cl_mem buf;
     st = nn_cl_scratch(c, NN_SCRATCH_LOSS, c->acc_size * (rows + (rows + chunk - 1) / chunk),
                        &buf, err);
