@@ -40,12 +40,23 @@ const char *cli_first_line(const char *msg, char *buf, size_t len) {
     return buf;
 }
 
+void cli_warn_notes(const char *notes) {
+    for (const char *p = notes; p && *p;) {
+        size_t len = strcspn(p, "\n");
+        cli_warn("%.*s", (int)len, p);
+        p += len + (p[len] == '\n');
+    }
+}
+
 int cli_open_backend(const char *requested, const nn_backend_config *cfg, int no_fallback,
                      nn_backend **out, char *fallback_reason, size_t reason_len) {
     nn_error err;
     if (fallback_reason && reason_len) fallback_reason[0] = '\0';
     nn_status st = nn_backend_open(requested, cfg, out, &err);
-    if (st == NN_OK) return EXIT_OK;
+    if (st == NN_OK) {
+        cli_warn_notes(nn_backend_notes(*out));
+        return EXIT_OK;
+    }
     if (st == NN_E_INVALID) return cli_usage_error("--backend/--device: %s", err.msg);
     if (strcmp(requested, "opencl") != 0 || no_fallback) {
         fprintf(stderr, "nnbench: %s backend: %s\n", requested, err.msg);

@@ -26,6 +26,7 @@ int cmd_check(int argc, char **argv);
 int cmd_gemm(int argc, char **argv);
 int cmd_scale(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 /* Print "nnbench: <message>" on stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -55,6 +56,8 @@ int cli_check_memory(const char *opt, double bytes, const char *what);
  * used and no_fallback is 0, prints one warning and opens "cpu", copying the
  * reason into fallback_reason (else ""). Returns EXIT_OK, EXIT_NO_OPENCL or
  * EXIT_USAGE (unknown name). */
+/* Print each line of a backend's notes (nn_backend_notes) as a warning. */
+void cli_warn_notes(const char *notes);
 int cli_open_backend(const char *requested, const nn_backend_config *cfg, int no_fallback,
                      nn_backend **out, char *fallback_reason, size_t reason_len);
 /* The first line of a (possibly multi-line) library message, into buf. */

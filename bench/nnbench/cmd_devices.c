@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "nn_tools.h"
+#include "nn_tune.h"
 #include "options.h"
 
 static const opt_group *const NO_GROUPS[] = {NULL};
@@ -15,8 +16,26 @@ static const opt_table DEVICES_OPTIONS = {
     "NN_OPENCL_DEVICE take, as does a name substring), type, compute units, global\n"
     "memory, max work-group size and OpenCL C version, and marks the device that\n"
     "--backend auto would use (the first GPU or accelerator; otherwise auto uses the\n"
-    "CPU backend) and the one --backend opencl opens by default.\n",
+    "CPU backend) and the one --backend opencl opens by default, and whether each device\n"
+    "has launch parameters from nnbench tune in the cache.\n",
     NO_GROUPS};
+
+/* Whether `nnbench tune` has tuned device `index`, as the backend will see it. */
+static void print_tuning(size_t index) {
+    nn_tune_entry_info info;
+    nn_error err = {0};
+    if (nn_tune_device_status(index, &info, &err) != NN_OK) {
+        printf("      tuning: unknown (%s)\n", err.msg);
+        return;
+    }
+    if (info.state == NN_TUNE_VALID)
+        printf("      tuning: %s, from %s\n", info.detail, info.path);
+    else if (info.state == NN_TUNE_IGNORED)
+        printf("      tuning: cache entry ignored (%s); defaults used until nnbench tune --device "
+               "%zu\n", info.detail, index);
+    else
+        printf("      tuning: not tuned, built-in defaults (nnbench tune --device %zu)\n", index);
+}
 
 /* Print the devices of platform p (entries of devs with that platform index). */
 static void print_platform(const nn_opencl_platform_info *p, const nn_opencl_device_info *devs,
@@ -31,6 +50,7 @@ static void print_platform(const nn_opencl_platform_info *p, const nn_opencl_dev
         printf("      type %s, %u compute units, %.2f GiB global memory, max work-group %zu, %s\n",
                d->type, d->compute_units, (double)d->global_mem_bytes / (1024.0 * 1024.0 * 1024.0),
                d->max_work_group_size, d->c_version);
+        print_tuning(d->index);
     }
 }
 

@@ -16,6 +16,7 @@ static const command COMMANDS[] = {
     {"check", cmd_check, "train on cpu and opencl side by side and compare"},
     {"scale", cmd_scale, "scaling sweeps on streamed synthetic data (CSV, JSON, charts)"},
     {"gemm", cmd_gemm, "matrix-multiply GFLOP/s of each backend and of OpenBLAS/CLBlast"},
+    {"tune", cmd_tune, "search the OpenCL launch parameters of a device and cache them"},
 };
 
 static void print_commands(FILE *f) {

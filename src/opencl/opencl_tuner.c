@@ -451,7 +451,8 @@ static nn_status parse_groups(const char *list, int *want, nn_error *err) {
     for (int g = 0; g < TN_GROUPS; g++) want[g] = list == NULL;
     if (!list) return NN_OK;
     char buf[256];
-    if (strlen(list) >= sizeof buf) return nn_error_set(err, NN_E_INVALID, "tune: groups too long");
+    if (strlen(list) >= sizeof buf)
+        return nn_error_set_param(err, NN_E_INVALID, "groups", "the list of groups is too long");
     strcpy(buf, list);
     int any = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok;
@@ -460,12 +461,11 @@ static nn_status parse_groups(const char *list, int *want, nn_error *err) {
         for (int g = 0; g < TN_GROUPS; g++)
             if (strcmp(tok, tn_group_name(g)) == 0) want[g] = found = any = 1;
         if (!found)
-            return nn_error_set(err, NN_E_INVALID,
-                                "tune: unknown group '%s' (small, narrow, skinny, medium, "
-                                "large, ops)",
-                                tok);
+            return nn_error_set_param(err, NN_E_INVALID, "groups",
+                                      "unknown group '%s' (small, narrow, skinny, medium, large, "
+                                      "ops)", tok);
     }
-    if (!any) return nn_error_set(err, NN_E_INVALID, "tune: no group named in '%s'", list);
+    if (!any) return nn_error_set_param(err, NN_E_INVALID, "groups", "no group named in '%s'", list);
     return NN_OK;
 }
 
