@@ -32,6 +32,8 @@ typedef struct experiment_options {
     int quiet;
     const char *json_path; /* NULL = none, "-" = stdout */
     const char *plot_path; /* NULL = none */
+    /* check */
+    uint64_t check_every;  /* --check-every: one-step comparison every K steps, 0 = auto */
     opt_given given;       /* which options the command line gave */
 } experiment_options;
 
@@ -39,6 +41,9 @@ typedef struct experiment_options {
  * groups: backend, data, model, training, output). */
 extern const opt_table TRAIN_OPTIONS;
 extern const opt_table CHECK_OPTIONS;
+/* The check command's usage text and its own group (check_options.c). */
+extern const char CHECK_USAGE[];
+extern const opt_group CHECK_GROUP;
 
 /* Defaults, then argv[1..) through table t, then the values that follow from
  * others (the generator spec, seeds, the optimizer's learning rate). Returns

@@ -121,16 +121,10 @@ const opt_table TRAIN_OPTIONS = {
     "\n",
     GROUPS};
 
-const opt_table CHECK_OPTIONS = {
-    "check",
-    "usage: nnbench check [options]\n"
-    "\n"
-    "Trains on cpu and opencl from the same initial weights and data order, compares\n"
-    "loss and weights at each logging point, prints PASS or FAIL (exit 1); exit 3 when\n"
-    "no OpenCL device can be used. --json, --plot, --backend and --no-fallback do not\n"
-    "apply.\n"
-    "\n",
-    GROUPS};
+/* check: the same groups and its own (check_options.c) */
+static const opt_group *const CHECK_GROUPS[] = {&BACKEND,     &DATA,   &MODEL, &TRAINING,
+                                                &CHECK_GROUP, &OUTPUT, NULL};
+const opt_table CHECK_OPTIONS = {"check", CHECK_USAGE, CHECK_GROUPS};
 
 /* ------------------------------------------------------------- resolution */
 
