@@ -41,13 +41,16 @@
  *    |y^2 - y^2| <= Ey (2|y| + Ey)) and 3 roundings.
  *  - Optimizer, per element, from g with bound Eg, and the state before
  *    (exact): sgd p - lr g; momentum m = mu m + g, p - lr m: linear, so Eg
- *    scaled plus their roundings. Adam is not linearized: m = b1 m + (1-b1) g
- *    and v = b2 v + (1-b2) g^2 are bounded over the whole interval g +- Eg
- *    (g^2 from 0 when the interval holds 0), and the update lr c1 m /
- *    (sqrt(c2 v) + eps), monotone in m and in v, is bounded by its values at
- *    the corners of that box, plus 16u for its own evaluation. Where |g| >>
- *    Eg this is the linear bound; where |g| <= Eg (the update's sign is not
- *    determined by the arithmetic) the bound is the whole range, honestly.
+ *    scaled plus their roundings. Adam is not linearized: its update as a
+ *    function of the gradient, f(g) = lr c1 (b1 m0 + (1-b1) g) / (sqrt(c2
+ *    (b2 v0 + (1-b2) g^2)) + eps), is bounded by its minimum and maximum over
+ *    the whole interval g +- Eg (at the ends, or where f' = 0: a quadratic in
+ *    g, solved), then widened by m's rounding (absolute) and the rest of the
+ *    evaluation (18u relative: v's three roundings are relative, every term
+ *    of v being >= 0). Where |g| >> Eg this is the linear bound; where |g| <=
+ *    Eg, so that the arithmetic does not decide the update's sign, the bound
+ *    is the whole range of f, about lr at Adam's first step, honestly.
+ *    m and v after the step: linear in g and in g^2 over the same interval.
  *    The new weight is rounded once more: + u |p|. */
 #include "parity_bound.h"
 
@@ -342,6 +345,41 @@ static void through_activation(nn_act act, pb_val d, pb_val z, pb_val y, const f
 
 /* -------------------------------------------------------------- optimizer */
 
+/* (parity_bound.h) At the ends, at g = 0 (where the
+ * square root has a kink when c = 0), or where f'(g) = 0, i.e. b c + b eps
+ * sqrt(c + d g^2) = a d g; squared, a quadratic in g whose roots (spurious
+ * ones only add candidates) are taken when they lie inside. f is flat at
+ * its critical points, so their rounding here does not matter. */
+void pb_adam_range(double a, double b, double c, double d, double eps, double lo, double hi,
+                   double *fmin, double *fmax) {
+    double cand[5] = {lo, hi, 0.0, 0.0, 0.0};
+    int n = 2;
+    if (lo < 0.0 && hi > 0.0) cand[n++] = 0.0;
+    const double q2 = d * (a * a * d - b * b * eps * eps), q1 = -2.0 * a * b * c * d,
+                 q0 = b * b * c * (c - eps * eps);
+    if (q2 != 0.0) {
+        const double disc = q1 * q1 - 4.0 * q2 * q0;
+        if (disc >= 0.0) {
+            const double sq = sqrt(disc);
+            const double qq = -0.5 * (q1 + (q1 >= 0.0 ? sq : -sq)); /* no cancellation */
+            if (qq != 0.0) cand[n++] = qq / q2;
+            if (qq != 0.0) cand[n++] = q0 / qq;
+            else cand[n++] = 0.0;
+        }
+    } else if (q1 != 0.0) {
+        cand[n++] = -q0 / q1;
+    }
+    *fmin = INFINITY;
+    *fmax = -INFINITY;
+    for (int k = 0; k < n; k++) {
+        const double g = cand[k];
+        if (!(g >= lo && g <= hi)) continue;
+        const double f = (a + b * g) / (sqrt(c + d * g * g) + eps);
+        if (f < *fmin) *fmin = f;
+        if (f > *fmax) *fmax = f;
+    }
+}
+
 /* Parameters (and moments) after the update of element i, with bounds. */
 static void update_one(const pb_input *in, pb_result *r, size_t i) {
     /* the gradient's bound, widened by far more than the recomputation's own error */
@@ -368,23 +406,23 @@ static void update_one(const pb_input *in, pb_result *r, size_t i) {
         const double ag = fabs(g);
         const double sq_lo = ag <= eg ? 0.0 : (ag - eg) * (ag - eg), sq_hi = (ag + eg) * (ag + eg);
         const double v = vb + ob2 * g * g, rv = pb_gamma(3.0) * (vb + ob2 * sq_hi) + 3 * TINY;
-        double v_lo = vb + ob2 * sq_lo - rv, v_hi = vb + ob2 * sq_hi + rv;
-        if (v_lo < 0.0) v_lo = 0.0; /* every term is >= 0 in float too */
         r->m.v[i] = m;
         r->m.e[i] = em;
         r->v.v[i] = v;
-        r->v.e[i] = fmax(v - v_lo, v_hi - v);
-        /* the update at the corners of the box [m +- em] x [v_lo, v_hi] */
-        const double n_lo = lr * c1 * (m - em), n_hi = lr * c1 * (m + em);
-        const double d_lo = sqrt(c2 * v_lo) + eps, d_hi = sqrt(c2 * v_hi) + eps;
-        const double c[4] = {n_lo / d_lo, n_lo / d_hi, n_hi / d_lo, n_hi / d_hi};
-        double lo = c[0], hi = c[0];
-        for (int k = 1; k < 4; k++) {
-            lo = c[k] < lo ? c[k] : lo;
-            hi = c[k] > hi ? c[k] : hi;
-        }
+        r->v.e[i] = fmax(v - (vb + ob2 * sq_lo), vb + ob2 * sq_hi - v) + rv;
+        /* f(g) = (a + b g) / (sqrt(c + d g^2) + eps) over [g - eg, g + eg] */
+        const double a = lr * c1 * mb, b = lr * c1 * ob1, cc = c2 * vb, d = c2 * ob2;
+        double lo, hi;
+        pb_adam_range(a, b, cc, d, eps, g - eg, g + eg, &lo, &hi);
+        /* m's own rounding moves the numerator by up to lr c1 rm, over the
+         * smallest denominator of the interval */
+        const double g_near = ag <= eg ? 0.0 : ag - eg;
+        const double rm = pb_gamma(2.0) * (fabs(mb) + ob1 * (ag + eg)) + 2 * TINY;
+        const double widen = lr * c1 * rm / (sqrt(cc + d * g_near * g_near) + eps);
+        lo -= widen;
+        hi += widen;
         u = lr * c1 * m / (sqrt(c2 * v) + eps);
-        eu = fmax(hi - u, u - lo) + 16.0 * U * fmax(fabs(lo), fabs(hi)) + 4 * TINY;
+        eu = fmax(hi - u, u - lo) + 18.0 * U * fmax(fabs(lo), fabs(hi)) + 4 * TINY;
     }
     const double p1 = p0 - u;
     r->p.v[i] = p1;

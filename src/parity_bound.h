@@ -51,6 +51,11 @@ typedef struct pb_result {
 /* gamma_k = k u / (1 - k u): the bound on |prod (1 + d_i)^(+-1) - 1| for k
  * roundings |d_i| <= u (Higham, Accuracy and Stability, Lemma 3.1). */
 double pb_gamma(double k);
+/* The minimum and maximum of Adam's update as a function of the gradient,
+ * f(g) = (a + b g) / (sqrt(c + d g^2) + eps), over [lo, hi] (b, c, d >= 0,
+ * eps > 0). */
+void pb_adam_range(double a, double b, double c, double d, double eps, double lo, double hi,
+                   double *fmin, double *fmax);
 /* Recompute the step of `in` with bounds into *out (allocated; pb_free). */
 nn_status pb_step(const pb_input *in, pb_result *out, nn_error *err);
 void pb_free(pb_result *r);
