@@ -263,7 +263,8 @@ static int run_check(experiment_options *o, experiment_data *d, check_run *c) {
     check_print_steps(c->sum, &o->model, plan);
     print_trajectory(c);
     print_accuracy(c, d, o);
-    printf("%llu steps of %llu rows per epoch at most, %.2f s\n", (unsigned long long)c->total,
+    printf("%llu steps (%llu per epoch) of up to %llu rows, checked and free runs: %.2f s\n",
+           (unsigned long long)c->total, (unsigned long long)c->spe,
            (unsigned long long)(o->train.batch && o->train.batch < d->n_train ? o->train.batch
                                                                               : d->n_train),
            seconds);
