@@ -202,6 +202,8 @@ typedef struct nn_parity_step {
     size_t kink_flips[NN_MAX_LAYERS]; /* ... that the two backends put on different sides */
     double loss_ref, loss; /* the step's batch loss on each backend */
     double loss_exact;     /* recomputed in double */
+    int ref_finite;      /* 0: the reference's own results are not finite (it diverged), so
+                            nothing can be judged; ok is then 0 and bad_layer -1 */
     int ok;              /* every item within its bounds */
     int bad_layer;       /* the first item out of tolerance in the order the step computes
                             them (forward by layer, loss, backward from the last layer,
@@ -228,8 +230,9 @@ nn_status nn_model_get_layer(nn_model *m, size_t layer, size_t rows, float *z, f
  * compared as described above into *out. ref and other train ref_model and
  * other_model (same shape) on the same source src with the same config cfg,
  * which must set step_loss = 1. Both trainers advance by one step; other's
- * later steps are meaningless until the next call. NN_E_NUMERIC when a
- * trainer reports a non-finite epoch loss; other failures as their calls. */
+ * later steps are meaningless until the next call. A non-finite epoch loss
+ * of `other` (NN_E_NUMERIC from its step) is compared like any other result;
+ * of `ref`, it is returned (NN_E_NUMERIC). Other failures as their calls. */
 nn_status nn_parity_step_check(nn_trainer *ref, nn_model *ref_model, nn_trainer *other,
                                nn_model *other_model, const nn_source *src,
                                const nn_train_config *cfg, nn_parity_step *out, nn_error *err);

@@ -124,11 +124,32 @@ static void compare(nn_parity_item *it, const float *xr, const float *xo, const 
     item_end(it);
 }
 
+static size_t np_of(const nn_model_config *mc) {
+    size_t n = 0;
+    for (size_t l = 0; l + 1 < mc->n_sizes; l++) n += mc->sizes[l] * mc->sizes[l + 1] + mc->sizes[l + 1];
+    return n;
+}
+
+static int finite_all(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+/* 1 when every result of the reference backend's step is finite. */
+static int all_finite(const observed *r, size_t np, const nn_model_config *mc, size_t R) {
+    int ok = isfinite(r->loss) && finite_all(r->grads, np) && finite_all(r->after.params, np);
+    for (size_t l = 0; ok && l + 1 < mc->n_sizes; l++)
+        ok = finite_all(r->z[l], R * mc->sizes[l + 1]) && finite_all(r->a[l], R * mc->sizes[l + 1]);
+    return ok;
+}
+
 /* The first item out of tolerance in the order the step computes them. */
 static void verdict(nn_parity_step *s) {
     const size_t L = s->n_layers;
-    s->ok = 1;
+    s->ok = s->ref_finite;
     s->bad_layer = -1;
+    if (!s->ok) return;
     typedef struct slot {
         size_t layer;
         nn_parity_qty q;
@@ -243,7 +264,13 @@ nn_status nn_parity_step_check(nn_trainer *ref, nn_model *ref_model, nn_trainer 
     out->n_layers = L;
 
     TRY(nn_trainer_step(ref, err));
-    TRY(nn_trainer_step(other, err));
+    nn_error other_err; /* a non-finite epoch loss of other's is a result to compare */
+    st = nn_trainer_step(other, &other_err);
+    if (st == NN_E_NUMERIC) st = NN_OK;
+    if (st != NN_OK) {
+        if (err) *err = other_err;
+        goto done;
+    }
     TRY(observe(ref, ref_model, R, &r, err));
     TRY(observe(other, other_model, R, &o, err));
 
@@ -262,6 +289,7 @@ nn_status nn_parity_step_check(nn_trainer *ref, nn_model *ref_model, nn_trainer 
         .opt_m = before.opt_m, .opt_v = before.opt_v, .z_ref = zr, .z_other = zo};
     TRY(pb_step(&in, &res, err));
     fill_items(out, mc, &before, &r, &o, &res, R);
+    out->ref_finite = all_finite(&r, np_of(mc), mc, R);
     verdict(out);
 done:
     pb_free(&res);

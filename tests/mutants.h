@@ -191,7 +191,7 @@ static const mutant MUTANTS[] = {
      "    const float vi = b2 * v[v_off + i] + (1.0f - b2) * gi;", MC_RELU_CE_ADAM, 1, "v", NULL},
     {"optimizer.cl", "nn_adam", "Adam's eps inside the square root",
      "    p[p_off + i] -= lr * (mi * c1) / (sqrt(vi * c2) + eps);",
-     "    p[p_off + i] -= lr * (mi * c1) / sqrt(vi * c2 + eps);", MC_RELU_CE_ADAM, 2, "update",
+     "    p[p_off + i] -= lr * (mi * c1) / sqrt(vi * c2 + eps);", MC_RELU_CE_ADAM, 1, "update",
      NULL},
     {"optimizer.cl", "nn_adam", "Adam without the first moment's bias correction",
      "    p[p_off + i] -= lr * (mi * c1) / (sqrt(vi * c2) + eps);",

@@ -82,3 +82,12 @@ Test(check, automatic_stride_is_prime_to_the_steps_per_epoch) {
     cr_assert(strstr(r.out, "\nPASS: "), "%s", r.out);
     tu_result_free(&r);
 }
+
+/* A reference that diverges leaves nothing to judge: said so, exit 1, no verdict. */
+Test(check, a_diverging_cpu_run_is_reported_not_judged) {
+    tu_result r = device_run(RUN("check", "--lr", "1e4", "--epochs", "50"));
+    cr_assert_eq(r.status, 1, "%s\n%s", r.out, r.err);
+    cr_assert(strstr(r.err, "the cpu training diverged") && strstr(r.err, "--lr"), "%s", r.err);
+    cr_assert(!strstr(r.out, "PASS") && !strstr(r.out, "FAIL"), "%s", r.out);
+    tu_result_free(&r);
+}

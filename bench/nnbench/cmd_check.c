@@ -162,6 +162,10 @@ static int train_all(check_run *c) {
         nn_status st;
         if (is_checked(c, s)) {
             st = nn_parity_step_check(c->a.t, c->a.m, c->c.t, c->c.m, &c->src, &c->a.tc, ps, &err);
+            if (st == NN_OK && !ps->ref_finite)
+                st = nn_error_set(&err, NN_E_NUMERIC,
+                                  "the cpu training diverged (values that are not finite), so "
+                                  "there is nothing to check against (try a smaller --lr)");
             if (st == NN_OK) check_summary_add(c->sum, ps);
         } else {
             st = nn_trainer_step(c->a.t, &err);
