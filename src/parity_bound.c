@@ -61,6 +61,9 @@
 
 #define U PB_U
 #define TINY ((double)FLT_MIN)
+/* Products worth OpenMP threads (each output element stays one thread's sum,
+ * in a fixed order, so results do not depend on the thread count). */
+#define PARALLEL(work) ((double)(work) > 1e6)
 
 double pb_gamma(double k) {
     const double ku = k * U;
@@ -117,6 +120,7 @@ static nn_status allocate(const pb_input *in, pb_result *r, nn_error *err) {
 static void linear(pb_val z, const double *iv, const double *ie, const float *w, const float *b,
                    size_t R, size_t ni, size_t no) {
     const double gk = pb_gamma((double)ni);
+#pragma omp parallel for schedule(static) if (PARALLEL(R * ni * no))
     for (size_t r = 0; r < R; r++) {
         double *zv = z.v + r * no, *ze = z.e + r * no;
         for (size_t j = 0; j < no; j++) zv[j] = ze[j] = 0.0;
@@ -269,14 +273,14 @@ static void output_delta(pb_val dz, pb_val y, const float *t, float s, size_t n)
 static void weight_grads(double *gw, double *gwe, double *gb, double *gbe, const double *iv,
                          const double *ie, pb_val dz, size_t R, size_t ni, size_t no) {
     const double gr = pb_gamma((double)R), gs = pb_gamma(R > 1 ? (double)(R - 1) : 0.0);
-    memset(gw, 0, ni * no * sizeof *gw);
-    memset(gwe, 0, ni * no * sizeof *gwe);
-    for (size_t r = 0; r < R; r++) {
-        const double *dv = dz.v + r * no, *de = dz.e + r * no;
-        for (size_t i = 0; i < ni; i++) {
+#pragma omp parallel for schedule(static) if (PARALLEL(R * ni * no))
+    for (size_t i = 0; i < ni; i++) { /* row i of dW: sum over the batch rows */
+        double *w = gw + i * no, *we = gwe + i * no;
+        for (size_t j = 0; j < no; j++) w[j] = we[j] = 0.0;
+        for (size_t r = 0; r < R; r++) {
+            const double *dv = dz.v + r * no, *de = dz.e + r * no;
             const double a = iv[r * ni + i], ea = ie ? ie[r * ni + i] : 0.0;
             const double op = gr * (fabs(a) + ea) + ea, aa = fabs(a);
-            double *w = gw + i * no, *we = gwe + i * no;
             for (size_t j = 0; j < no; j++) {
                 w[j] += a * dv[j];
                 we[j] += op * (fabs(dv[j]) + de[j]) + aa * de[j];
@@ -299,6 +303,7 @@ static void weight_grads(double *gw, double *gwe, double *gb, double *gbe, const
 /* da: (R, ni) = dz: (R, no) · W^T, W: (ni, no). */
 static void input_grads(pb_val da, pb_val dz, const float *w, size_t R, size_t ni, size_t no) {
     const double gk = pb_gamma((double)no);
+#pragma omp parallel for schedule(static) if (PARALLEL(R * ni * no))
     for (size_t r = 0; r < R; r++) {
         const double *dv = dz.v + r * no, *de = dz.e + r * no;
         for (size_t i = 0; i < ni; i++) {
