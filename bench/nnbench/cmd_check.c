@@ -135,6 +135,7 @@ static int epoch_end(check_run *c, int epoch) {
     }
     nn_parity p = nn_parity_compare(c->a.logged_loss, c->b.logged_loss, c->wa, c->wb,
                                     c->n_params);
+    if (isnan(p.weight_rel)) p.weight_rel = NAN; /* printed as "nan", not "-nan" */
     if (p.separated && t->sep_epoch < 0) {
         t->sep_epoch = epoch;
         t->sep_rel = p.weight_rel;
@@ -142,7 +143,7 @@ static int epoch_end(check_run *c, int epoch) {
     if (c->a.logged_epoch == epoch && c->b.logged_epoch == epoch && t->n < MAX_POINTS) {
         t->epoch[t->n] = epoch;
         t->loss_cpu[t->n] = c->a.logged_loss;
-        t->loss_ocl[t->n] = c->b.logged_loss;
+        t->loss_ocl[t->n] = isnan(c->b.logged_loss) ? NAN : c->b.logged_loss;
         t->rel[t->n] = p.weight_rel;
         t->n++;
     }
@@ -193,7 +194,7 @@ static void print_trajectory(const check_run *c) {
     for (size_t i = 0; i < t->n; i++)
         printf("  %8d %12.6f %12.6f %10.2e %10.2e%s\n", t->epoch[i], t->loss_cpu[i],
                t->loss_ocl[i], fabs(t->loss_ocl[i] - t->loss_cpu[i]), t->rel[i],
-               t->rel[i] > NN_PARITY_SEPARATION ? "  separated" : "");
+               !(t->rel[i] <= NN_PARITY_SEPARATION) ? "  separated" : "");
     if (t->ocl_stopped >= 0)
         printf("  the free opencl run stopped in epoch %d: %s\n", t->ocl_stopped, t->ocl_msg);
     if (t->sep_epoch < 0) {
