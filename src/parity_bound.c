@@ -402,7 +402,8 @@ static void update_one(const pb_input *in, pb_result *r, size_t i) {
         u = lr * m;
         eu = lr * em + pb_gamma(1.0) * lr * (fabs(m) + em) + TINY;
     } else {
-        const float ob1f = 1.0f - in->beta1, ob2f = 1.0f - in->beta2; /* as the kernels round them */
+        /* 1 - beta as the kernels round them */
+        const float ob1f = 1.0f - in->beta1, ob2f = 1.0f - in->beta2;
         const double b1 = in->beta1, b2 = in->beta2, ob1 = ob1f, ob2 = ob2f;
         const double c1 = in->c1, c2 = in->c2, eps = in->eps;
         const double mb = b1 * in->opt_m[i], vb = b2 * in->opt_v[i];
@@ -456,8 +457,8 @@ nn_status pb_step(const pb_input *in, pb_result *r, nn_error *err) {
         return nn_error_set(err, NN_E_NOMEM, "out of memory recomputing a step");
     }
     for (size_t k = 0; k < R * mc->sizes[0]; k++) x[k] = in->x[k];
-    pb_val buf[2] = {{x + R * mc->sizes[0], x + R * mc->sizes[0] + R * widest},
-                     {x + R * mc->sizes[0] + 2 * R * widest, x + R * mc->sizes[0] + 3 * R * widest}};
+    double *ws = x + R * mc->sizes[0]; /* (4, R, widest) */
+    pb_val buf[2] = {{ws, ws + R * widest}, {ws + 2 * R * widest, ws + 3 * R * widest}};
 
     const nn_act out_act = nn_loss_output_act(mc->loss);
     for (size_t l = 0; l < L; l++) { /* forward */

@@ -94,7 +94,8 @@ static double deviation(double x, double v, double e) {
 static void item_add(nn_parity_item *it, double xr, double xo, double ref_base, double v, double e,
                      size_t i) {
     const double d = fabs(xo - xr), b = 2.0 * e, rr = xr - ref_base;
-    const double ratio = d <= b ? (b > 0.0 ? d / b : 0.0) : (b > 0.0 && !isnan(d) ? d / b : INFINITY);
+    const double ratio =
+        d <= b ? (b > 0.0 ? d / b : 0.0) : (b > 0.0 && !isnan(d) ? d / b : INFINITY);
     it->n++;
     it->diff_norm += d * d;
     it->ref_norm += rr * rr;
@@ -126,7 +127,8 @@ static void compare(nn_parity_item *it, const float *xr, const float *xo, const 
 
 static size_t np_of(const nn_model_config *mc) {
     size_t n = 0;
-    for (size_t l = 0; l + 1 < mc->n_sizes; l++) n += mc->sizes[l] * mc->sizes[l + 1] + mc->sizes[l + 1];
+    for (size_t l = 0; l + 1 < mc->n_sizes; l++)
+        n += mc->sizes[l] * mc->sizes[l + 1] + mc->sizes[l + 1];
     return n;
 }
 

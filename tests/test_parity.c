@@ -267,11 +267,13 @@ static void rows_of_each_step(size_t chunk_rows) {
                 for (size_t j = 0; j < 5; j++) {
                     double zz = (double)x[0] * w[j] + (double)x[1] * w[5 + j] + w[10 + j];
                     cr_assert_float_eq(z[r * 5 + j], zz, 1e-5 * (1 + fabs(zz)),
-                                       "step %llu row %zu: Z of another row", (unsigned long long)k, r);
+                                       "step %llu row %zu: Z of another row",
+                                       (unsigned long long)k, r);
                 }
             }
         }
-        for (size_t i = 0; i < n; i++) cr_assert(seen[i], "row %zu not taken in epoch %d", i, epoch);
+        for (size_t i = 0; i < n; i++)
+            cr_assert(seen[i], "row %zu not taken in epoch %d", i, epoch);
     }
     size_t got;
     cr_assert_eq(nn_trainer_batch_rows(t, rows, 48, &got, &err), NN_E_INVALID, "finished");

@@ -67,7 +67,7 @@ static void float_step(const pb_input *in, variant var, fstep *o) {
             }
             if (fa == NN_ACT_SOFTMAX) {
                 float *y = o->a[l] + r * no, mx = o->z[l][r * no], s = 0.0f;
-                for (size_t j = 1; j < no; j++) mx = o->z[l][r * no + j] > mx ? o->z[l][r * no + j] : mx;
+                for (size_t j = 1; j < no; j++) mx = fmaxf(mx, o->z[l][r * no + j]);
                 for (size_t j = 0; j < no; j++) s += y[j] = expf(o->z[l][r * no + j] - mx);
                 for (size_t j = 0; j < no; j++) y[j] /= s;
             }
@@ -104,7 +104,8 @@ static void float_step(const pb_input *in, variant var, fstep *o) {
         const size_t ni = mc->sizes[l], no = mc->sizes[l + 1];
         const float *x = l ? o->a[l - 1] : in->x;
         for (size_t i = 0; i < ni; i++)
-            for (size_t j = 0; j < no; j++) o->g[wo[l] + i * no + j] = dot(var, x + i, ni, dz + j, no, R);
+            for (size_t j = 0; j < no; j++)
+                o->g[wo[l] + i * no + j] = dot(var, x + i, ni, dz + j, no, R);
         for (size_t j = 0; j < no; j++) {
             float c = 0.0f;
             for (size_t r = R; r-- > 0;) c += dz[r * no + j];
@@ -364,7 +365,8 @@ Test(parity_bound, adam_allows_an_undetermined_sign_and_no_more) {
 Test(parity_bound, adam_range_finds_the_extremes) {
     nn_rng r = nn_rng_make(5, 5);
     for (int trial = 0; trial < 2000; trial++) {
-        const double lr = 0.1, c1 = 1.0 + 9.0 * nn_rng_uniform(&r), c2 = 1.0 + 999.0 * nn_rng_uniform(&r);
+        const double lr = 0.1, c1 = 1.0 + 9.0 * nn_rng_uniform(&r);
+        const double c2 = 1.0 + 999.0 * nn_rng_uniform(&r);
         const double m0 = (nn_rng_uniform(&r) - 0.5) * pow(10.0, -6.0 * nn_rng_uniform(&r));
         const double v0 = trial % 3 == 0 ? 0.0 : pow(10.0, -12.0 * nn_rng_uniform(&r));
         const double a = lr * c1 * 0.9 * m0, b = lr * c1 * 0.1, c = c2 * 0.999 * v0, d = c2 * 0.001;
