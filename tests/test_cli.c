@@ -401,9 +401,7 @@ Test(cli, check_compares_the_backends) {
         cr_skip_test("no OpenCL device");
     }
     cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
-    cr_assert(strstr(r.out, "tolerances: ") && strstr(r.out, "\nPASS\n"), "%s", r.out);
-    int rows = 0;
-    for (const char *p = r.out; (p = strstr(p, "  ok\n")); p++) rows++;
-    cr_assert_eq(rows, 4, "epochs 0, 10, 20 and 29:\n%s", r.out);
+    /* the verdict from one-step errors; the output in detail: test_check.c */
+    cr_assert(strstr(r.out, "one-step errors") && strstr(r.out, "\nPASS: "), "%s", r.out);
     tu_result_free(&r);
 }

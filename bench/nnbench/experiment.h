@@ -47,6 +47,8 @@ typedef struct experiment_options {
     ckpt_every checkpoint_every; /* --checkpoint-every */
     const char *resume_path;     /* --resume: continue from this checkpoint */
     int model_from_file;         /* widths and loss were taken from the --init file */
+    /* check */
+    uint64_t check_every;        /* --check-every: one-step comparison every K steps, 0 = auto */
     opt_given given;             /* which options the command line gave */
 } experiment_options;
 
@@ -54,6 +56,9 @@ typedef struct experiment_options {
  * groups: backend, data, model, training, output). */
 extern const opt_table TRAIN_OPTIONS;
 extern const opt_table CHECK_OPTIONS;
+/* The check command's usage text and its own group (check_options.c). */
+extern const char CHECK_USAGE[];
+extern const opt_group CHECK_GROUP;
 
 /* Defaults, then argv[1..) through table t, then the values that follow from
  * others (the generator spec, seeds, the optimizer's learning rate). Returns

@@ -162,7 +162,6 @@ static const opt_group MODEL = OPT_GROUP("model", MODEL_ROWS);
 static const opt_group TRAINING = OPT_GROUP("training", TRAINING_ROWS);
 static const opt_group OUTPUT = OPT_GROUP("output", OUTPUT_ROWS);
 static const opt_group FILES = OPT_GROUP("models and checkpoints", FILE_ROWS);
-static const opt_group *const GROUPS[] = {&BACKEND, &DATA, &MODEL, &TRAINING, &OUTPUT, NULL};
 static const opt_group *const TRAIN_GROUPS[] = {&BACKEND, &DATA,   &MODEL, &TRAINING,
                                                 &OUTPUT,  &FILES, NULL};
 
@@ -178,16 +177,10 @@ const opt_table TRAIN_OPTIONS = {
     "\n",
     TRAIN_GROUPS};
 
-const opt_table CHECK_OPTIONS = {
-    "check",
-    "usage: nnbench check [options]\n"
-    "\n"
-    "Trains on cpu and opencl from the same initial weights and data order, compares\n"
-    "loss and weights at each logging point, prints PASS or FAIL (exit 1); exit 3 when\n"
-    "no OpenCL device can be used. --json, --plot, --backend and --no-fallback do not\n"
-    "apply.\n"
-    "\n",
-    GROUPS};
+/* check: the same groups and its own (check_options.c) */
+static const opt_group *const CHECK_GROUPS[] = {&BACKEND,     &DATA,   &MODEL, &TRAINING,
+                                                &CHECK_GROUP, &OUTPUT, NULL};
+const opt_table CHECK_OPTIONS = {"check", CHECK_USAGE, CHECK_GROUPS};
 
 /* ------------------------------------------------------------- resolution */
 
