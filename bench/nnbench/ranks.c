@@ -119,6 +119,15 @@ int ranks_start(const char *command, int uses_ranks, int *argc, char ***argv) {
 
 nn_comm *ranks_comm(void) { return job_comm; }
 
+const char *ranks_mpi_library(char *buf, size_t len) {
+#ifdef NNBENCH_MPI
+    return nn_comm_mpi_library(buf, len);
+#else
+    snprintf(buf, len, "no MPI");
+    return buf;
+#endif
+}
+
 int ranks_finish(int rc) {
 #ifdef NNBENCH_MPI
     if (job_comm) {

@@ -41,6 +41,10 @@ int ranks_start(const char *command, int uses_ranks, int *argc, char ***argv);
  * (a plain run: the command trains alone). */
 nn_comm *ranks_comm(void);
 
+/* The MPI library this nnbench was built with ("Open MPI v4.1.4"), or
+ * "no MPI", into buf. */
+const char *ranks_mpi_library(char *buf, size_t len);
+
 /* Finish MPI if it was started; returns rc. Every rank must call it. */
 int ranks_finish(int rc);
 

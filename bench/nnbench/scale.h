@@ -102,6 +102,9 @@ void scale_point_model(const scale_options *o, const point *pt, size_t features,
  * timed repeats, test rows scored (rank 0); fills pt's results on every rank
  * (peak RSS: the largest rank's). Collective with a comm. */
 void scale_point_train(const scale_options *o, point *pt, nn_comm *comm);
+/* 1 when a point's ranks x threads use every core: waiting ranks should then
+ * yield their core (Open MPI's mpi_yield_when_idle) rather than spin. */
+int scale_fills_cores(const point *pt);
 /* Run a point in a child process (one rank) or under the MPI launcher
  * (several); fills its results. Returns 0, or -1 when nothing could start. */
 int scale_run_point(const scale_options *o, point *pt);

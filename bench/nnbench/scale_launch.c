@@ -4,8 +4,11 @@
  * launchers know are used for MPICH ("-n"); Open MPI also gets
  * "--bind-to none" (ranks may use several threads, and one-rank points run
  * unbound too) and "--oversubscribe" when there are more ranks than cores.
- * Running as root is allowed through Open MPI's environment variables
- * (scale_run.c), which other launchers ignore. */
+ * Through the environment (scale_run.c; other launchers ignore it), Open
+ * MPI is allowed to run as root, and when a point's ranks x threads fill
+ * the cores its waiting ranks yield the core (OMPI_MCA_mpi_yield_when_idle=1,
+ * unless already set) instead of spinning on it: on a machine with no spare
+ * core, spinning takes the core the rank being waited for needs. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -65,6 +68,13 @@ static void version_line(const char *path, char *out, size_t len) {
     while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {}
     /* Open MPI: "mpirun (Open MPI) 4.1.4"; Hydra: "HYDRA build details:" then
      * "Version: ..." lines; keep the line that names the implementation. */
+    const char *ver = strstr(buf, "Version:");
+    if (strstr(buf, "HYDRA") && ver) { /* "MPICH Hydra 4.0.2" */
+        ver += strlen("Version:");
+        while (*ver == ' ' || *ver == '\t') ver++;
+        snprintf(out, len, "MPICH Hydra %.*s", (int)strcspn(ver, "\n"), ver);
+        return;
+    }
     const char *keys[] = {"Open MPI", "HYDRA", "MPICH", "Intel", NULL};
     for (int k = 0; keys[k]; k++) {
         const char *at = strstr(buf, keys[k]);
@@ -89,7 +99,8 @@ int scale_launcher_find(const scale_options *o, scale_launcher *l) {
     version_line(l->path, l->version, sizeof l->version);
     if (strstr(l->version, "Open MPI") || strstr(l->version, "OpenRTE"))
         l->kind = LAUNCHER_OPENMPI;
-    else if (strstr(l->version, "HYDRA") || strstr(l->version, "MPICH") ||
+    else if (strstr(l->version, "HYDRA") || strstr(l->version, "Hydra") ||
+             strstr(l->version, "MPICH") ||
              strstr(l->version, "Intel"))
         l->kind = LAUNCHER_HYDRA;
     else

@@ -47,10 +47,13 @@ int cmd_scale_point(int argc, char **argv) {
     for (int a = 0; a < N_AXES; a++) pt.p[a] = o.ax[a].v[0];
     nn_comm *comm = ranks_comm();
     const int size = comm ? comm->size : 1;
-    if ((uint64_t)size != pt.p[AX_RANKS])
-        return cli_usage_error("%s: --ranks %llu, but the job has %d process%s",
-                               SCALE_POINT_COMMAND, (unsigned long long)pt.p[AX_RANKS], size,
-                               size == 1 ? "" : "es");
+    if ((uint64_t)size != pt.p[AX_RANKS]) {
+        char lib[128];
+        return cli_usage_error("%s: --ranks %llu, but MPI sees %d process%s (is the launcher of "
+                               "the MPI this nnbench was built with, %s?)", SCALE_POINT_COMMAND,
+                               (unsigned long long)pt.p[AX_RANKS], size, size == 1 ? "" : "es",
+                               ranks_mpi_library(lib, sizeof lib));
+    }
     scale_point_train(&o, &pt, comm);
     if ((!comm || comm->rank == 0) && write_result(result, &pt) != 0) ranks_abort(EXIT_FAIL);
     return pt.ok ? EXIT_OK : EXIT_FAIL;

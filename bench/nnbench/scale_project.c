@@ -4,8 +4,9 @@
  *   compute c(P) = u + r * rows(P): rows(P) the largest slice of the global
  *       batch; u (per-step work that does not shrink with the slice: the
  *       update of every parameter, launches) and r (per row) fitted by least
- *       squares to the measured compute_seconds_per_step of the series, or
- *       c proportional to the rows when only one slice size was measured;
+ *       squares to the measured compute_seconds_per_step of the series (rows
+ *       that ran oversubscribed left out), or c proportional to the rows when
+ *       only one slice size was measured;
  *   gradient sums  g(P) = 2 (P-1)/P * 4 n_params / bandwidth
  *                         + L * 2 (P-1) * latency      (L all-reduces, one per layer);
  *   overlap  h(P) = c(P) * (overlap / compute) of the series' largest measured
@@ -41,12 +42,18 @@ static int ok_measured(const scale_row *r) {
            strcmp(scale_row_text(r, C_STATUS), "ok") == 0 && r->num[C_STEP_SECONDS] > 0;
 }
 
+/* A measured row the model may learn from: not oversubscribed (ranks that
+ * share cores compute slower and wait longer than ranks of their own). */
+static int fits_model(const scale_row *r) {
+    return ok_measured(r) && !(r->num[C_OVERSUBSCRIBED] > 0);
+}
+
 /* Fit compute = u + r * x over the series' rows (x: rows per rank). */
 static void fit_compute(const scale_rows *rs, const scale_row *base, series_model *m) {
     double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, xmin = INFINITY, xmax = -INFINITY;
     for (size_t i = 0; i < rs->n; i++) {
         const scale_row *r = &rs->v[i];
-        if (!ok_measured(r) || !scale_rows_same_series(r, base)) continue;
+        if (!fits_model(r) || !scale_rows_same_series(r, base)) continue;
         const double x = r->num[C_BATCH_PER_RANK], y = r->num[C_COMPUTE_SECONDS];
         n++, sx += x, sy += y, sxx += x * x, sxy += x * y;
         xmin = fmin(xmin, x), xmax = fmax(xmax, x);
@@ -57,9 +64,12 @@ static void fit_compute(const scale_rows *rs, const scale_row *base, series_mode
         m->u = (sy - m->r * sx) / n;
         if (m->u < 0) m->u = 0, m->r = sxy / sxx;
         if (m->r < 0) m->r = 0, m->u = sy / n;
-    } else { /* one slice size: proportional */
+    } else if (n > 0) { /* one slice size: proportional */
         m->u = 0;
         m->r = sy / sx;
+    } else { /* only oversubscribed rows: the base's, proportional */
+        m->u = 0;
+        m->r = base->num[C_COMPUTE_SECONDS] / base->num[C_BATCH_PER_RANK];
     }
 }
 
@@ -73,7 +83,7 @@ static series_model model_of(const scale_rows *rs, const scale_row *base) {
     const scale_row *top = NULL; /* the largest measured multi-rank point */
     for (size_t i = 0; i < rs->n; i++) {
         const scale_row *r = &rs->v[i];
-        if (ok_measured(r) && scale_rows_same_series(r, base) && r->num[C_RANKS] > 1 &&
+        if (fits_model(r) && scale_rows_same_series(r, base) && r->num[C_RANKS] > 1 &&
             (!top || r->num[C_RANKS] > top->num[C_RANKS]))
             top = r;
     }

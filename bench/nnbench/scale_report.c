@@ -141,8 +141,28 @@ static void series_label(const varying *v, const scale_row *r, int axis, char *b
 
 #define MAX_SERIES 24
 
-/* Group the ok rows of `kind` (NULL: measured and projected) into series
- * along `axis`, y from column `ycol`; returns the number of series. */
+/* The series of `label` in series[0..*ns), added when new (dashed when
+ * projected); NULL when there is no room. */
+static chart_series *series_for(chart_series *series, size_t *ns, size_t max, const char *label,
+                                int dashed) {
+    size_t s = 0;
+    while (s < *ns && strcmp(series[s].label, label) != 0) s++;
+    if (s < *ns) return &series[s];
+    if (*ns == max) return NULL;
+    memset(&series[s], 0, sizeof series[s]);
+    snprintf(series[s].label, sizeof series[s].label, "%s", label);
+    series[s].dashed = dashed;
+    ++*ns;
+    return &series[s];
+}
+
+static void add_point(chart_series *se, double x, double y) {
+    if (se && se->n < CHART_MAX_POINTS) se->x[se->n] = x, se->y[se->n] = y, se->n++;
+}
+
+/* Group the ok rows into series along `axis`, y from column `ycol`; a
+ * projected series takes the colour of the measured one it continues and
+ * starts from that series' base row (the fewest ranks). Returns the count. */
 static size_t collect(const scale_rows *rs, const varying *v, int axis, scale_col ycol,
                       chart_series *series, size_t max) {
     size_t ns = 0;
@@ -151,23 +171,33 @@ static size_t collect(const scale_rows *rs, const varying *v, int axis, scale_co
         if (!is_ok(r) || !isfinite(r->num[ycol])) continue;
         char label[160];
         series_label(v, r, axis, label, sizeof label);
-        size_t s = 0;
-        while (s < ns && strcmp(series[s].label, label) != 0) s++;
-        if (s == ns) {
-            if (ns == max) continue;
-            memset(&series[ns], 0, sizeof series[ns]);
-            snprintf(series[ns].label, sizeof series[ns].label, "%s", label);
-            series[ns].dashed = is_kind(r, "projected");
-            ns++;
+        const int projected = is_kind(r, "projected");
+        chart_series *se = series_for(series, &ns, max, label, projected);
+        if (projected && se && se->n == 0) { /* anchor it on the measured base */
+            const scale_row *base = NULL;
+            for (size_t j = 0; j < rs->n; j++) {
+                const scale_row *b = &rs->v[j];
+                if (is_kind(b, "measured") && is_ok(b) && isfinite(b->num[ycol]) &&
+                    scale_rows_same_series(b, r) && (!base || b->num[C_RANKS] < base->num[C_RANKS]))
+                    base = b;
+            }
+            if (base) add_point(se, base->num[AXIS_COL[axis]], base->num[ycol]);
         }
-        chart_series *se = &series[s];
-        if (se->n < CHART_MAX_POINTS) {
-            se->x[se->n] = r->num[AXIS_COL[axis]];
-            se->y[se->n] = r->num[ycol];
-            se->n++;
-        }
+        add_point(se, r->num[AXIS_COL[axis]], r->num[ycol]);
     }
-    for (size_t s = 0; s < ns; s++) chart_sort_series(&series[s]);
+    for (size_t s = 0; s < ns; s++) { /* colours: a projection shares its measured series' */
+        chart_sort_series(&series[s]);
+        series[s].colour = (int)s + 1;
+    }
+    for (size_t s = 0; s < ns; s++) {
+        const char *cut = series[s].dashed ? strstr(series[s].label, " projected (") : NULL;
+        if (!cut) continue;
+        const size_t len = (size_t)(cut - series[s].label);
+        for (size_t m = 0; m < ns; m++)
+            if (!series[m].dashed && strlen(series[m].label) == len &&
+                strncmp(series[m].label, series[s].label, len) == 0)
+                series[s].colour = series[m].colour;
+    }
     return ns;
 }
 

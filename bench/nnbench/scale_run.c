@@ -385,8 +385,10 @@ static void forward_warnings(const char *log_path) {
 }
 
 /* Exec the launcher in a child with stdout to /dev/null, stderr to log_path;
- * returns its wait status, or -1. */
-static int launch(const scale_launcher *l, char **args, const char *log_path) {
+ * `yield`: ranks waiting in Open MPI yield the core instead of spinning
+ * (unless the caller's environment says otherwise). Returns the wait
+ * status, or -1. */
+static int launch(const scale_launcher *l, char **args, const char *log_path, int yield) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) return -1;
@@ -398,6 +400,7 @@ static int launch(const scale_launcher *l, char **args, const char *log_path) {
         /* Open MPI refuses root without these; other launchers ignore them */
         setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
         setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+        if (yield && l->kind == LAUNCHER_OPENMPI) setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
         execv(l->path, args);
         _exit(127);
     }
@@ -438,7 +441,7 @@ static int run_launched(const scale_options *o, point *pt) {
     char *args[96], store[16384];
     int ws = -1;
     if (scale_launch_args(o, pt, &l, self, result, args, 96, store, sizeof store) > 0)
-        ws = launch(&l, args, log);
+        ws = launch(&l, args, log, scale_fills_cores(pt));
     if (ws == -1) {
         rmdir(dir);
         return -1;
@@ -463,9 +466,20 @@ static int run_launched(const scale_options *o, point *pt) {
     return 0;
 }
 
+/* Threads of all ranks of a point (a rank of 0 threads uses every core). */
+static double point_threads(const point *pt) {
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const int t = scale_threads_per_rank(pt);
+    return (double)pt->p[AX_RANKS] * (t > 0 ? t : cores);
+}
+
+int scale_fills_cores(const point *pt) {
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 && point_threads(pt) >= (double)cores;
+}
+
 int scale_run_point(const scale_options *o, point *pt) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int t = scale_threads_per_rank(pt);
-    pt->oversubscribed = cores > 0 && (double)pt->p[AX_RANKS] * (t > 0 ? t : cores) > cores;
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    pt->oversubscribed = cores > 0 && point_threads(pt) > (double)cores;
     return pt->p[AX_RANKS] > 1 ? run_launched(o, pt) : run_forked(o, pt);
 }

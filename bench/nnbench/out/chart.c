@@ -18,6 +18,12 @@ static const char *const COLOURS[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"
                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 #define N_COLOURS (sizeof COLOURS / sizeof COLOURS[0])
 
+/* The colour of series s. */
+static const char *colour_of(const chart *c, size_t s) {
+    const int k = c->series[s].colour;
+    return COLOURS[(k > 0 ? (size_t)(k - 1) : s) % N_COLOURS];
+}
+
 typedef struct axis {
     double lo, hi;
     int log;
@@ -139,7 +145,7 @@ static void draw_ideal(FILE *f, int kind, const axis *ax, const axis *ay, double
 static void draw_series(FILE *f, const chart *c, const axis *ax, const axis *ay) {
     for (size_t s = 0; s < c->n_series; s++) {
         const chart_series *se = &c->series[s];
-        const char *col = COLOURS[s % N_COLOURS];
+        const char *col = colour_of(c, s);
         fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", col,
                 se->dashed ? " stroke-dasharray=\"7 5\"" : "");
         for (size_t i = 0; i < se->n; i++)
@@ -161,7 +167,7 @@ static void draw_legend(FILE *f, const chart *c) {
         int ideal_row = s == c->n_series;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                    "stroke-width=\"2\"%s/>\n", PX + PW + 16, y, PX + PW + 40, y,
-                ideal_row ? "#555" : COLOURS[s % N_COLOURS],
+                ideal_row ? "#555" : colour_of(c, s),
                 ideal_row ? " stroke-dasharray=\"6 4\""
                 : c->series[s].dashed ? " stroke-dasharray=\"7 5\"" : "");
         svg_text(f, PX + PW + 46, y + 4, "start", 12, ideal_row ? "ideal" : c->series[s].label);

@@ -15,6 +15,7 @@ enum {
 typedef struct chart_series {
     char label[160];
     int dashed;     /* 1: a dashed line with hollow dots (e.g. projected, not measured) */
+    int colour;     /* 1 + index into the palette; 0: the series' position picks it */
     size_t n;
     double x[CHART_MAX_POINTS];
     double y[CHART_MAX_POINTS];
