@@ -171,3 +171,48 @@ const char *ranks_device(const char *backend, const char *given, char *buf, size
     snprintf(buf, len, "%zu", index);
     return buf;
 }
+
+/* ---------------------------------------------------------- injected faults */
+
+static nn_status fault_fill(void *ctx, uint64_t first, size_t count, float *x, float *y,
+                            nn_error *err) {
+    ranks_fault *f = ctx;
+    if (first + count > f->row)
+        return nn_error_set(err, NN_E_IO, "cannot read training row %llu (injected fault)",
+                            (unsigned long long)f->row);
+    return f->inner.fill(f->inner.ctx, first, count, x, y, err);
+}
+
+static nn_status fault_fill_rows(void *ctx, const uint64_t *rows, size_t count, float *x,
+                                 float *y, nn_error *err) {
+    ranks_fault *f = ctx;
+    for (size_t i = 0; i < count; i++)
+        if (rows[i] >= f->row)
+            return nn_error_set(err, NN_E_IO, "cannot read training row %llu (injected fault)",
+                                (unsigned long long)f->row);
+    return f->inner.fill_rows(f->inner.ctx, rows, count, x, y, err);
+}
+
+void ranks_fault_apply(ranks_fault *f, int rank, nn_source *src) {
+    memset(f, 0, sizeof *f);
+    const char *v = getenv("NNBENCH_TEST_FAULT");
+    char *end;
+    if (!v || strtol(v, &end, 10) != rank || *end != ':') return;
+    if (strcmp(end, ":exit") == 0) {
+        f->kind = 2;
+    } else if (strncmp(end, ":row:", 5) == 0) {
+        f->kind = 1;
+        f->row = strtoull(end + 5, NULL, 10);
+        f->inner = *src;
+        src->ctx = f;
+        src->fill = fault_fill;
+        src->fill_rows = src->fill_rows ? fault_fill_rows : NULL;
+    }
+}
+
+void ranks_fault_exit(const ranks_fault *f) {
+    if (f->kind == 2) {
+        fflush(NULL);
+        _exit(7);
+    }
+}

@@ -9,6 +9,7 @@
 #define NNBENCH_RANKS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nn_comm.h"
 
@@ -59,5 +60,20 @@ void ranks_abort(int rc) __attribute__((noreturn));
  * when there are none) as its index in buf; else NULL (the backend's
  * default). */
 const char *ranks_device(const char *backend, const char *given, char *buf, size_t len);
+
+/* Injected faults, for the tests of fault handling (nothing else sets
+ * them): NNBENCH_TEST_FAULT="R:row:N" makes rank R's training rows fail from
+ * row N on (an unreadable input on one node), "R:exit" makes rank R exit
+ * with code 7 where the command calls ranks_fault_exit (a dead node). */
+typedef struct ranks_fault {
+    int kind;       /* 0 none, 1 rows fail, 2 exit */
+    uint64_t row;   /* kind 1: the first row that fails */
+    nn_source inner;
+} ranks_fault;
+/* Read the fault of `rank` into f and, for a row fault, wrap *src so that
+ * its rows from f->row on fail with NN_E_IO (f must outlive src). */
+void ranks_fault_apply(ranks_fault *f, int rank, nn_source *src);
+/* Exit with code 7 when f is an exit fault. */
+void ranks_fault_exit(const ranks_fault *f);
 
 #endif

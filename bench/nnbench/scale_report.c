@@ -156,13 +156,32 @@ static chart_series *series_for(chart_series *series, size_t *ns, size_t max, co
     return &series[s];
 }
 
+/* Sort a series by x and replace the points of one x (rows of the same
+ * setting from several sweeps, --append) by their median. */
+static void merge_repeats(chart_series *se) {
+    chart_sort_series(se);
+    size_t k = 0;
+    for (size_t i = 0; i < se->n;) {
+        size_t j = i;
+        while (j < se->n && se->x[j] == se->x[i]) j++;
+        const size_t m = j - i < SCALE_MAX_REPEATS ? j - i : SCALE_MAX_REPEATS;
+        double mn, mx;
+        se->x[k] = se->x[i];
+        scale_stats(se->y + i, (int)m, &se->y[k], &mn, &mx); /* copies before it sorts */
+        k++;
+        i = j;
+    }
+    se->n = k;
+}
+
 static void add_point(chart_series *se, double x, double y) {
     if (se && se->n < CHART_MAX_POINTS) se->x[se->n] = x, se->y[se->n] = y, se->n++;
 }
 
-/* Group the ok rows into series along `axis`, y from column `ycol`; a
- * projected series takes the colour of the measured one it continues and
- * starts from that series' base row (the fewest ranks). Returns the count. */
+/* Group the ok rows into series along `axis`, y from column `ycol` (the
+ * median of rows repeated at one x); a projected series takes the colour of
+ * the measured one it continues and starts from that series' base row (the
+ * fewest ranks). Returns the count. */
 static size_t collect(const scale_rows *rs, const varying *v, int axis, scale_col ycol,
                       chart_series *series, size_t max) {
     size_t ns = 0;
@@ -186,7 +205,7 @@ static size_t collect(const scale_rows *rs, const varying *v, int axis, scale_co
         add_point(se, r->num[AXIS_COL[axis]], r->num[ycol]);
     }
     for (size_t s = 0; s < ns; s++) { /* colours: a projection shares its measured series' */
-        chart_sort_series(&series[s]);
+        merge_repeats(&series[s]);
         series[s].colour = (int)s + 1;
     }
     for (size_t s = 0; s < ns; s++) {

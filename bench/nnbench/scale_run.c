@@ -123,47 +123,6 @@ static void timed_init(timed_comm *t, nn_comm *inner) {
     t->outer.ctx = t;
 }
 
-/* ------------------------------------------------------- injected faults */
-
-/* NNBENCH_TEST_FAULT="RANK:row:N" makes rank RANK's training rows fail from
- * row N on (an unreadable input on one node); "RANK:exit" makes that rank
- * die at its first timed run (a crashed node). For the tests of the fault
- * handling; nothing else reads it. */
-typedef struct fault {
-    nn_source inner;
-    uint64_t row;
-} fault;
-
-static nn_status fault_fill(void *ctx, uint64_t first, size_t count, float *x, float *y,
-                            nn_error *err) {
-    fault *f = ctx;
-    if (first + count > f->row)
-        return nn_error_set(err, NN_E_IO, "cannot read training row %llu (injected fault)",
-                            (unsigned long long)f->row);
-    return f->inner.fill(f->inner.ctx, first, count, x, y, err);
-}
-
-static nn_status fault_fill_rows(void *ctx, const uint64_t *rows, size_t count, float *x,
-                                 float *y, nn_error *err) {
-    fault *f = ctx;
-    for (size_t i = 0; i < count; i++)
-        if (rows[i] >= f->row)
-            return nn_error_set(err, NN_E_IO, "cannot read training row %llu (injected fault)",
-                                (unsigned long long)f->row);
-    return f->inner.fill_rows(f->inner.ctx, rows, count, x, y, err);
-}
-
-/* This rank's injected fault: 0 none, 1 rows from f->row fail, 2 exit. */
-static int fault_of(int rank, fault *f) {
-    const char *v = getenv("NNBENCH_TEST_FAULT");
-    char *end;
-    if (!v || strtol(v, &end, 10) != rank || *end != ':') return 0;
-    if (strcmp(end, ":exit") == 0) return 2;
-    if (strncmp(end, ":row:", 5) != 0) return 0;
-    f->row = strtoull(end + 5, NULL, 10);
-    return 1;
-}
-
 /* --------------------------------------------------------- the point body */
 
 /* The training settings of a point. */
@@ -205,12 +164,12 @@ static double rank_max(nn_comm *comm, double v) {
  * model in *m. Every rank runs every step (collective with a comm). */
 static nn_status train_repeats(const scale_options *o, point *pt, nn_backend *be,
                                const nn_model_config *mc, nn_train_config *tc,
-                               const nn_source *train, timed_comm *timed, int exit_fault,
-                               nn_model **m, nn_error *err) {
+                               const nn_source *train, timed_comm *timed,
+                               const ranks_fault *fault, nn_model **m, nn_error *err) {
     nn_status st = NN_OK;
     nn_comm *comm = timed ? timed->inner : NULL;
     for (int r = -o->warmup; r < o->repeats && st == NN_OK; r++) {
-        if (r == 0 && exit_fault) _exit(7);
+        if (r == 0) ranks_fault_exit(fault);
         nn_model_free(*m);
         *m = NULL;
         st = nn_model_create(be, mc, m, err);
@@ -247,13 +206,8 @@ void scale_point_train(const scale_options *o, point *pt, nn_comm *comm) {
     nn_generator_source train_gen = {spec, 0}, test_gen = {spec, n_train};
     nn_source train = nn_source_from_generator(&train_gen, n_train);
     nn_source test = nn_source_from_generator(&test_gen, n_test);
-    fault f = {train, 0};
-    const int injected = fault_of(rank, &f);
-    if (injected == 1) {
-        train.ctx = &f;
-        train.fill = fault_fill;
-        train.fill_rows = fault_fill_rows;
-    }
+    ranks_fault fault;
+    ranks_fault_apply(&fault, rank, &train);
     char dev[32];
     nn_backend_config bc = {scale_threads_per_rank(pt),
                             ranks_device(pt->backend, o->device, dev, sizeof dev), 0};
@@ -274,7 +228,7 @@ void scale_point_train(const scale_options *o, point *pt, nn_comm *comm) {
             tc.comm = &timed.outer;
         }
         st = train_repeats(o, pt, be, &mc, &tc, &train, comm && comm->size > 1 ? &timed : NULL,
-                           injected == 2, &m, &err);
+                           &fault, &m, &err);
     }
     /* every status so far is the same on all ranks; the test rows are rank 0's */
     nn_eval ev = {0, -1};

@@ -3,11 +3,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "nn_io.h"
 #include "out/svg.h"
 
-#define W 920.0
+#define W 920.0   /* at least; wider for long legend labels */
 #define H 520.0
 #define PX 90.0  /* plot area */
 #define PY 50.0
@@ -181,7 +182,10 @@ int chart_write_svg(const char *path, const chart *c) {
     nn_outfile *out;
     if (nn_outfile_open(path, 0, &out, NULL) != NN_OK) return -1;
     FILE *f = nn_outfile_stream(out);
-    svg_begin(f, W, H);
+    size_t longest = 0; /* legend text at 12 px: about 7 px per character */
+    for (size_t s = 0; s < c->n_series; s++)
+        if (strlen(c->series[s].label) > longest) longest = strlen(c->series[s].label);
+    svg_begin(f, fmax(W, PX + PW + 56 + 7.0 * (double)longest), H);
     svg_text(f, PX + PW / 2, 28, "middle", 17, c->title);
     draw_axes(f, c, &ax, &ay);
     if (c->ideal) draw_ideal(f, c->ideal, &ax, &ay, xmin);
