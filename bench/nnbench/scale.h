@@ -75,6 +75,7 @@ typedef struct point {
     char device[128];
     int threads_used;    /* per rank */
     int oversubscribed;  /* ranks x threads exceeded the cores */
+    int ranks_per_node;  /* the most ranks that shared one machine */
     double sec[SCALE_MAX_REPEATS], sps[SCALE_MAX_REPEATS]; /* per timed run */
     double comm[SCALE_MAX_REPEATS];    /* seconds waiting in all-reduces per run (mean of ranks) */
     double overlap[SCALE_MAX_REPEATS]; /* seconds of backward pass after the first gradient
@@ -137,7 +138,7 @@ typedef enum scale_col {
     C_REPEATS, C_SECONDS_MEDIAN, C_SECONDS_MIN, C_SECONDS_MAX, C_SPS_MEDIAN, C_SPS_MIN,
     C_SPS_MAX, C_GFLOPS_MEDIAN, C_STEPS, C_STEP_SECONDS, C_COMPUTE_SECONDS, C_COMM_SECONDS,
     C_COMM_FRACTION, C_OVERLAP_SECONDS, C_ALLREDUCES, C_COMM_BYTES, C_SPEEDUP, C_EFFICIENCY,
-    C_LINK_GBIT, C_LINK_US, C_OVERSUBSCRIBED, C_PEAK_RSS, C_FINAL_LOSS, C_TEST_ACCURACY,
+    C_LINK_GBIT, C_LINK_US, C_OVERSUBSCRIBED, C_RANKS_PER_NODE, C_PEAK_RSS, C_FINAL_LOSS, C_TEST_ACCURACY,
     C_TEST_SAMPLES, C_STATUS, N_COLS
 } scale_col;
 /* A column's name and whether its values are text (else numbers). */

@@ -4,9 +4,10 @@
  *   compute c(P) = u + r * rows(P): rows(P) the largest slice of the global
  *       batch; u (per-step work that does not shrink with the slice: the
  *       update of every parameter, launches) and r (per row) fitted by least
- *       squares to the measured compute_seconds_per_step of the series (rows
- *       that ran oversubscribed left out), or c proportional to the rows when
- *       only one slice size was measured;
+ *       squares to the measured compute_seconds_per_step of the series'
+ *       points whose ranks each had a machine to themselves (one rank, or one
+ *       rank per node), as projected ranks will; c proportional to the rows
+ *       when only one slice size was measured;
  *   gradient sums  g(P) = 2 (P-1)/P * 4 n_params / bandwidth
  *                         + L * 2 (P-1) * latency      (L all-reduces, one per layer);
  *   overlap  h(P) = c(P) * (overlap / compute) of the series' largest measured
@@ -42,8 +43,16 @@ static int ok_measured(const scale_row *r) {
            strcmp(scale_row_text(r, C_STATUS), "ok") == 0 && r->num[C_STEP_SECONDS] > 0;
 }
 
-/* A measured row the model may learn from: not oversubscribed (ranks that
- * share cores compute slower and wait longer than ranks of their own). */
+/* A measured row the model may learn compute from: its ranks each had a
+ * machine to themselves (one rank, or ranks on separate nodes), as the
+ * projected ranks will; ranks that share a machine share its cores, caches
+ * and memory bandwidth and compute slower than alone. */
+static int alone(const scale_row *r) {
+    return ok_measured(r) && !(r->num[C_OVERSUBSCRIBED] > 0) &&
+           (r->num[C_RANKS] == 1 || r->num[C_RANKS_PER_NODE] == 1);
+}
+
+/* A row the overlap ratio may come from: not oversubscribed. */
 static int fits_model(const scale_row *r) {
     return ok_measured(r) && !(r->num[C_OVERSUBSCRIBED] > 0);
 }
@@ -53,7 +62,7 @@ static void fit_compute(const scale_rows *rs, const scale_row *base, series_mode
     double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, xmin = INFINITY, xmax = -INFINITY;
     for (size_t i = 0; i < rs->n; i++) {
         const scale_row *r = &rs->v[i];
-        if (!fits_model(r) || !scale_rows_same_series(r, base)) continue;
+        if (!alone(r) || !scale_rows_same_series(r, base)) continue;
         const double x = r->num[C_BATCH_PER_RANK], y = r->num[C_COMPUTE_SECONDS];
         n++, sx += x, sy += y, sxx += x * x, sxy += x * y;
         xmin = fmin(xmin, x), xmax = fmax(xmax, x);
@@ -67,7 +76,7 @@ static void fit_compute(const scale_rows *rs, const scale_row *base, series_mode
     } else if (n > 0) { /* one slice size: proportional */
         m->u = 0;
         m->r = sy / sx;
-    } else { /* only oversubscribed rows: the base's, proportional */
+    } else { /* no rank alone on a machine: the base's, proportional */
         m->u = 0;
         m->r = base->num[C_COMPUTE_SECONDS] / base->num[C_BATCH_PER_RANK];
     }

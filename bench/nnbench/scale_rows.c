@@ -58,6 +58,7 @@ static const col_def COLS[N_COLS] = {
     [C_LINK_GBIT] = {"link_gbit_per_s", 0, "%.6g"},         /* projected rows */
     [C_LINK_US] = {"link_latency_us", 0, "%.6g"},
     [C_OVERSUBSCRIBED] = {"oversubscribed", 0, "%.0f"},
+    [C_RANKS_PER_NODE] = {"ranks_per_node", 0, "%.0f"}, /* the most ranks on one machine */
     [C_PEAK_RSS] = {"peak_rss_mb", 0, "%.1f"},
     [C_FINAL_LOSS] = {"final_loss", 0, "%.6g"},
     [C_TEST_ACCURACY] = {"test_accuracy", 0, "%.6g"},
@@ -125,6 +126,7 @@ void scale_row_from_point(const scale_options *o, const point *pt, scale_row *r)
     r->num[C_LR] = o->lr;
     r->num[C_REPEATS] = o->repeats;
     r->num[C_OVERSUBSCRIBED] = pt->oversubscribed;
+    r->num[C_RANKS_PER_NODE] = pt->ok ? pt->ranks_per_node : NAN;
     r->num[C_PEAK_RSS] = pt->peak_rss_mb;
     scale_row_set_text(r, C_STATUS, pt->ok ? "ok" : pt->error);
     if (!pt->ok) return;

@@ -241,6 +241,7 @@ void scale_point_train(const scale_options *o, point *pt, nn_comm *comm) {
     pt->test_accuracy = ev.accuracy;
     pt->test_rows = test.n;
     pt->peak_rss_mb = rank_max(comm, nn_peak_rss_mb());
+    pt->ranks_per_node = (int)rank_max(comm, comm ? comm->local_size : 1);
     nn_model_free(m);
     nn_backend_close(be);
 }
