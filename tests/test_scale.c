@@ -490,6 +490,36 @@ Test(scale_mpi, weak_scaling_columns, .timeout = 180) {
     tu_rmtree(dir);
 }
 
+/* More ranks than cores run (Open MPI needs --oversubscribe for that), with
+ * one warning, and the rows say so; 4 ranks train the one-process model too. */
+Test(scale_mpi, oversubscribed_points_are_marked, .timeout = 180) {
+    if (!have_launcher()) cr_skip_test("mpirun is not installed");
+    char *dir = tu_tmpdir();
+    char out[600];
+    snprintf(out, sizeof out, "%s/res", dir);
+    tu_result r = tu_run_nnbench(
+        (const char *const[]){"scale", "--ranks", "1,4", "--samples", "4k", "--features", "8",
+                              "--hidden", "16", "--batch", "100", "--threads", "1", "--repeats",
+                              "1", "--out", out, NULL},
+        NULL, NULL);
+    cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
+    const int over = 4 > sysconf(_SC_NPROCESSORS_ONLN);
+    cr_assert_eq(strstr(r.err, "exceed the") != NULL, over, "%s", r.err);
+    csv *c = csv_read(out);
+    const int four = find_row(c, "measured", 4), one = find_row(c, "measured", 1);
+    cr_assert_str_eq(text(c, four, "status"), "ok");
+    cr_assert_eq(num(c, four, "oversubscribed"), over);
+    cr_assert_eq(num(c, four, "ranks_per_node"), 4);
+    cr_assert_eq(num(c, one, "ranks_per_node"), 1);
+    cr_assert_eq(num(c, four, "batch_per_rank"), 25);
+    const double l1 = num(c, one, "final_loss"), l4 = num(c, four, "final_loss");
+    cr_assert(fabs(l1 - l4) <= 1e-5 * fabs(l1), "loss %.9g with 1 rank, %.9g with 4", l1, l4);
+    if (over) cr_assert(strstr(r.out, "(oversubscribed)") != NULL, "%s", r.out);
+    csv_free(c);
+    tu_result_free(&r);
+    tu_rmtree(dir);
+}
+
 /* A rank whose rows fail, or that dies: every rank stops within seconds,
  * the point's row carries the failing rank's one-line message, scale exits 1
  * (a run failed) and the next point still runs. */
