@@ -1,5 +1,7 @@
-/* scale_report.c — what `nnbench scale` writes: the table on stdout,
- * scale.csv and scale.json (rewritten after every point), and the charts. */
+/* scale_report.c — what `nnbench scale` shows: the table on stdout (one line
+ * per point as it finishes, then the projection next to the measured ranks)
+ * and the charts, all drawn from the rows (scale_rows.c), so that rows read
+ * back with --append are charted with the new ones. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +10,8 @@
 #include "out/chart.h"
 #include "scale.h"
 
-const char *const SCALE_AXIS_NAMES[N_AXES] = {"samples", "features", "hidden",
-                                              "depth",   "batch",    "threads"};
+const char *const SCALE_AXIS_NAMES[N_AXES] = {"samples", "features", "hidden", "depth",
+                                              "batch",   "threads",  "ranks"};
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -25,133 +27,196 @@ void scale_stats(const double *v, int n, double *med, double *mn, double *mx) {
     *med = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
 
-/* Median, min, max of the seconds (sec) and samples/s (sps) of a point; NaN when it failed. */
-typedef struct point_stats {
-    double sec[3], sps[3];
-} point_stats;
-static point_stats stats_of(const scale_options *o, const point *pt) {
-    point_stats s = {{NAN, NAN, NAN}, {NAN, NAN, NAN}};
-    if (pt->ok) {
-        scale_stats(pt->sec, o->repeats, &s.sec[0], &s.sec[1], &s.sec[2]);
-        scale_stats(pt->sps, o->repeats, &s.sps[0], &s.sps[1], &s.sps[2]);
+static int is_kind(const scale_row *r, const char *kind) {
+    return strcmp(scale_row_text(r, C_KIND), kind) == 0;
+}
+static int is_ok(const scale_row *r) { return strcmp(scale_row_text(r, C_STATUS), "ok") == 0; }
+static int is_weak(const scale_row *r) { return strcmp(scale_row_text(r, C_SCALING), "weak") == 0; }
+
+/* --------------------------------------------------------------- table */
+
+void scale_print_header(void) {
+    printf("%-7s %5s %7s %10s %8s %6s %5s %6s %10s %12s %23s %8s %6s %7s %5s %8s %8s %8s\n",
+           "backend", "ranks", "threads", "samples", "features", "hidden", "depth", "batch",
+           "time_s", "samples/s", "[min - max]", "GFLOP/s", "comm%", "speedup", "eff", "peak_MB",
+           "loss", "test_acc");
+    fflush(stdout);
+}
+
+void scale_print_row(const scale_row *r) {
+    const double *v = r->num;
+    printf("%-7s %5.0f %7.0f %10.0f %8.0f %6.0f %5.0f %6.0f", scale_row_text(r, C_BACKEND),
+           v[C_RANKS], v[C_THREADS], v[C_SAMPLES], v[C_FEATURES], v[C_HIDDEN], v[C_DEPTH],
+           v[C_BATCH]);
+    if (!is_ok(r)) {
+        printf("  FAILED: %s\n", scale_row_text(r, C_STATUS));
+    } else {
+        printf(" %10.3f %12.0f [%10.0f - %10.0f] %8.2f %6.1f %7.2f %5.2f %8.1f %8.4f %8.4f%s\n",
+               v[C_SECONDS_MEDIAN], v[C_SPS_MEDIAN], v[C_SPS_MIN], v[C_SPS_MAX],
+               v[C_GFLOPS_MEDIAN], 100.0 * (isfinite(v[C_COMM_FRACTION]) ? v[C_COMM_FRACTION] : 0),
+               v[C_SPEEDUP], v[C_EFFICIENCY], v[C_PEAK_RSS], v[C_FINAL_LOSS], v[C_TEST_ACCURACY],
+               v[C_OVERSUBSCRIBED] > 0 ? "  (oversubscribed)" : "");
     }
-    return s;
+    fflush(stdout);
 }
 
-/* The backend a point ran on (or was asked for, when it did not run). */
-static const char *backend_of(const point *pt) {
-    return pt->ran_backend[0] ? pt->ran_backend : pt->backend;
-}
-
-/* ---------------------------------------------------------------- csv */
-
-void scale_csv_header(FILE *f) {
-    fputs("backend,device,threads,samples,features,hidden,depth,batch,classes,epochs,optimizer,lr,"
-          "repeats,seconds_median,seconds_min,seconds_max,samples_per_second_median,"
-          "samples_per_second_min,samples_per_second_max,gflops_median,peak_rss_mb,final_loss,"
-          "test_accuracy,test_samples,status\n", f);
-    fflush(f);
-}
-
-/* s with the characters in `bad` replaced by spaces, into buf. */
-static const char *csv_clean(const char *s, const char *bad, char *buf, size_t len) {
-    snprintf(buf, len, "%s", s);
-    for (char *c = buf; *c; c++)
-        if (strchr(bad, *c)) *c = ' ';
-    return buf;
-}
-
-void scale_csv_row(FILE *f, const scale_options *o, const point *pt) {
-    point_stats s = stats_of(o, pt);
-    char status[300], device[128];
-    csv_clean(pt->ok ? "ok" : pt->error, ",\"\n", status, sizeof status);
-    csv_clean(pt->device, ",\"", device, sizeof device);
-    fprintf(f, "%s,%s,%d,%llu,%llu,%llu,%llu,%llu,%zu,%d,%s,%g,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,"
-               "%.4g,%.1f,%.6g,%.6g,%llu,%s\n",
-            backend_of(pt), device, pt->threads_used, (unsigned long long)pt->p[AX_SAMPLES],
-            (unsigned long long)pt->p[AX_FEATURES], (unsigned long long)pt->p[AX_HIDDEN],
-            (unsigned long long)pt->p[AX_DEPTH], (unsigned long long)pt->p[AX_BATCH],
-            o->spec.classes, o->epochs, nn_optimizer_name(o->optimizer), o->lr, o->repeats,
-            s.sec[0], s.sec[1], s.sec[2], s.sps[0], s.sps[1], s.sps[2],
-            s.sps[0] * pt->flops_per_sample / 1e9, pt->peak_rss_mb, pt->final_loss,
-            pt->test_accuracy, (unsigned long long)pt->test_rows, status);
-    fflush(f);
-}
-
-/* ---------------------------------------------------------------- json */
-
-static void json_point(json_writer *w, const scale_options *o, const point *pt) {
-    point_stats s = stats_of(o, pt);
-    json_begin_object(w);
-    json_key_string(w, "backend", backend_of(pt));
-    json_key_string(w, "device", pt->device);
-    json_key_int(w, "threads", pt->threads_used);
-    for (int a = AX_SAMPLES; a <= AX_BATCH; a++)
-        json_key_int(w, SCALE_AXIS_NAMES[a], (long long)pt->p[a]);
-    opt_json_echo(&SCALE_OPTIONS, w, o); /* dataset, classes, epochs, optimizer, lr, repeats */
-    json_key_number(w, "seconds_median", s.sec[0]);
-    json_key_number(w, "seconds_min", s.sec[1]);
-    json_key_number(w, "seconds_max", s.sec[2]);
-    json_key_number(w, "samples_per_second_median", s.sps[0]);
-    json_key_number(w, "samples_per_second_min", s.sps[1]);
-    json_key_number(w, "samples_per_second_max", s.sps[2]);
-    json_key_number(w, "gflops_median", s.sps[0] * pt->flops_per_sample / 1e9);
-    json_key_number(w, "peak_rss_mb", pt->peak_rss_mb);
-    json_key_number(w, "final_loss", pt->ok ? pt->final_loss : NAN);
-    json_key_number(w, "test_accuracy", pt->ok && pt->test_accuracy >= 0 ? pt->test_accuracy : NAN);
-    json_key_int(w, "test_samples", (long long)pt->test_rows);
-    json_key_string(w, "status", pt->ok ? "ok" : pt->error);
-    json_end_object(w);
-}
-
-void scale_write_json(const char *path, const scale_options *o, const point *pts, size_t n) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        cli_warn("cannot write %s", path);
-        return;
+void scale_print_projection(const scale_rows *rs) {
+    int any = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        const scale_row *p = &rs->v[i];
+        if (!is_kind(p, "projected")) continue;
+        if (!any++)
+            printf("\nprojected (ring all-reduce model, link %g Gbit/s, %g us; measured where "
+                   "run):\n%-7s %-6s %7s %6s %6s %9s %11s %9s %6s %7s %5s %11s %8s\n",
+                   p->num[C_LINK_GBIT], p->num[C_LINK_US], "backend", "scale", "threads",
+                   "batch", "ranks", "step_ms", "compute_ms", "comm_ms", "comm%", "speedup",
+                   "eff", "measured_ms", "meas_eff");
+        const scale_row *m = NULL;
+        for (size_t j = 0; j < rs->n && !m; j++)
+            if (is_kind(&rs->v[j], "measured") && is_ok(&rs->v[j]) &&
+                rs->v[j].num[C_RANKS] == p->num[C_RANKS] && scale_rows_same_series(&rs->v[j], p))
+                m = &rs->v[j];
+        printf("%-7s %-6s %7.0f %6.0f %6.0f %9.3f %11.3f %9.3f %6.1f %7.2f %5.2f",
+               scale_row_text(p, C_BACKEND), scale_row_text(p, C_SCALING), p->num[C_THREADS],
+               p->num[C_BATCH], p->num[C_RANKS], 1e3 * p->num[C_STEP_SECONDS],
+               1e3 * p->num[C_COMPUTE_SECONDS], 1e3 * p->num[C_COMM_SECONDS],
+               100 * p->num[C_COMM_FRACTION], p->num[C_SPEEDUP], p->num[C_EFFICIENCY]);
+        if (m) printf(" %11.3f %8.2f", 1e3 * m->num[C_STEP_SECONDS], m->num[C_EFFICIENCY]);
+        printf("\n");
     }
-    json_writer w = json_writer_on(f);
-    fputc('[', f);
-    w.depth = 1;
-    for (size_t i = 0; i < n; i++) json_point(&w, o, &pts[i]);
-    fputs("\n]\n", f);
-    if (fclose(f) != 0) cli_warn("cannot write %s", path);
+    fflush(stdout);
 }
 
 /* -------------------------------------------------------------- charts */
 
-/* Label of a series: every varying parameter except `axis`. */
-static void series_label(const scale_options *o, const point *pt, int axis, char *buf, size_t len) {
-    size_t used = (size_t)snprintf(buf, len, "%s", backend_of(pt));
-    for (int a = 0; a < N_AXES && used < len; a++)
-        if (a != axis && o->ax[a].n > 1)
-            used += (size_t)snprintf(buf + used, len - used, " %s=%llu", SCALE_AXIS_NAMES[a],
-                                     (unsigned long long)pt->p[a]);
+/* The columns of the swept axes, and the value a series label shows for
+ * each (per rank under weak scaling, where the global values follow the
+ * ranks). */
+static const scale_col AXIS_COL[N_AXES] = {C_SAMPLES, C_FEATURES, C_HIDDEN,      C_DEPTH,
+                                           C_BATCH,   C_THREADS,  C_RANKS};
+static double label_value(const scale_row *r, int axis) {
+    if (axis == AX_SAMPLES && is_weak(r)) return r->num[C_SAMPLES] / r->num[C_RANKS];
+    if (axis == AX_BATCH && is_weak(r)) return r->num[C_BATCH_PER_RANK];
+    if (axis == AX_THREADS) return r->num[C_THREADS_OPTION];
+    return r->num[AXIS_COL[axis]];
 }
 
-/* Group the finished points into series along `axis`; returns the number of series. */
-static size_t collect_series(const scale_options *o, const point *pts, size_t n, int axis,
-                             chart_series *series, size_t max_series) {
-    size_t ns = 0;
-    for (size_t i = 0; i < n; i++) {
-        char label[128];
-        series_label(o, &pts[i], axis, label, sizeof label);
-        size_t s = 0;
-        while (s < ns && strcmp(series[s].label, label) != 0) s++;
-        if (s == ns) {
-            if (ns == max_series) continue;
-            memset(&series[ns], 0, sizeof series[ns]);
-            snprintf(series[ns].label, sizeof series[ns].label, "%s", label);
-            ns++;
+/* Which axes vary among the measured rows (labels name them), and whether
+ * the rows mix strong and weak scaling. */
+typedef struct varying {
+    int axis[N_AXES];
+    int scaling, backend;
+} varying;
+
+static varying find_varying(const scale_rows *rs) {
+    varying v = {{0}, 0, 0};
+    const scale_row *first = NULL;
+    for (size_t i = 0; i < rs->n; i++) {
+        const scale_row *r = &rs->v[i];
+        if (!is_kind(r, "measured")) continue;
+        if (!first) {
+            first = r;
+            continue;
         }
-        chart_series *se = &series[s];
-        if (se->n < CHART_MAX_POINTS && pts[i].ok) {
-            se->x[se->n] = axis == AX_THREADS ? pts[i].threads_used : (double)pts[i].p[axis];
-            se->y[se->n] = stats_of(o, &pts[i]).sps[0];
-            se->n++;
-        }
+        for (int a = 0; a < N_AXES; a++) v.axis[a] |= label_value(r, a) != label_value(first, a);
+        v.scaling |= strcmp(scale_row_text(r, C_SCALING), scale_row_text(first, C_SCALING)) != 0;
+        v.backend |= strcmp(scale_row_text(r, C_BACKEND), scale_row_text(first, C_BACKEND)) != 0;
     }
-    for (size_t s = 0; s < ns; s++) chart_sort_series(&series[s]);
+    return v;
+}
+
+/* Label of a series: backend and every varying setting except `axis`. */
+static void series_label(const varying *v, const scale_row *r, int axis, char *buf, size_t len) {
+    size_t used = (size_t)snprintf(buf, len, "%s", scale_row_text(r, C_BACKEND));
+    if (v->scaling && used < len)
+        used += (size_t)snprintf(buf + used, len - used, " %s", scale_row_text(r, C_SCALING));
+    for (int a = 0; a < N_AXES && used < len; a++)
+        if (a != axis && v->axis[a])
+            used += (size_t)snprintf(buf + used, len - used, " %s=%.0f", SCALE_AXIS_NAMES[a],
+                                     label_value(r, a));
+    if (is_kind(r, "projected") && used < len)
+        snprintf(buf + used, len - used, " projected (%g Gbit/s, %g us)", r->num[C_LINK_GBIT],
+                 r->num[C_LINK_US]);
+}
+
+#define MAX_SERIES 24
+
+/* The series of `label` in series[0..*ns), added when new (dashed when
+ * projected); NULL when there is no room. */
+static chart_series *series_for(chart_series *series, size_t *ns, size_t max, const char *label,
+                                int dashed) {
+    size_t s = 0;
+    while (s < *ns && strcmp(series[s].label, label) != 0) s++;
+    if (s < *ns) return &series[s];
+    if (*ns == max) return NULL;
+    memset(&series[s], 0, sizeof series[s]);
+    snprintf(series[s].label, sizeof series[s].label, "%s", label);
+    series[s].dashed = dashed;
+    ++*ns;
+    return &series[s];
+}
+
+/* Sort a series by x and replace the points of one x (rows of the same
+ * setting from several sweeps, --append) by their median. */
+static void merge_repeats(chart_series *se) {
+    chart_sort_series(se);
+    size_t k = 0;
+    for (size_t i = 0; i < se->n;) {
+        size_t j = i;
+        while (j < se->n && se->x[j] == se->x[i]) j++;
+        const size_t m = j - i < SCALE_MAX_REPEATS ? j - i : SCALE_MAX_REPEATS;
+        double mn, mx;
+        se->x[k] = se->x[i];
+        scale_stats(se->y + i, (int)m, &se->y[k], &mn, &mx); /* copies before it sorts */
+        k++;
+        i = j;
+    }
+    se->n = k;
+}
+
+static void add_point(chart_series *se, double x, double y) {
+    if (se && se->n < CHART_MAX_POINTS) se->x[se->n] = x, se->y[se->n] = y, se->n++;
+}
+
+/* Group the ok rows into series along `axis`, y from column `ycol` (the
+ * median of rows repeated at one x); a projected series takes the colour of
+ * the measured one it continues and starts from that series' base row (the
+ * fewest ranks). Returns the count. */
+static size_t collect(const scale_rows *rs, const varying *v, int axis, scale_col ycol,
+                      chart_series *series, size_t max) {
+    size_t ns = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        const scale_row *r = &rs->v[i];
+        if (!is_ok(r) || !isfinite(r->num[ycol])) continue;
+        char label[160];
+        series_label(v, r, axis, label, sizeof label);
+        const int projected = is_kind(r, "projected");
+        chart_series *se = series_for(series, &ns, max, label, projected);
+        if (projected && se && se->n == 0) { /* anchor it on the measured base */
+            const scale_row *base = NULL;
+            for (size_t j = 0; j < rs->n; j++) {
+                const scale_row *b = &rs->v[j];
+                if (is_kind(b, "measured") && is_ok(b) && isfinite(b->num[ycol]) &&
+                    scale_rows_same_series(b, r) && (!base || b->num[C_RANKS] < base->num[C_RANKS]))
+                    base = b;
+            }
+            if (base) add_point(se, base->num[AXIS_COL[axis]], base->num[ycol]);
+        }
+        add_point(se, r->num[AXIS_COL[axis]], r->num[ycol]);
+    }
+    for (size_t s = 0; s < ns; s++) { /* colours: a projection shares its measured series' */
+        merge_repeats(&series[s]);
+        series[s].colour = (int)s + 1;
+    }
+    for (size_t s = 0; s < ns; s++) {
+        const char *cut = series[s].dashed ? strstr(series[s].label, " projected (") : NULL;
+        if (!cut) continue;
+        const size_t len = (size_t)(cut - series[s].label);
+        for (size_t m = 0; m < ns; m++)
+            if (!series[m].dashed && strlen(series[m].label) == len &&
+                strncmp(series[m].label, series[s].label, len) == 0)
+                series[s].colour = series[m].colour;
+    }
     return ns;
 }
 
@@ -165,58 +230,62 @@ static void to_speedup(chart_series *series, size_t ns) {
     }
 }
 
-/* One chart along `axis`: throughput, or speedup (threads only). */
-static void write_chart(const scale_options *o, const point *pts, size_t n, int axis,
-                        int speedup, FILE *log) {
-    static chart_series series[64];
-    char path[1024], title[256];
-    const char *kind = nn_data_kind_name(o->spec.kind), *xlabel = SCALE_AXIS_NAMES[axis];
-    size_t ns = collect_series(o, pts, n, axis, series, 64);
-    if (speedup) {
+static void draw(const scale_options *o, const char *name, const chart *c, FILE *log) {
+    char path[4096];
+    if (scale_files_path(o, name, path, sizeof path) == 0 && chart_write_svg(path, c) == 0)
+        fprintf(log, "chart: %s\n", path);
+    else
+        cli_warn("cannot write %s/%s", o->out_dir, name);
+}
+
+/* Only the measured rows (the axis charts other than ranks). */
+static void measured_only(const scale_rows *rs, scale_rows *out) {
+    out->n = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        if (is_kind(&rs->v[i], "measured")) out->v[out->n++] = rs->v[i];
+}
+
+void scale_write_charts(const scale_options *o, const scale_rows *rs, FILE *log) {
+    static chart_series series[MAX_SERIES];
+    const varying v = find_varying(rs);
+    const char *kind = scale_row_text(&rs->v[0], C_DATASET);
+    char title[256], name[64];
+    if (rs->n == 0) return;
+    scale_rows measured = {0, rs->n, malloc(rs->n * sizeof *rs->v)};
+    if (!measured.v) return;
+    measured_only(rs, &measured);
+    for (int axis = 0; axis < AX_RANKS; axis++) {
+        if (!v.axis[axis]) continue;
+        const char *x = SCALE_AXIS_NAMES[axis];
+        size_t ns = collect(&measured, &v, axis, C_SPS_MEDIAN, series, MAX_SERIES);
+        snprintf(title, sizeof title, "Training throughput against %s (%s)", x, kind);
+        snprintf(name, sizeof name, "throughput_vs_%s.svg", x);
+        draw(o, name, &(chart){title, x, "samples/s", series, ns, 0}, log);
+        if (axis != AX_THREADS) continue;
         to_speedup(series, ns);
         snprintf(title, sizeof title, "Speedup against threads (%s)", kind);
-        snprintf(path, sizeof path, "%s/speedup_vs_threads.svg", o->out_dir);
-    } else {
-        snprintf(title, sizeof title, "Training throughput against %s (%s)", xlabel, kind);
-        snprintf(path, sizeof path, "%s/throughput_vs_%s.svg", o->out_dir, xlabel);
+        draw(o, "speedup_vs_threads.svg",
+             &(chart){title, x, "speedup over the fewest threads", series, ns, CHART_IDEAL_LINEAR},
+             log);
     }
-    chart c = {title, xlabel, speedup ? "speedup over the fewest threads" : "samples/s", series,
-               ns, speedup};
-    if (chart_write_svg(path, &c) == 0) fprintf(log, "chart: %s\n", path);
-    else cli_warn("cannot write %s", path);
-}
-
-void scale_write_charts(const scale_options *o, const point *pts, size_t n, FILE *log) {
-    for (int axis = 0; axis < N_AXES; axis++) {
-        if (o->ax[axis].n < 2) continue;
-        write_chart(o, pts, n, axis, 0, log);
-        if (axis == AX_THREADS) write_chart(o, pts, n, axis, 1, log);
-    }
-}
-
-/* --------------------------------------------------------------- table */
-
-void scale_print_header(void) {
-    printf("%-7s %7s %10s %8s %6s %5s %6s %10s %12s %23s %8s %8s %8s %8s\n", "backend", "threads",
-           "samples", "features", "hidden", "depth", "batch", "time_s", "samples/s",
-           "[min - max]", "GFLOP/s", "peak_MB", "loss", "test_acc");
-    fflush(stdout);
-}
-
-void scale_print_row(const scale_options *o, const point *pt) {
-    unsigned long long p[N_AXES];
-    for (int a = 0; a < N_AXES; a++) p[a] = pt->p[a];
-    if (pt->ok) {
-        point_stats s = stats_of(o, pt);
-        printf("%-7s %7d %10llu %8llu %6llu %5llu %6llu %10.3f %12.0f [%10.0f - %10.0f] %8.2f "
-               "%8.1f %8.4f %8.4f\n", pt->ran_backend, pt->threads_used, p[AX_SAMPLES],
-               p[AX_FEATURES], p[AX_HIDDEN], p[AX_DEPTH], p[AX_BATCH], s.sec[0], s.sps[0],
-               s.sps[1], s.sps[2], s.sps[0] * pt->flops_per_sample / 1e9, pt->peak_rss_mb,
-               pt->final_loss, pt->test_accuracy);
-    } else {
-        printf("%-7s %7llu %10llu %8llu %6llu %5llu %6llu  FAILED: %s\n", pt->backend,
-               p[AX_THREADS], p[AX_SAMPLES], p[AX_FEATURES], p[AX_HIDDEN], p[AX_DEPTH],
-               p[AX_BATCH], pt->error);
-    }
-    fflush(stdout);
+    free(measured.v);
+    int projected = 0;
+    for (size_t i = 0; i < rs->n; i++) projected |= is_kind(&rs->v[i], "projected");
+    if (!v.axis[AX_RANKS] && !projected) return;
+    const int weak = is_weak(&rs->v[0]) && !v.scaling;
+    size_t ns = collect(rs, &v, AX_RANKS, C_SPEEDUP, series, MAX_SERIES);
+    snprintf(title, sizeof title, "%s against MPI ranks (%s)",
+             weak ? "Scaled speedup (weak scaling)" : "Speedup", kind);
+    draw(o, "speedup_vs_ranks.svg",
+         &(chart){title, "ranks", "speedup over the fewest ranks", series, ns, CHART_IDEAL_LINEAR},
+         log);
+    ns = collect(rs, &v, AX_RANKS, C_EFFICIENCY, series, MAX_SERIES);
+    snprintf(title, sizeof title, "%s efficiency against MPI ranks (%s)", weak ? "Weak" : "Parallel",
+             kind);
+    draw(o, "efficiency_vs_ranks.svg",
+         &(chart){title, "ranks", "efficiency", series, ns, CHART_IDEAL_ONE}, log);
+    ns = collect(rs, &v, AX_RANKS, C_COMM_FRACTION, series, MAX_SERIES);
+    snprintf(title, sizeof title, "Time waiting in all-reduces against MPI ranks (%s)", kind);
+    draw(o, "comm_fraction_vs_ranks.svg",
+         &(chart){title, "ranks", "share of the step time waiting", series, ns, 0}, log);
 }

@@ -121,5 +121,18 @@ int nn_teacher_path_supported(nn_teacher_path path);
  * counts; the rows do not depend on the thread count or the path. */
 nn_status nn_teacher_rows(const nn_teacher *t, const nn_data_spec *spec, uint64_t rows_seed,
                           uint64_t first, size_t count, float *x, float *y, nn_error *err);
+/* Rows offset + rows[i] (i < count, any order, repeats allowed) into
+ * x: (count, features) and y: (count): each row has the bits it has in
+ * nn_teacher_rows. */
+nn_status nn_teacher_rows_at(const nn_teacher *t, const nn_data_spec *spec, uint64_t rows_seed,
+                             uint64_t offset, const uint64_t *rows, size_t count, float *x,
+                             float *y, nn_error *err);
+
+/* The streamed rows offset + rows[i] (i < count, any order) of any
+ * generator into x: (count, features) and y: (count), each equal to that row
+ * of nn_data_generate_range; only the requested rows are computed (a
+ * data-parallel rank makes its own rows only). */
+nn_status nn_data_generate_rows(const nn_data_spec *spec, uint64_t offset, const uint64_t *rows,
+                                size_t count, float *x, float *y, nn_error *err);
 
 #endif /* NN_DATA_INTERNAL_H */

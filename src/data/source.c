@@ -61,8 +61,16 @@ static nn_status generator_fill(void *ctx, uint64_t first, size_t count, float *
     return nn_data_generate_range(&g->spec, g->offset + first, count, x, y, err);
 }
 
+/* Rows rows[0..count) of the generator source ctx: only those are generated. */
+static nn_status generator_fill_rows(void *ctx, const uint64_t *rows, size_t count, float *x,
+                                     float *y, nn_error *err) {
+    const nn_generator_source *g = ctx;
+    return nn_data_generate_rows(&g->spec, g->offset, rows, count, x, y, err);
+}
+
 nn_source nn_source_from_generator(const nn_generator_source *g, uint64_t n) {
     nn_source s = {.n = n, .features = generator_features(&g->spec),
-                   .classes = generator_classes(&g->spec), .fill = generator_fill, .ctx = (void *)g};
+                   .classes = generator_classes(&g->spec), .fill = generator_fill, .ctx = (void *)g,
+                   .fill_rows = generator_fill_rows};
     return s;
 }

@@ -3,10 +3,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "nn_io.h"
 #include "out/svg.h"
 
-#define W 920.0
+#define W 920.0   /* at least; wider for long legend labels */
 #define H 520.0
 #define PX 90.0  /* plot area */
 #define PY 50.0
@@ -16,6 +18,12 @@
 static const char *const COLOURS[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 #define N_COLOURS (sizeof COLOURS / sizeof COLOURS[0])
+
+/* The colour of series s. */
+static const char *colour_of(const chart *c, size_t s) {
+    const int k = c->series[s].colour;
+    return COLOURS[(k > 0 ? (size_t)(k - 1) : s) % N_COLOURS];
+}
 
 typedef struct axis {
     double lo, hi;
@@ -84,7 +92,8 @@ static void fit_axes(const chart *c, axis *ax, axis *ay, double *xmin) {
             xlo = fmin(xlo, x), xhi = fmax(xhi, x), ylo = fmin(ylo, y), yhi = fmax(yhi, y);
         }
     if (!isfinite(xlo)) xlo = 0, xhi = 1, ylo = 0, yhi = 1;
-    if (c->ideal) yhi = fmax(yhi, xhi / xlo), ylo = fmin(ylo, 1.0);
+    if (c->ideal == CHART_IDEAL_LINEAR) yhi = fmax(yhi, xhi / xlo), ylo = fmin(ylo, 1.0);
+    if (c->ideal == CHART_IDEAL_ONE) yhi = fmax(yhi, 1.0);
     *ax = fit(xlo, xhi, 1, 0);
     *ay = fit(ylo, yhi, 1, 1);
     *xmin = xlo;
@@ -119,14 +128,14 @@ static void draw_axes(FILE *f, const chart *c, const axis *ax, const axis *ay) {
     svg_text_vertical(f, PX - 62, PY + PH / 2, 14, label);
 }
 
-/* The dashed line y = x / xmin (ideal speedup). */
-static void draw_ideal(FILE *f, const axis *ax, const axis *ay, double xmin) {
+/* The dashed reference: y = x / xmin (ideal speedup) or y = 1. */
+static void draw_ideal(FILE *f, int kind, const axis *ax, const axis *ay, double xmin) {
     fprintf(f, "<polyline fill=\"none\" stroke=\"#555\" stroke-dasharray=\"6 4\" points=\"");
     for (int i = 0; i <= 50; i++) {
         double x = ax->lo + (ax->hi - ax->lo) * i / 50.0;
         if (ax->log) x = ax->lo * pow(ax->hi / ax->lo, i / 50.0);
         if (x < xmin) continue;
-        double y = x / xmin;
+        double y = kind == CHART_IDEAL_LINEAR ? x / xmin : 1.0;
         if (y > ay->hi) break;
         fprintf(f, "%.1f,%.1f ", px(ax, x), py(ay, y));
     }
@@ -137,15 +146,17 @@ static void draw_ideal(FILE *f, const axis *ax, const axis *ay, double xmin) {
 static void draw_series(FILE *f, const chart *c, const axis *ax, const axis *ay) {
     for (size_t s = 0; s < c->n_series; s++) {
         const chart_series *se = &c->series[s];
-        const char *col = COLOURS[s % N_COLOURS];
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
+        const char *col = colour_of(c, s);
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", col,
+                se->dashed ? " stroke-dasharray=\"7 5\"" : "");
         for (size_t i = 0; i < se->n; i++)
             if (isfinite(se->y[i])) fprintf(f, "%.1f,%.1f ", px(ax, se->x[i]), py(ay, se->y[i]));
         fprintf(f, "\"/>\n");
         for (size_t i = 0; i < se->n; i++)
             if (isfinite(se->y[i]))
-                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n",
-                        px(ax, se->x[i]), py(ay, se->y[i]), col);
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\" "
+                           "stroke=\"%s\" stroke-width=\"1.5\"/>\n", px(ax, se->x[i]),
+                        py(ay, se->y[i]), se->dashed ? "white" : col, col);
     }
 }
 
@@ -157,8 +168,9 @@ static void draw_legend(FILE *f, const chart *c) {
         int ideal_row = s == c->n_series;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                    "stroke-width=\"2\"%s/>\n", PX + PW + 16, y, PX + PW + 40, y,
-                ideal_row ? "#555" : COLOURS[s % N_COLOURS],
-                ideal_row ? " stroke-dasharray=\"6 4\"" : "");
+                ideal_row ? "#555" : colour_of(c, s),
+                ideal_row ? " stroke-dasharray=\"6 4\""
+                : c->series[s].dashed ? " stroke-dasharray=\"7 5\"" : "");
         svg_text(f, PX + PW + 46, y + 4, "start", 12, ideal_row ? "ideal" : c->series[s].label);
     }
 }
@@ -167,14 +179,18 @@ int chart_write_svg(const char *path, const chart *c) {
     axis ax, ay;
     double xmin;
     fit_axes(c, &ax, &ay, &xmin);
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    svg_begin(f, W, H);
+    nn_outfile *out;
+    if (nn_outfile_open(path, 0, &out, NULL) != NN_OK) return -1;
+    FILE *f = nn_outfile_stream(out);
+    size_t longest = 0; /* legend text at 12 px: about 7 px per character */
+    for (size_t s = 0; s < c->n_series; s++)
+        if (strlen(c->series[s].label) > longest) longest = strlen(c->series[s].label);
+    svg_begin(f, fmax(W, PX + PW + 56 + 7.0 * (double)longest), H);
     svg_text(f, PX + PW / 2, 28, "middle", 17, c->title);
     draw_axes(f, c, &ax, &ay);
-    if (c->ideal) draw_ideal(f, &ax, &ay, xmin);
+    if (c->ideal) draw_ideal(f, c->ideal, &ax, &ay, xmin);
     draw_series(f, c, &ax, &ay);
     draw_legend(f, c);
     svg_end(f);
-    return fclose(f) == 0 ? 0 : -1;
+    return nn_outfile_commit(out, NULL) == NN_OK ? 0 : -1;
 }
