@@ -10,6 +10,7 @@
 
 #include "describe.h"
 #include "files.h"
+#include "ranks.h"
 #include "resume.h"
 #include "train_loop.h"
 #include "train_run.h"
@@ -47,18 +48,25 @@ static int on_progress(void *user, double fraction) {
 static int train(train_run *t, nn_model *m, run_log *log, run_result *r) {
     const experiment_options *o = &t->o;
     nn_train_config tc = o->train;
+    tc.comm = ranks_comm(); /* NULL in a plain run */
     tc.on_log = on_log;
     tc.on_progress = on_progress;
     tc.user = log;
     nn_error err;
     nn_trainer *tr = NULL;
-    if (nn_trainer_create(m, &r->src, &tc, &tr, &err) != NN_OK)
+    ranks_fault fault; /* NNBENCH_TEST_FAULT: a failing rank, for the tests */
+    nn_source src = r->src;
+    if (tc.comm) ranks_fault_apply(&fault, tc.comm->rank, &src);
+    if (tc.comm) ranks_fault_exit(&fault);
+    if (nn_trainer_create(m, &src, &tc, &tr, &err) != NN_OK)
         return opt_library_error(&TRAIN_OPTIONS, &err);
     int rc = t->resumed ? resume_apply(&t->ck, o->resume_path, tr) : EXIT_OK;
     run_ckpt ck = {o->checkpoint_path, o, &t->d, t->desc, nn_trainer_steps_per_epoch(tr)};
     train_loop loop = {tr, o->checkpoint_path ? &ck : NULL, o->checkpoint_every.steps,
-                       o->checkpoint_every.seconds, t->resumed ? t->ck.step : 0, t->is_root};
+                       o->checkpoint_every.seconds, t->resumed ? t->ck.step : 0, t->is_root,
+                       tc.comm};
     loop_end end = {0, 0};
+    rc = ranks_agree(rc);
     if (rc == EXIT_OK) {
         progress_start(&log->bar, !o->quiet && t->is_root && isatty(STDERR_FILENO));
         loop_catch_signals();
@@ -87,7 +95,9 @@ static int train_and_report(train_run *t, nn_model *m, run_log *log, run_result 
     if (rc != EXIT_OK) return rc;
     if (r->signal) return report_interrupted(t, r, log);
     nn_error err;
-    if (evaluate(m, r, &err) != NN_OK) return opt_library_error(&TRAIN_OPTIONS, &err);
+    /* Every rank holds the same weights: rank 0 scores them and reports. */
+    if (t->is_root && evaluate(m, r, &err) != NN_OK)
+        return opt_library_error(&TRAIN_OPTIONS, &err);
     nn_backend_profile(t->be, &r->prof);
     if (t->is_root) report_results(t, r);
     return report_files(t, m, r, log);
@@ -98,8 +108,12 @@ static int run(train_run *t) {
     experiment_options *o = &t->o;
     nn_error err;
     nn_model *m = NULL;
-    if (nn_model_create(t->be, &o->model, &m, &err) != NN_OK)
-        return opt_library_error(&TRAIN_OPTIONS, &err);
+    int created = nn_model_create(t->be, &o->model, &m, &err) == NN_OK
+                      ? EXIT_OK : opt_library_error(&TRAIN_OPTIONS, &err);
+    if ((created = ranks_agree(created)) != EXIT_OK) {
+        nn_model_free(m);
+        return created;
+    }
     run_result r = {.src = experiment_train_source(&t->d), .test = experiment_test_source(&t->d),
                     .tr = {NAN, NAN}, .te = {NAN, NAN}};
     cli_layers_str(&o->model, r.layers, sizeof r.layers);
@@ -110,6 +124,7 @@ static int run(train_run *t) {
         fprintf(stderr, "nnbench: out of memory\n");
         rc = EXIT_FAIL;
     }
+    rc = ranks_agree(rc);
     if (rc == EXIT_OK) {
         if (!o->quiet && t->is_root) report_header(t, r.layers);
         rc = train_and_report(t, m, &log, &r);
@@ -173,6 +188,9 @@ static int setup(train_run *t, int argc, char **argv) {
     int rc = parse(t, argc, argv);
     if (rc < 0) return -1; /* --help */
     if (rc != EXIT_OK) return rc;
+    if (o->check && ranks_comm())
+        return cli_usage_error("--check: compares cpu with opencl in one process; run it without "
+                               "mpirun");
     if (o->check) return -2;
     if (o->device && strcmp(o->backend, "cpu") == 0)
         return cli_usage_error("--device: selects an OpenCL device; add --backend opencl");
@@ -194,18 +212,24 @@ static void train_run_free(train_run *t) {
 int cmd_train(int argc, char **argv) {
     train_run t;
     memset(&t, 0, sizeof t);
-    t.is_root = 1; /* a data-parallel run sets this for rank 0 only */
+    t.is_root = ranks_is_root(); /* under mpirun: rank 0 prints and writes files */
     int rc = setup(&t, argc, argv);
     if (rc == -2) {
         train_run_free(&t);
         return cmd_check(argc, argv);
     }
+    /* Every rank prepared its own data: a rank that could not (an unreadable
+     * file on one node) stops them all here, before any collective call. */
+    if (rc >= 0) rc = ranks_agree(rc);
     if (rc == EXIT_OK) {
-        nn_backend_config bc = {t.o.threads, t.o.device, t.o.profile};
-        rc = cli_open_backend(t.o.backend, &bc, t.o.no_fallback, &t.be, t.fallback,
-                              sizeof t.fallback);
+        char dev[32];
+        nn_backend_config bc = {t.o.threads, ranks_device(t.o.backend, t.o.device, dev, sizeof dev),
+                                t.o.profile};
+        rc = ranks_agree(cli_open_backend(t.o.backend, &bc, t.o.no_fallback, &t.be, t.fallback,
+                                          sizeof t.fallback));
     }
     if (rc == EXIT_OK) rc = run(&t);
+    rc = ranks_agree(rc < 0 ? EXIT_OK : rc); /* every rank exits with the same code */
     train_run_free(&t);
-    return rc < 0 ? EXIT_OK : rc;
+    return rc;
 }

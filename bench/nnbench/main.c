@@ -18,7 +18,7 @@ typedef struct command {
 } command;
 
 static const command COMMANDS[] = {
-    {"train", cmd_train, "train a network (default command)", 0},
+    {"train", cmd_train, "train a network (default command; mpirun -n P: P ranks)", 1},
     {"devices", cmd_devices, "list OpenCL platforms and devices", 0},
     {"predict", cmd_predict, "apply a saved model to CSV or generated rows", 0},
     {"check", cmd_check, "train on cpu and opencl side by side and compare", 0},

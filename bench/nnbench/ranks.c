@@ -17,6 +17,7 @@
 #endif
 
 static nn_comm *job_comm; /* the MPI communicator once started, else NULL */
+static FILE *held_stderr;  /* ranks other than 0: what they would have printed */
 
 /* The value of the first of `names` that is set to a whole number >= 0;
  * -1 when none is. *which names it. */
@@ -69,6 +70,14 @@ static void describe(const ranks_launch *l, char *buf, size_t len) {
 }
 
 #ifdef NNBENCH_MPI
+/* Only rank 0 speaks: this process's stderr goes to an unnamed file instead,
+ * whose last line ranks_agree hands to rank 0 when this rank failed alone. */
+static void hold_stderr(void) {
+    fflush(stderr);
+    held_stderr = tmpfile();
+    if (held_stderr) dup2(fileno(held_stderr), STDERR_FILENO);
+}
+
 /* Only rank 0 speaks: send this process's stdout to /dev/null. */
 static void silence_stdout(void) {
     fflush(stdout);
@@ -110,7 +119,7 @@ int ranks_start(const char *command, int uses_ranks, int *argc, char ***argv) {
         if (speaker) fprintf(stderr, "nnbench: cannot start MPI: %s\n", err.msg);
         return EXIT_FAIL;
     }
-    if (job_comm->rank != 0) silence_stdout();
+    if (job_comm->rank != 0) silence_stdout(), hold_stderr();
 #else
     (void)argc, (void)argv;
 #endif
@@ -118,6 +127,54 @@ int ranks_start(const char *command, int uses_ranks, int *argc, char ***argv) {
 }
 
 nn_comm *ranks_comm(void) { return job_comm; }
+
+int ranks_is_root(void) { return !job_comm || job_comm->rank == 0; }
+
+/* The last non-empty line this rank printed to its held stderr, without the
+ * "nnbench: " prefix, into buf ("" when none). */
+static void last_held_line(char *buf, size_t len) {
+    buf[0] = '\0';
+    if (!held_stderr) return;
+    fflush(stderr);
+    long end = lseek(STDERR_FILENO, 0, SEEK_END);
+    long from = end > 4000 ? end - 4000 : 0;
+    char tail[4001];
+    ssize_t n = pread(STDERR_FILENO, tail, (size_t)(end - from), from);
+    if (n <= 0) return;
+    tail[n] = '\0';
+    while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == '\r')) tail[--n] = '\0';
+    const char *line = strrchr(tail, '\n');
+    line = line ? line + 1 : tail;
+    if (strncmp(line, "nnbench: ", 9) == 0) line += 9;
+    size_t n_line = strlen(line) < len ? strlen(line) : len - 1;
+    memcpy(buf, line, n_line);
+    buf[n_line] = '\0';
+}
+
+int ranks_agree(int rc) {
+    nn_comm *c = job_comm;
+    if (!c || c->size <= 1) return rc;
+    nn_error err;
+    double *who = calloc((size_t)c->size, sizeof *who); /* (size) one-hot of failed ranks */
+    if (!who) ranks_abort(EXIT_FAIL);
+    who[c->rank] = rc != EXIT_OK;
+    if (c->ops->allreduce_f64(c, who, (size_t)c->size, &err) != NN_OK) ranks_abort(EXIT_FAIL);
+    int first = 0;
+    while (first < c->size && who[first] == 0.0) first++;
+    free(who);
+    if (first == c->size) return rc;
+    struct {
+        int rc;
+        char msg[1024];
+    } said = {rc, ""};
+    if (c->rank == first && first != 0) last_held_line(said.msg, sizeof said.msg);
+    if (c->ops->broadcast(c, &said, sizeof said, first, &err) != NN_OK) ranks_abort(EXIT_FAIL);
+    said.msg[sizeof said.msg - 1] = '\0';
+    if (c->rank == 0 && first != 0) /* rank 0 printed its own failures already */
+        fprintf(stderr, "nnbench: rank %d: %s\n", first,
+                said.msg[0] ? said.msg : "failed (no message)");
+    return said.rc;
+}
 
 const char *ranks_mpi_library(char *buf, size_t len) {
 #ifdef NNBENCH_MPI

@@ -42,6 +42,17 @@ int ranks_start(const char *command, int uses_ranks, int *argc, char ***argv);
  * (a plain run: the command trains alone). */
 nn_comm *ranks_comm(void);
 
+/* 1 on the rank that prints and writes files (rank 0, or a plain run). */
+int ranks_is_root(void);
+
+/* Collective, for the steps of a command outside the library's own
+ * agreements (options, files, data, backend, model): every rank passes its
+ * exit code; all return the code of the lowest rank that failed (EXIT_OK when
+ * none did), and rank 0 prints that rank's last message as "nnbench: rank R:
+ * ..." (ranks other than 0 print nothing themselves: their stderr is held).
+ * A plain run returns rc. */
+int ranks_agree(int rc);
+
 /* The MPI library this nnbench was built with ("Open MPI v4.1.4"), or
  * "no MPI", into buf. */
 const char *ranks_mpi_library(char *buf, size_t len);

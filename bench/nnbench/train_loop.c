@@ -24,19 +24,40 @@ void loop_catch_signals(void) {
 
 enum { ACT_CHECKPOINT = 1, ACT_STOP = 2 };
 
+/* The stop signal and a due timed checkpoint, summed over the ranks: what
+ * any rank saw counts for every rank. Returns the agreed flags. */
+static nn_status agree_flags(const train_loop *l, int *stop, int *due, nn_error *err) {
+    if (!l->comm || l->comm->size <= 1) return NN_OK;
+    double f[2] = {*stop ? 1.0 : 0.0, *due ? 1.0 : 0.0}; /* (2) */
+    nn_status st = l->comm->ops->allreduce_f64(l->comm, f, 2, err);
+    *stop = f[0] > 0.0;
+    *due = f[1] > 0.0;
+    return st;
+}
+
 /* What to do after a step: the one place where the run decides to write a
- * checkpoint or to stop. With ranks, the time and signal tests must be
- * agreed here (e.g. the root's decision broadcast), so that every rank makes
- * the collective checkpoint call at the same step. */
-static unsigned loop_decide(const train_loop *l, uint64_t steps, double since_checkpoint) {
-    if (nn_trainer_finished(l->tr)) return 0; /* the end: its checkpoint follows */
-    unsigned act = 0;
-    if (stop_signal) act |= ACT_STOP;
-    if (!l->ckpt) return act;
-    if (act & ACT_STOP) act |= ACT_CHECKPOINT;
-    if (l->every_steps && steps % l->every_steps == 0) act |= ACT_CHECKPOINT;
-    if (l->every_seconds > 0 && since_checkpoint >= l->every_seconds) act |= ACT_CHECKPOINT;
-    return act;
+ * checkpoint or to stop. Step counts are the same on every rank; the time and
+ * signal tests are agreed across ranks, so that every rank makes the
+ * collective checkpoint call at the same step. */
+static nn_status loop_decide(const train_loop *l, uint64_t steps, double since_checkpoint,
+                             unsigned *act, nn_error *err) {
+    *act = 0;
+    if (nn_trainer_finished(l->tr)) return NN_OK; /* the end: its checkpoint follows */
+    int stop = stop_signal != 0;
+    int due = l->ckpt && l->every_seconds > 0 && since_checkpoint >= l->every_seconds;
+    nn_status st = agree_flags(l, &stop, &due, err);
+    if (st != NN_OK) return st;
+    if (stop) *act |= ACT_STOP;
+    if (!l->ckpt) return NN_OK;
+    if (stop || due || (l->every_steps && steps % l->every_steps == 0)) *act |= ACT_CHECKPOINT;
+    return NN_OK;
+}
+
+/* Write a checkpoint (collective); with ranks, a root that cannot write stops them all. */
+static nn_status checkpoint(const train_loop *l, nn_error *err) {
+    nn_status st = ckpt_write(l->ckpt, l->tr, l->is_root, err);
+    if (l->comm && l->comm->size > 1) st = nn_comm_agree(l->comm, st, err);
+    return st;
 }
 
 nn_status train_loop_run(const train_loop *l, loop_end *end, nn_error *err) {
@@ -47,19 +68,20 @@ nn_status train_loop_run(const train_loop *l, loop_end *end, nn_error *err) {
         nn_status st = nn_trainer_step(l->tr, err);
         if (st != NN_OK) return st;
         steps++;
-        unsigned act = loop_decide(l, steps, nn_now() - last);
+        unsigned act;
+        if ((st = loop_decide(l, steps, nn_now() - last, &act, err)) != NN_OK) return st;
         if (act & ACT_CHECKPOINT) {
-            if ((st = ckpt_write(l->ckpt, l->tr, l->is_root, err)) != NN_OK) return st;
+            if ((st = checkpoint(l, err)) != NN_OK) return st;
             end->checkpoints++;
             last = nn_now();
         }
         if (act & ACT_STOP) {
-            end->signal = stop_signal;
+            end->signal = stop_signal ? stop_signal : SIGINT; /* another rank's signal */
             return NN_OK;
         }
     }
     if (l->ckpt) {
-        nn_status st = ckpt_write(l->ckpt, l->tr, l->is_root, err);
+        nn_status st = checkpoint(l, err);
         if (st != NN_OK) return st;
         end->checkpoints++;
     }

@@ -4,12 +4,15 @@
  * stop (the handler only sets a flag; the loop finishes the current step).
  *
  * Ranks: the decisions (checkpoint now? stop now?) are made in one function,
- * loop_decide; step counts are the same on every rank, and a data-parallel
- * run must agree on the time- and signal-based ones there. Checkpoints are
- * collective (nn_trainer_get_state); only the root rank writes files. */
+ * loop_decide; step counts are the same on every rank, and the time- and
+ * signal-based ones are summed over the ranks after every step (a signal or
+ * a due checkpoint on any rank counts for all), so every rank makes the
+ * collective checkpoint call at the same step. Only the root rank writes
+ * files; a checkpoint that cannot be written stops every rank. */
 #ifndef NNBENCH_TRAIN_LOOP_H
 #define NNBENCH_TRAIN_LOOP_H
 
+#include "nn_comm.h"
 #include "resume.h"
 
 /* What the loop runs and when it writes checkpoints. */
@@ -20,6 +23,7 @@ typedef struct train_loop {
     double every_seconds;  /* or every this many seconds of wall time (0 = never) */
     uint64_t first_step;   /* optimizer steps taken before (a resumed run's) */
     int is_root;           /* this process writes files */
+    nn_comm *comm;         /* data-parallel ranks, or NULL */
 } train_loop;
 
 /* How the loop ended (when it returned NN_OK). */

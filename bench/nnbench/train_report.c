@@ -34,6 +34,9 @@ static void json_results(json_writer *w, const train_run *t, const run_result *r
     json_key_number(w, "samples_per_second", r->train.samples_per_second);
     json_key_number(w, "gflops", r->train.gflops);
     json_key_number(w, "peak_rss_mb", nn_peak_rss_mb());
+    json_key_int(w, "ranks", r->train.ranks);
+    json_key_number(w, "comm_seconds", r->train.comm_seconds);
+    json_key_number(w, "comm_bytes_per_step", r->train.comm_bytes_per_step);
     if (t->o.profile && strcmp(nn_backend_name(t->be), "cpu") != 0) {
         json_key_number(w, "kernel_seconds", r->prof.kernel_seconds);
         json_key_number(w, "transfer_seconds", r->prof.transfer_seconds);
@@ -116,10 +119,15 @@ void report_results(const train_run *t, const run_result *r) {
     char threads[32] = "";
     int nt = nn_backend_threads(t->be);
     if (nt > 0) snprintf(threads, sizeof threads, ", %d thread%s", nt, nt == 1 ? "" : "s");
-    fprintf(out, "Backend: %s on %s%s%s\n", nn_backend_name(t->be), nn_backend_device(t->be),
-            threads, t->fallback[0] ? " (fallback: OpenCL unavailable)" : "");
-    fprintf(out, "Training time: %.4f s, %.0f samples/s, %.2f GFLOP/s, peak RSS %.1f MiB\n",
-            r->train.seconds, r->train.samples_per_second, r->train.gflops, nn_peak_rss_mb());
+    char ranks[96] = "";
+    if (r->train.ranks > 1)
+        snprintf(ranks, sizeof ranks, " x %d ranks (all-reduce waits %.4f s, %.0f bytes per step)",
+                 r->train.ranks, r->train.comm_seconds, r->train.comm_bytes_per_step);
+    fprintf(out, "Backend: %s on %s%s%s%s\n", nn_backend_name(t->be), nn_backend_device(t->be),
+            threads, ranks, t->fallback[0] ? " (fallback: OpenCL unavailable)" : "");
+    fprintf(out, "Training time: %.4f s, %.0f samples/s, %.2f GFLOP/s, peak RSS %.1f MiB%s\n",
+            r->train.seconds, r->train.samples_per_second, r->train.gflops, nn_peak_rss_mb(),
+            r->train.ranks > 1 ? " (rank 0)" : "");
     if (t->o.profile && strcmp(nn_backend_name(t->be), "cpu") == 0)
         fprintf(out, "Profile: the cpu backend has no device profile (use perf)\n");
     else if (t->o.profile)
