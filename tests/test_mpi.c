@@ -14,26 +14,8 @@
 
 #ifdef MPI_TRAIN_EXE
 
-/* Open MPI refuses root without these, and more ranks than cores without
- * oversubscription; other MPIs ignore the variables. */
-static const char *const MPI_ENV[] = {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
-                                      "OMPI_MCA_rmaps_base_oversubscribe=1", NULL};
-
-/* The mpirun on PATH, or NULL. */
-static char *mpirun_path(void) {
-    tu_result r = tu_run_program("/bin/sh", (const char *const[]){"-c", "command -v mpirun", NULL},
-                                 NULL, NULL);
-    char *path = NULL;
-    if (r.status == 0 && r.out[0] == '/') {
-        r.out[strcspn(r.out, "\n")] = '\0';
-        path = strdup(r.out);
-    }
-    tu_result_free(&r);
-    return path;
-}
-
 static int have_mpirun(void) {
-    char *p = mpirun_path();
+    char *p = tu_mpirun_path();
     free(p);
     return p != NULL;
 }
@@ -76,10 +58,10 @@ static tu_result train(int ranks, const char *dir, const char *name, const char 
     args[k++] = out, args[k++] = data, args[k++] = batch, args[k++] = opt, args[k++] = "4";
     if (fail_rank) args[k++] = fail_rank, args[k++] = fail_row;
     args[k] = NULL;
-    if (ranks == 0) return tu_run_program(MPI_TRAIN_EXE, args, MPI_ENV, dir);
-    char *mpirun = mpirun_path();
+    if (ranks == 0) return tu_run_program(MPI_TRAIN_EXE, args, TU_MPI_ENV, dir);
+    char *mpirun = tu_mpirun_path();
     cr_assert_not_null(mpirun);
-    tu_result r = tu_run_program(mpirun, args, MPI_ENV, dir);
+    tu_result r = tu_run_program(mpirun, args, TU_MPI_ENV, dir);
     free(mpirun);
     return r;
 }

@@ -15,19 +15,9 @@
 
 #ifdef MPI_TRAIN_EXE
 
-static const char *const MPI_ENV[] = {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
-                                      "OMPI_MCA_rmaps_base_oversubscribe=1", NULL};
-
 /* The mpirun on PATH (malloc'd), or skip the test. */
 static char *need_mpirun(void) {
-    tu_result r = tu_run_program("/bin/sh", (const char *const[]){"-c", "command -v mpirun", NULL},
-                                 NULL, NULL);
-    char *path = NULL;
-    if (r.status == 0 && r.out[0] == '/') {
-        r.out[strcspn(r.out, "\n")] = '\0';
-        path = strdup(r.out);
-    }
-    tu_result_free(&r);
+    char *path = tu_mpirun_path();
     if (!path) cr_skip_test("mpirun is not installed");
     return path;
 }
@@ -42,7 +32,7 @@ static tu_result nnbench_ranks(const char *mpirun, int ranks, const char *const 
     if (ranks > 0) argv[k++] = "-n", argv[k++] = np, argv[k++] = NNBENCH_EXE;
     for (int i = 0; args[i]; i++) argv[k++] = args[i];
     argv[k] = NULL;
-    const char *env[8] = {MPI_ENV[0], MPI_ENV[1], MPI_ENV[2], extra_env, NULL};
+    const char *env[8] = {TU_MPI_ENV[0], TU_MPI_ENV[1], TU_MPI_ENV[2], extra_env, NULL};
     if (ranks == 0) return tu_run_program(NNBENCH_EXE, argv, env, NULL);
     return tu_run_program(mpirun, argv, env, NULL);
 }

@@ -222,3 +222,18 @@ char *tu_write_file(const char *dir, const char *name, const char *text) {
     fclose(f);
     return path;
 }
+
+const char *const TU_MPI_ENV[] = {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
+                                  "OMPI_MCA_rmaps_base_oversubscribe=1", NULL};
+
+char *tu_mpirun_path(void) {
+    tu_result r = tu_run_program("/bin/sh", (const char *const[]){"-c", "command -v mpirun", NULL},
+                                 NULL, NULL);
+    char *path = NULL;
+    if (r.status == 0 && r.out[0] == '/') {
+        r.out[strcspn(r.out, "\n")] = '\0';
+        path = strdup(r.out);
+    }
+    tu_result_free(&r);
+    return path;
+}

@@ -43,6 +43,11 @@ void tu_result_free(tu_result *r);
  * Every folder made here is removed with its contents when the test process
  * exits, also after a failed assertion; tu_rmtree removes one earlier. */
 char *tu_tmpdir(void);
+/* Environment entries that let Open MPI's mpirun run as root and with more
+ * ranks than cores (other MPIs ignore them); NULL-terminated. */
+extern const char *const TU_MPI_ENV[];
+/* The mpirun on PATH (malloc'd), or NULL. */
+char *tu_mpirun_path(void);
 /* Remove a folder made by tu_tmpdir with everything in it, and free the path. */
 void tu_rmtree(char *dir);
 /* Write text to dir/name; returns the malloc'd path. */

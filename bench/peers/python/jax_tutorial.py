@@ -15,7 +15,6 @@ until the results are ready.
 --threads 1 asks XLA for one thread (XLA_FLAGS, set before JAX is imported);
 the default is XLA's own choice (all cores).
 """
-import json
 import os
 import sys
 import time
@@ -112,19 +111,7 @@ test_accuracy = float(np.mean((A2 > 0.5).astype(int) == y_test))
 print(f"Test accuracy: {test_accuracy:.4f}")
 
 if "--json" in sys.argv[1:]:
-    from peer_common import flops_per_sample  # nnbench's flop count
+    from peer_common import tutorial_record
 
-    sizes = [input_size, hidden_size, output_size]
-    samples_per_second = len(X_train) * epochs / train_seconds
-    print(json.dumps({
-        "implementation": "jax-tutorial",
-        "version": jax.__version__,
-        "dataset": "circles", "samples": 1000,
-        "train_samples": len(X_train), "test_samples": len(X_test),
-        "layers": "-".join(map(str, sizes)), "activation": "relu", "loss": "bce",
-        "optimizer": "sgd", "lr": learning_rate, "epochs": epochs, "batch": 0,
-        "threads": THREADS,
-        "final_loss": float(losses[-1]), "test_accuracy": test_accuracy,
-        "train_seconds": train_seconds, "samples_per_second": samples_per_second,
-        "gflops": flops_per_sample(sizes) * samples_per_second / 1e9,
-    }))
+    print(tutorial_record("jax-tutorial", jax.__version__, THREADS, len(X_train), len(X_test),
+                          epochs, learning_rate, losses, test_accuracy, train_seconds))

@@ -96,3 +96,21 @@ def print_record(a, impl, version, blas, threads, sizes, loss_kind, losses, n, n
         "gflops": flops_per_sample(sizes) * sps / 1e9,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     }))
+
+
+def tutorial_record(impl, version, threads, train_rows, test_rows, epochs, learning_rate, losses,
+                    test_accuracy, train_seconds):
+    """The JSON record of a tutorial peer (nnbench's keys), as one line of text."""
+    sizes = [2, 8, 1]
+    samples_per_second = train_rows * epochs / train_seconds
+    return json.dumps({
+        "implementation": impl, "version": version,
+        "dataset": "circles", "samples": train_rows + test_rows,
+        "train_samples": train_rows, "test_samples": test_rows,
+        "layers": "-".join(map(str, sizes)), "activation": "relu", "loss": "bce",
+        "optimizer": "sgd", "lr": learning_rate, "epochs": epochs, "batch": 0,
+        "threads": threads,
+        "final_loss": float(losses[-1]), "test_accuracy": float(test_accuracy),
+        "train_seconds": train_seconds, "samples_per_second": samples_per_second,
+        "gflops": flops_per_sample(sizes) * samples_per_second / 1e9,
+    })

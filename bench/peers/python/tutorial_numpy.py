@@ -13,7 +13,6 @@ Only the training loop (the 1000 epochs) is timed. The JSON record uses the
 keys of `nnbench --json`: train_seconds, samples_per_second, gflops,
 final_loss, test_accuracy, ...
 """
-import json
 import sys
 import time
 
@@ -107,27 +106,7 @@ test_accuracy = np.mean(model.predict(X_test) == y_test)
 print(f"Test accuracy: {test_accuracy:.4f}")
 
 if "--json" in sys.argv[1:]:
-    from peer_common import flops_per_sample  # nnbench's flop count
+    from peer_common import tutorial_record
 
-    sizes = [input_size, hidden_size, output_size]
-    samples_per_second = len(X_train) * epochs / train_seconds
-    print(json.dumps({
-        "implementation": "numpy-tutorial",
-        "dataset": "circles",
-        "samples": 1000,
-        "train_samples": len(X_train),
-        "test_samples": len(X_test),
-        "layers": "-".join(map(str, sizes)),
-        "activation": "relu",
-        "loss": "bce",
-        "optimizer": "sgd",
-        "lr": learning_rate,
-        "epochs": epochs,
-        "batch": 0,
-        "threads": None,
-        "final_loss": float(losses[-1]),
-        "test_accuracy": float(test_accuracy),
-        "train_seconds": train_seconds,
-        "samples_per_second": samples_per_second,
-        "gflops": flops_per_sample(sizes) * samples_per_second / 1e9,
-    }))
+    print(tutorial_record("numpy-tutorial", np.__version__, None, len(X_train), len(X_test), epochs,
+                          learning_rate, losses, test_accuracy, train_seconds))
