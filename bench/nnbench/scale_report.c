@@ -10,23 +10,6 @@
 #include "out/chart.h"
 #include "scale.h"
 
-const char *const SCALE_AXIS_NAMES[N_AXES] = {"samples", "features", "hidden", "depth",
-                                              "batch",   "threads",  "ranks"};
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-void scale_stats(const double *v, int n, double *med, double *mn, double *mx) {
-    double s[SCALE_MAX_REPEATS];
-    memcpy(s, v, (size_t)n * sizeof(double));
-    qsort(s, (size_t)n, sizeof(double), cmp_double);
-    *mn = s[0];
-    *mx = s[n - 1];
-    *med = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-}
-
 static int is_kind(const scale_row *r, const char *kind) {
     return strcmp(scale_row_text(r, C_KIND), kind) == 0;
 }
