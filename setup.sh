@@ -10,7 +10,8 @@ mode=${1:-run}
 case "$mode" in run|test|build) ;; *) echo "usage: ./setup.sh [run|test|build]" >&2; exit 2 ;; esac
 
 packages=(build-essential cmake pkg-config libcriterion-dev ocl-icd-opencl-dev opencl-headers
-          pocl-opencl-icd clinfo)
+          pocl-opencl-icd clinfo libopenmpi-dev openmpi-bin
+          clang libclang-rt-14-dev)   # libFuzzer + sanitizers for the fuzz tests (tests/fuzz)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -25,6 +26,16 @@ fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DNN_WERROR=ON >/dev/null
 cmake --build build -j"$(nproc)"
+
+# The PyTorch interop test (test_io_torch) needs the safetensors package next to
+# python3-torch; it is small (about 2 s with pip) and goes into build/pydeps.
+# Without torch, or without network, that test reports itself skipped.
+if [ "$mode" = test ] && /usr/bin/python3 -c "import torch" 2>/dev/null &&
+   ! /usr/bin/python3 -c "import safetensors" 2>/dev/null && [ ! -d build/pydeps/safetensors ]; then
+  /usr/bin/python3 -m pip install --quiet --disable-pip-version-check --timeout 20 --retries 1 \
+    --target build/pydeps \
+    safetensors >/dev/null 2>&1 || echo "setup.sh: pip could not install safetensors" >&2
+fi
 
 case "$mode" in
   run) ./build/nnbench ;;

@@ -8,7 +8,7 @@ option(NNBENCH_PEERS "Let nnbench gemm compare with OpenBLAS and CLBlast when fo
 if(NNBENCH_PEERS)
   find_package(PkgConfig QUIET)
 
-  # ---- OpenBLAS: loaded with dlopen by `nnbench gemm` itself (bench/gemm_openblas.c),
+  # ---- OpenBLAS: loaded with dlopen by `nnbench gemm` itself (bench/peers/gemm/gemm_openblas.c),
   # never linked: a linked OpenBLAS starts its thread pool in every nnbench run,
   # and its idle threads would compete with the training being measured.
   target_link_libraries(nnbench PRIVATE ${CMAKE_DL_LIBS})

@@ -34,19 +34,29 @@ typedef enum nn_status {
 } nn_status;
 
 /* Error report: status plus a human-readable message (may be multi-line for
- * OpenCL build logs; the first line is always the summary). */
+ * OpenCL build logs; the first line is always the summary). Validation errors
+ * also name the quantity they are about in `param`: the field of the config
+ * or spec ("lr", "epochs", "batch", "layers", "loss", "samples", ...), so that
+ * a program can point at its own option for it; "" when none applies. */
 typedef struct nn_error {
     nn_status status;
+    char param[32];
     char msg[4096];
 } nn_error;
 
 /* Static name of a status code, e.g. "invalid argument". Never NULL. */
 const char *nn_status_str(nn_status s);
 
-/* Set err (if not NULL) to status s and a printf-style message; returns s. */
+/* Set err (if not NULL) to status s and a printf-style message, param ""; returns s. */
 nn_status nn_error_set(nn_error *err, nn_status s, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* nn_error_set for a validation error about the quantity `param` (see nn_error). */
+nn_status nn_error_set_param(nn_error *err, nn_status s, const char *param, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
 #endif
     ;
 
@@ -100,19 +110,11 @@ const char *nn_backend_name(const nn_backend *be);
 const char *nn_backend_device(const nn_backend *be);
 /* Threads the backend uses (CPU); 0 when not applicable. */
 int nn_backend_threads(const nn_backend *be);
+/* Warnings collected while opening, one per line (e.g. an OpenCL tuning-cache
+ * entry that was ignored, and why); "" when none. Never NULL. */
+const char *nn_backend_notes(const nn_backend *be);
 /* Names of all compiled-in backends, NULL-terminated. */
 const char *const *nn_backend_names(void);
-
-/* Time spent by the device, when profiling was requested (seconds). */
-typedef struct nn_profile {
-    double kernel_seconds;   /* sum of kernel execution times */
-    double transfer_seconds; /* host<->device copies */
-    double build_seconds;    /* program compilation */
-    long kernel_launches;
-    long transfers;
-} nn_profile;
-/* Fill p with the profile collected so far; zeros when not profiling. */
-void nn_backend_profile(const nn_backend *be, nn_profile *p);
 
 /* --------------------------------------------------------------------- data */
 
@@ -149,6 +151,10 @@ typedef struct nn_data_spec {
 /* Defaults of a kind: the tutorial's circles (1000 samples, noise 0.1,
  * factor 0.8, 2 classes, 2 features, seed 42). */
 nn_data_spec nn_data_spec_default(nn_data_kind kind);
+/* NN_OK if spec describes a dataset its kind can generate; else NN_E_INVALID
+ * naming the field in err->param ("samples", "noise", "factor", "classes",
+ * "features", "label_noise"). */
+nn_status nn_data_spec_check(const nn_data_spec *spec, nn_error *err);
 /* Parse a dataset name ("circles", "moons", ...). Returns NN_E_INVALID if unknown. */
 nn_status nn_data_kind_parse(const char *name, nn_data_kind *out, nn_error *err);
 const char *nn_data_kind_name(nn_data_kind kind);
@@ -171,9 +177,27 @@ typedef struct nn_csv_options {
     int regression;     /* 1 = labels are real targets; 0 = class indices 0..k-1 */
 } nn_csv_options;
 
-/* Read a numeric CSV file. Errors name the file, line and column. */
+/* Limits of the CSV reader: a longer line, or a class label of
+ * NN_CSV_MAX_CLASSES or more, is an error naming the line. */
+#define NN_CSV_MAX_LINE ((size_t)1 << 20) /* bytes per line (1 MiB) */
+#define NN_CSV_MAX_CLASSES 4096           /* labels 0..4095 */
+
+/* Facts about a loaded CSV file worth telling the user, without being errors. */
+typedef struct nn_csv_info {
+    size_t lines;           /* lines read */
+    int header;             /* 1 when the first row was taken as a header */
+    size_t missing_classes; /* classes in 0..k-1 that no row carries (classification) */
+    char warning[512];      /* one line describing the above, naming the file; "" if none */
+} nn_csv_info;
+
+/* Read a numeric CSV file. Errors name the file, line and column. Lines
+ * end in LF, CRLF or a lone CR. Classification labels must be integers
+ * 0..k-1 with k <= NN_CSV_MAX_CLASSES and at least 2 distinct values. */
 nn_status nn_data_load_csv(const char *path, const nn_csv_options *opt, nn_dataset *out,
                            nn_error *err);
+/* nn_data_load_csv that also fills info (when not NULL, also on failure). */
+nn_status nn_data_load_csv_info(const char *path, const nn_csv_options *opt, nn_dataset *out,
+                                nn_csv_info *info, nn_error *err);
 
 /* Seeded shuffle-split into train and test (test gets round(n*test_fraction) rows). */
 nn_status nn_data_split(const nn_dataset *all, double test_fraction, uint64_t seed,
@@ -227,10 +251,22 @@ typedef struct nn_model_config {
     uint64_t seed;                  /* weight initialization */
 } nn_model_config;
 
+/* The output activation a loss implies: bce -> sigmoid, ce -> softmax, mse -> identity. */
+nn_act nn_loss_output_act(nn_loss loss);
+/* The loss that fits labels of `classes` classes (as in nn_dataset): 2 -> bce,
+ * more -> ce, 0 (regression) -> mse. */
+nn_loss nn_loss_for_classes(size_t classes);
+/* Output width a loss needs for `classes` classes: ce -> classes, else 1. */
+size_t nn_loss_outputs(nn_loss loss, size_t classes);
+
 const char *nn_act_name(nn_act a);
 const char *nn_loss_name(nn_loss l);
 nn_status nn_act_parse(const char *s, nn_act *out, nn_error *err);
 nn_status nn_loss_parse(const char *s, nn_loss *out, nn_error *err);
+
+/* NN_OK if cfg describes a model nn_model_create accepts; else NN_E_INVALID
+ * naming the field in err->param ("layers", "hidden", "loss"). */
+nn_status nn_model_config_check(const nn_model_config *cfg, nn_error *err);
 
 /* Create a model on a backend; weights are initialized on the host from
  * cfg->seed (He for ReLU layers, Xavier/Glorot otherwise, biases zero) and
@@ -269,6 +305,16 @@ typedef enum nn_optimizer {
 
 const char *nn_optimizer_name(nn_optimizer o);
 nn_status nn_optimizer_parse(const char *s, nn_optimizer *out, nn_error *err);
+/* The usual learning rate of an optimizer: sgd 0.1 (the tutorial's), momentum
+ * 0.01, adam 0.001 (PyTorch's and Keras's default). */
+double nn_optimizer_default_lr(nn_optimizer o);
+
+/* Bytes a model of cfg (valid, see nn_model_config_check) holds on its
+ * backend while training with `optimizer` on batches of `batch_rows` rows:
+ * parameters, gradients, optimizer state and the activations and gradients of
+ * one batch (not the training data). */
+double nn_model_memory_bytes(const nn_model_config *cfg, size_t batch_rows,
+                             nn_optimizer optimizer);
 
 /* A source of training rows. Rows [first, first+count) are written to
  * x: (count, features) and y: (count). fill may be called from a worker
@@ -329,13 +375,24 @@ typedef struct nn_train_config {
 
 /* The tutorial's settings: SGD, lr 0.1, 1000 epochs, full batch, log every 100. */
 nn_train_config nn_train_config_default(void);
+/* NN_OK if cfg's own values are usable (epochs >= 1, a positive finite lr,
+ * log_every >= 0, the optimizer's coefficients in range); else NN_E_INVALID
+ * naming the field in err->param ("epochs", "lr", "log_every", "momentum",
+ * "beta1", "beta2", "eps", "optimizer"). */
+nn_status nn_train_config_validate(const nn_train_config *cfg, nn_error *err);
+/* NN_OK if a model of mc can train on `rows` rows of `features` features and
+ * `classes` classes (as in nn_dataset); else NN_E_INVALID naming the field
+ * in err->param: "samples" (no rows), "layers" (widths that do not fit the
+ * data), "loss" (a loss that does not fit the labels). */
+nn_status nn_train_check_data(const nn_model_config *mc, uint64_t rows, size_t features,
+                              size_t classes, nn_error *err);
 
 typedef struct nn_train_result {
     int epochs_run;
     double final_loss;    /* mean training loss of the last epoch */
-    double seconds;       /* wall time of the training loop */
+    double seconds;       /* wall time of the training loop (this trainer's steps) */
     uint64_t samples_seen;
-    double samples_per_second;
+    double samples_per_second; /* rows of this trainer's steps / seconds */
     double gflops;        /* achieved, from nn_model_flops_per_sample */
     uint64_t steps;       /* optimizer steps taken (in total, after a resume) */
     int ranks;            /* processes that trained together (1 without a comm) */

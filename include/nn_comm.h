@@ -39,9 +39,11 @@ typedef struct nn_comm_ops {
 
 struct nn_comm {
     const nn_comm_ops *ops;
-    int rank; /* 0 .. size-1 */
-    int size; /* number of ranks, >= 1 */
-    void *ctx; /* the implementation's state */
+    int rank;       /* 0 .. size-1 */
+    int size;       /* number of ranks, >= 1 */
+    int local_rank; /* rank among the ranks of this machine (picks a device) */
+    int local_size; /* ranks on this machine */
+    void *ctx;      /* the implementation's state */
 };
 
 /* A communicator of one rank (every sum is the identity). */

@@ -83,12 +83,17 @@ __kernel void nn_loss_mse_rows(__global acc_t *out, ulong out_off, __global cons
     if (r < rows) out[out_off + r] = mse_row(z + z_off, t + t_off, r, cols);
 }
 
-/* dz: (n) = s * (y - t); the host folds the loss's factor into s
- * (scale for BCE and CE, 2 * scale / cols for MSE). dz may equal y. */
+/* The loss gradient of one output y against its target t: s * (y - t); the
+ * host folds the loss's factor into s (scale for BCE and CE, 2 * scale / cols
+ * for MSE). Shared by the gradient kernels here and nn_loss_grad_rows
+ * (reduce.cl, later in the same program). */
+static float loss_grad_of(float s, float y, float t) { return s * (y - t); }
+
+/* dz: (n) = s * (y - t). dz may equal y. */
 __kernel void nn_loss_grad(__global float *dz, ulong dz_off, __global const float *y,
                            ulong y_off, __global const float *t, ulong t_off, float s, ulong n) {
     const size_t i = get_global_id(0);
-    if (i < n) dz[dz_off + i] = s * (y[y_off + i] - t[t_off + i]);
+    if (i < n) dz[dz_off + i] = loss_grad_of(s, y[y_off + i], t[t_off + i]);
 }
 
 /* dz: (rows, cols) = s * (y - t) (as nn_loss_grad) and out: (cols) = its
@@ -102,7 +107,7 @@ __kernel void nn_loss_grad_col_sum(__global float *dz, ulong dz_off, __global co
     for (uint q = 0; q < 16; q++) p[q] = 0.0f;
     for (uint r = 0; r < rows; r++) {
         const size_t i = (size_t)r * cols + c;
-        const float d = s * (y[y_off + i] - t[t_off + i]);
+        const float d = loss_grad_of(s, y[y_off + i], t[t_off + i]);
         dz[dz_off + i] = d;
         p[r % 16] += d;
     }

@@ -3,7 +3,10 @@
  * in a fixed order (each work-item a strided run, then a binary tree in local
  * memory), so a result depends only on n and the -D values, never on timing.
  * nn_col_sum: each column summed in the CPU's order: row r goes to partial sum
- * r mod 16 (each in ascending rows), then the partials are folded in halves. */
+ * r mod 16 (each in ascending rows), then the partials are folded in halves.
+ * nn_loss_grad_rows: the loss gradient with the first level of the loss sum.
+ * Built in one program after loss.cl (the host's NN_UNIT_REDUCE), whose row
+ * losses and gradient it uses. */
 #pragma OPENCL FP_CONTRACT OFF
 
 #ifndef NN_ACC_T_DEFINED /* shared with the other kernel files of the program */
@@ -37,6 +40,26 @@ static void pair_add(__global float *acc, acc_t v) {
 #endif
 }
 
+/* The sum of one value v per work-item of the group, by a binary tree in
+ * local memory (part: RED_WG slots), stored by work-item 0: final == 0:
+ * out[out_off + g] for group g; final != 0 (one group): the pair at acc +
+ * acc_off += it. Every work-item of the group calls it. */
+static void group_sum(__local acc_t *part, acc_t v, __global acc_t *out, ulong out_off,
+                      __global float *acc, ulong acc_off, int final) {
+    const size_t l = get_local_id(0);
+    part[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint w = RED_WG / 2; w > 0; w >>= 1) {
+        if (l < w) part[l] += part[l + w];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l != 0) return;
+    if (final)
+        pair_add(acc + acc_off, part[0]);
+    else
+        out[out_off + get_group_id(0)] = part[0];
+}
+
 /* in: (n) acc_t at in_off. final == 0: out[out_off + g] = sum of group g's
  * chunk. final != 0 (one group): the pair at acc + acc_off += sum. */
 __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1))) void nn_reduce_sum(
@@ -50,17 +73,7 @@ __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1))) void nn_reduce_sum(
         const size_t i = base + (size_t)it * RED_WG + l;
         if (i < n) s += in[in_off + i];
     }
-    part[l] = s;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint w = RED_WG / 2; w > 0; w >>= 1) {
-        if (l < w) part[l] += part[l + w];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (l != 0) return;
-    if (final)
-        pair_add(acc + acc_off, part[0]);
-    else
-        out[out_off + g] = part[0];
+    group_sum(part, s, out, out_off, acc, acc_off, final);
 }
 
 /* out: (cols) = sum over rows of x: (rows, cols) in col_sum's order
@@ -82,40 +95,12 @@ __kernel void nn_col_sum(__global float *out, ulong out_off, __global const floa
     out[out_off + c] = s[0];
 }
 
-/* dz: (rows, cols) = dy * act'(.) with the expressions of the activations'
- * backward kernels (relu: from z; sigmoid, tanh: from y; passed as src;
- * identity: a copy), and out: (cols) = the column sums of dz in col_sum's
- * order, as those kernels then nn_col_sum compute them. act codes as in
- * elementwise.cl (0 identity, 1 relu, 2 sigmoid, 3 tanh). One work-item per
- * column; dz may equal dy. */
-__kernel void nn_act_backward_col_sum(__global float *dz, ulong dz_off, __global const float *dy,
-                                      ulong dy_off, __global const float *src, ulong src_off,
-                                      __global float *out, ulong out_off, uint rows, uint cols,
-                                      int act) {
-    const uint c = (uint)get_global_id(0);
-    if (c >= cols) return;
-    float s[16];
-    for (uint q = 0; q < 16; q++) s[q] = 0.0f;
-    for (uint r = 0; r < rows; r++) {
-        const size_t i = (size_t)r * cols + c;
-        const float g = dy[dy_off + i], v = src[src_off + i];
-        float d = g;
-        if (act == 1) d = v > 0.0f ? g : 0.0f;
-        else if (act == 2) d = g * v * (1.0f - v);
-        else if (act == 3) d = g * (1.0f - v * v);
-        dz[dz_off + i] = d;
-        s[r % 16] += d;
-    }
-    for (uint h = 8; h > 0; h >>= 1)
-        for (uint q = 0; q < h; q++) s[q] += s[q + h];
-    out[out_off + c] = s[0];
-}
-
-/* The loss rows of nn_loss_<kind>_rows (loss.cl, earlier in the program) summed as nn_reduce_sum's first level
- * sums them (group g: rows [g RED_WG RED_ITEMS, ...), each work-item a
- * strided run of RED_ITEMS rows, then a tree), and dz: (rows, cols) = s * (y -
- * t) (as nn_loss_grad). kind: 0 BCE, 1 CE, 2 MSE. final == 0: part[part_off +
- * g] = group g's sum; final != 0 (one group): the pair acc += it. */
+/* The loss rows of nn_loss_<kind>_rows (loss.cl, earlier in the program)
+ * summed as nn_reduce_sum's first level sums them (group g: rows
+ * [g RED_WG RED_ITEMS, ...), each work-item a strided run of RED_ITEMS rows,
+ * then a tree), and dz: (rows, cols) = s * (y - t) (as nn_loss_grad). kind:
+ * 0 BCE, 1 CE, 2 MSE. final == 0: part[part_off + g] = group g's sum;
+ * final != 0 (one group): the pair acc += it. */
 __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1))) void nn_loss_grad_rows(
     __global acc_t *part, ulong part_off, __global const float *z, ulong z_off,
     __global const float *y, ulong y_off, __global const float *t, ulong t_off,
@@ -133,18 +118,8 @@ __kernel __attribute__((reqd_work_group_size(RED_WG, 1, 1))) void nn_loss_grad_r
                            : mse_row(z + z_off, t + t_off, (uint)r, cols);
         for (uint j = 0; j < cols; j++) {
             const size_t i = r * cols + j;
-            dz[dz_off + i] = s * (y[y_off + i] - t[t_off + i]);
+            dz[dz_off + i] = loss_grad_of(s, y[y_off + i], t[t_off + i]);
         }
     }
-    sums[l] = sum;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint w = RED_WG / 2; w > 0; w >>= 1) {
-        if (l < w) sums[l] += sums[l + w];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (l != 0) return;
-    if (final)
-        pair_add(acc + acc_off, sums[0]);
-    else
-        part[part_off + g] = sums[0];
+    group_sum(sums, sum, part, part_off, acc, acc_off, final);
 }

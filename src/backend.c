@@ -83,6 +83,7 @@ void nn_backend_close(nn_backend *be) {
 const char *nn_backend_name(const nn_backend *be) { return be->name; }
 const char *nn_backend_device(const nn_backend *be) { return be->device; }
 int nn_backend_threads(const nn_backend *be) { return be->threads; }
+const char *nn_backend_notes(const nn_backend *be) { return be->notes; }
 
 void nn_backend_profile(const nn_backend *be, nn_profile *p) {
     memset(p, 0, sizeof *p);

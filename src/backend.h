@@ -15,6 +15,7 @@
 #define NN_BACKEND_H
 
 #include "nn.h"
+#include "nn_tools.h"
 
 typedef struct nn_buf nn_buf; /* backend-defined */
 
@@ -22,11 +23,6 @@ typedef struct nn_view {
     nn_buf *buf;
     size_t off; /* in elements */
 } nn_view;
-
-static inline nn_view nn_view_at(nn_view v, size_t off) {
-    nn_view r = {v.buf, v.off + off};
-    return r;
-}
 
 /* One optimizer step's hyper-parameters. */
 typedef struct nn_opt_step {
@@ -37,6 +33,16 @@ typedef struct nn_opt_step {
     int t;                      /* Adam step count, starting at 1 */
     float c1, c2;               /* Adam bias corrections for step t (see update) */
 } nn_opt_step;
+
+/* loss_grad's factor of (y - t) into *s, as every backend computes it: scale
+ * for BCE and CE, 2 * scale / cols for MSE (0 without columns). 0 for an
+ * unknown loss. */
+static inline int nn_loss_grad_factor(nn_loss loss, size_t cols, float scale, float *s) {
+    if (loss == NN_LOSS_BCE || loss == NN_LOSS_CE) *s = scale;
+    else if (loss == NN_LOSS_MSE) *s = cols ? 2.0f * scale / (float)cols : 0.0f;
+    else return 0;
+    return 1;
+}
 
 struct nn_backend_ops {
     const char *name;
@@ -177,6 +183,7 @@ struct nn_backend {
     char name[16];      /* "cpu" / "opencl" */
     char device[256];   /* human-readable device description */
     int threads;
+    char notes[1024];   /* warnings from open, one per line ("" when none): nn_backend_notes */
 };
 
 extern const struct nn_backend_ops nn_cpu_ops;

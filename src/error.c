@@ -19,12 +19,28 @@ const char *nn_status_str(nn_status s) {
     return "unknown status";
 }
 
+/* Fill err from a format and its arguments. */
+static void set(nn_error *err, nn_status s, const char *param, const char *fmt, va_list ap) {
+    err->status = s;
+    snprintf(err->param, sizeof err->param, "%s", param ? param : "");
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+}
+
 nn_status nn_error_set(nn_error *err, nn_status s, const char *fmt, ...) {
     if (err) {
-        err->status = s;
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        set(err, s, NULL, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+nn_status nn_error_set_param(nn_error *err, nn_status s, const char *param, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        set(err, s, param, fmt, ap);
         va_end(ap);
     }
     return s;

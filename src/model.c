@@ -8,33 +8,59 @@
 
 #define MAX_WIDTH ((size_t)1 << 24)
 
-nn_act model_output_act(nn_loss loss) {
+nn_act nn_loss_output_act(nn_loss loss) {
     return loss == NN_LOSS_BCE ? NN_ACT_SIGMOID : loss == NN_LOSS_CE ? NN_ACT_SOFTMAX
                                                                       : NN_ACT_IDENTITY;
 }
 
-static nn_status validate_config(const nn_model_config *cfg, nn_error *err) {
+nn_loss nn_loss_for_classes(size_t classes) {
+    return classes > 2 ? NN_LOSS_CE : classes == 0 ? NN_LOSS_MSE : NN_LOSS_BCE;
+}
+
+size_t nn_loss_outputs(nn_loss loss, size_t classes) { return loss == NN_LOSS_CE ? classes : 1; }
+
+nn_status nn_model_config_check(const nn_model_config *cfg, nn_error *err) {
+    if (!cfg) return nn_error_set(err, NN_E_INVALID, "nn_model_config_check: NULL config");
     if (cfg->n_sizes < 2 || cfg->n_sizes > NN_MAX_LAYERS + 1)
-        return nn_error_set(err, NN_E_INVALID, "layers: need 2 to %d sizes, got %zu",
-                            NN_MAX_LAYERS + 1, cfg->n_sizes);
+        return nn_error_set_param(err, NN_E_INVALID, "layers", "need 2 to %d layer sizes, got %zu",
+                                  NN_MAX_LAYERS + 1, cfg->n_sizes);
     for (size_t i = 0; i < cfg->n_sizes; i++)
         if (cfg->sizes[i] == 0 || cfg->sizes[i] > MAX_WIDTH)
-            return nn_error_set(err, NN_E_INVALID, "layers: size %zu is %zu (must be 1 to %zu)",
-                                i + 1, cfg->sizes[i], MAX_WIDTH);
+            return nn_error_set_param(err, NN_E_INVALID, "layers",
+                                      "layer size %zu is %zu (must be 1 to %zu)", i + 1,
+                                      cfg->sizes[i], MAX_WIDTH);
     if (cfg->hidden != NN_ACT_RELU && cfg->hidden != NN_ACT_SIGMOID && cfg->hidden != NN_ACT_TANH)
-        return nn_error_set(err, NN_E_INVALID, "hidden activation must be relu, sigmoid or tanh");
+        return nn_error_set_param(err, NN_E_INVALID, "hidden",
+                                  "hidden activation must be relu, sigmoid or tanh");
+    if (cfg->loss != NN_LOSS_BCE && cfg->loss != NN_LOSS_CE && cfg->loss != NN_LOSS_MSE)
+        return nn_error_set_param(err, NN_E_INVALID, "loss", "unknown loss %d", (int)cfg->loss);
     size_t out = cfg->sizes[cfg->n_sizes - 1];
     if (cfg->loss == NN_LOSS_BCE && out != 1)
-        return nn_error_set(err, NN_E_INVALID,
-                            "loss bce needs 1 output, the last layer has %zu (use --loss ce for "
-                            "%zu classes)", out, out);
+        return nn_error_set_param(err, NN_E_INVALID, "layers",
+                                  "loss bce needs 1 output, the last layer has %zu (use loss ce "
+                                  "for %zu classes)", out, out);
     if (cfg->loss == NN_LOSS_CE && out < 2)
-        return nn_error_set(err, NN_E_INVALID,
-                            "loss ce needs one output per class (>= 2), the last layer has %zu",
-                            out);
-    if (cfg->loss != NN_LOSS_BCE && cfg->loss != NN_LOSS_CE && cfg->loss != NN_LOSS_MSE)
-        return nn_error_set(err, NN_E_INVALID, "unknown loss %d", (int)cfg->loss);
+        return nn_error_set_param(err, NN_E_INVALID, "layers",
+                                  "loss ce needs one output per class (>= 2), the last layer has "
+                                  "%zu", out);
     return NN_OK;
+}
+
+double nn_model_memory_bytes(const nn_model_config *cfg, size_t batch_rows,
+                             nn_optimizer optimizer) {
+    /* as nn_model_create and model_reserve allocate: parameters, gradients and
+     * optimizer moments; Z and A of every layer and two gradient areas as wide
+     * as the widest layer, per row */
+    double params = 0, widths = 0, widest = (double)cfg->sizes[0];
+    for (size_t l = 0; l + 1 < cfg->n_sizes; l++) {
+        const double in = (double)cfg->sizes[l], out = (double)cfg->sizes[l + 1];
+        params += in * out + out;
+        widths += out;
+        if (out > widest) widest = out;
+    }
+    const double moments = optimizer == NN_OPT_ADAM ? 2 : optimizer == NN_OPT_MOMENTUM ? 1 : 0;
+    const double rows = (double)batch_rows;
+    return sizeof(float) * (params * (2 + moments) + rows * (2 * widths + 2 * widest) + 2);
 }
 
 /* He init for ReLU layers, Xavier/Glorot (normal) otherwise; biases zero.
@@ -51,7 +77,7 @@ nn_status nn_model_create(nn_backend *be, const nn_model_config *cfg, nn_model *
                           nn_error *err) {
     if (!be || !cfg || !out) return nn_error_set(err, NN_E_INVALID, "nn_model_create: NULL argument");
     *out = NULL;
-    nn_status st = validate_config(cfg, err);
+    nn_status st = nn_model_config_check(cfg, err);
     if (st != NN_OK) return st;
 
     nn_model *m = calloc(1, sizeof *m);
@@ -64,10 +90,10 @@ nn_status nn_model_create(nn_backend *be, const nn_model_config *cfg, nn_model *
         size_t in = cfg->sizes[l], o = cfg->sizes[l + 1];
         if (in > (SIZE_MAX / 4 - off) / (o + 1)) {
             free(m);
-            return nn_error_set(err, NN_E_NOMEM, "layers: layer %zu (%zu x %zu) is too large",
-                                l + 1, in, o);
+            return nn_error_set_param(err, NN_E_NOMEM, "layers",
+                                      "layer %zu (%zu x %zu) is too large", l + 1, in, o);
         }
-        m->act[l] = l + 1 == m->n_layers ? model_output_act(cfg->loss) : cfg->hidden;
+        m->act[l] = l + 1 == m->n_layers ? nn_loss_output_act(cfg->loss) : cfg->hidden;
         m->w_off[l] = off;
         off += in * o;
         m->b_off[l] = off;
@@ -174,10 +200,11 @@ nn_status model_reserve_optimizer(nn_model *m, nn_optimizer opt, nn_error *err) 
 
 static nn_view zview(const nn_model *m, size_t l) { return (nn_view){m->acts, m->z_off[l]}; }
 /* 0 for the hidden layers of a backend whose fused dense ops do without the
- * pre-activations (see backend.h, dense_forward). */
+ * pre-activations (see backend.h, dense_forward), unless the model was asked
+ * to keep them (nn_model_keep_preactivations). */
 static int model_keeps_z(const nn_model *m, size_t l) {
     const struct nn_backend_ops *ops = m->be->ops;
-    return l + 1 == m->n_layers || !ops->dense_forward || !ops->dense_backward_dx;
+    return m->keep_z || l + 1 == m->n_layers || !ops->dense_forward || !ops->dense_backward_dx;
 }
 static nn_view aview(const nn_model *m, size_t l) { return (nn_view){m->acts, m->a_off[l]}; }
 nn_view model_output(const nn_model *m) { return aview(m, m->n_layers - 1); }
@@ -197,7 +224,8 @@ nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err) {
     nn_view in = x;
     for (size_t l = 0; l < m->n_layers; l++) {
         size_t ni = model_width(m, l), no = model_width(m, l + 1);
-        nn_view z = model_keeps_z(m, l) ? zview(m, l) : (nn_view){NULL, 0}, a = aview(m, l);
+        m->z_kept[l] = (unsigned char)model_keeps_z(m, l);
+        nn_view z = m->z_kept[l] ? zview(m, l) : (nn_view){NULL, 0}, a = aview(m, l);
         nn_view w = {m->params, m->w_off[l]}, b = {m->params, m->b_off[l]};
         if (ops->dense_forward) {
             TRY(ops->dense_forward(be, m->act[l], z, a, in, w, b, rows, ni, no, err));
@@ -221,6 +249,80 @@ nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, float g
                                NULL, err);
 }
 
+/* dZ_L: (rows, outputs) into dz from the outputs against t, adding the rows'
+ * loss to loss_acc when loss_acc.buf; with db_with_dz, a backend that fuses
+ * them also sums the last layer's bias gradient (*db_done = 1). */
+static nn_status backward_loss(nn_model *m, nn_view dz, nn_view t, size_t rows, float grad_scale,
+                               nn_view loss_acc, int db_with_dz, int *db_done, nn_error *err) {
+    nn_backend *be = m->be;
+    const struct nn_backend_ops *ops = be->ops;
+    const size_t L = m->n_layers, o = model_outputs(m);
+    *db_done = 0;
+    if (ops->loss_grad_sum) {
+        nn_view db = db_with_dz ? (nn_view){m->grads, m->b_off[L - 1]} : (nn_view){NULL, 0};
+        TRY(ops->loss_grad_sum(be, m->cfg.loss, loss_acc, dz, db, model_logits(m), model_output(m),
+                               t, rows, o, grad_scale, err));
+        *db_done = db_with_dz;
+        return NN_OK;
+    }
+    if (loss_acc.buf)
+        TRY(ops->loss_sum(be, m->cfg.loss, loss_acc, model_logits(m), t, rows, o, err));
+    return ops->loss_grad(be, m->cfg.loss, dz, model_output(m), t, rows, o, grad_scale, err);
+}
+
+/* Layer l with the update fused: dA_{l-1} into da (l > 0) from W_l before its
+ * update, then dW_l, db_l and W_l's optimizer step in one op. */
+static nn_status backward_layer_update(nn_model *m, size_t l, nn_view in, nn_view dz, nn_view da,
+                                       size_t rows, const nn_opt_step *update, nn_error *err) {
+    nn_backend *be = m->be;
+    const struct nn_backend_ops *ops = be->ops;
+    const size_t ni = model_width(m, l), no = model_width(m, l + 1);
+    nn_view w = {m->params, m->w_off[l]};
+    if (l > 0) {
+        nn_view zp = model_keeps_z(m, l - 1) ? zview(m, l - 1) : (nn_view){NULL, 0};
+        TRY(ops->dense_backward_dx(be, m->act[l - 1], da, dz, w, zp, aview(m, l - 1), rows, ni,
+                                   no, err));
+    }
+    nn_view om = {m->opt_m, m->opt_m ? m->w_off[l] : 0}; /* NULL views without the state */
+    nn_view ov = {m->opt_v, m->opt_v ? m->w_off[l] : 0};
+    return ops->dense_backward_dw_update(be, (nn_view){m->grads, m->w_off[l]}, in, dz, rows, ni,
+                                         no, update, w, om, ov, err);
+}
+
+/* Layer l: dW_l and db_l (unless *db_done), its hook, then dA_{l-1} into da
+ * (l > 0) through the activation; a backend that fuses it with dA_{l-1} (and
+ * db_with_dz) also sums db_{l-1} (*db_done = 1 for the next layer). */
+static nn_status backward_layer(nn_model *m, size_t l, nn_view in, nn_view dz, nn_view da,
+                                size_t rows, int db_with_dz, int *db_done, model_grad_hook hook,
+                                void *user, nn_error *err) {
+    nn_backend *be = m->be;
+    const struct nn_backend_ops *ops = be->ops;
+    const size_t ni = model_width(m, l), no = model_width(m, l + 1);
+    const nn_view none = {NULL, 0}, w = {m->params, m->w_off[l]};
+    nn_view dw = {m->grads, m->w_off[l]}, db = {m->grads, m->b_off[l]};
+    /* dW_l: (ni, no) = in^T · dZ_l ; db_l: (no) = column sums of dZ_l */
+    if (ops->dense_backward_dw) {
+        TRY(ops->dense_backward_dw(be, dw, *db_done ? none : db, in, dz, rows, ni, no, err));
+    } else {
+        TRY(ops->matmul(be, dw, in, dz, ni, no, rows, 1, 0, 0, err));
+        if (!*db_done) TRY(ops->col_sum(be, db, dz, rows, no, err));
+    }
+    if (hook) TRY(hook(user, l, err));
+    *db_done = 0;
+    if (l == 0) return NN_OK;
+    /* dA_{l-1}: (rows, ni) = dZ_l · W_l^T, then through the activation in place */
+    nn_view zp = model_keeps_z(m, l - 1) ? zview(m, l - 1) : none, yp = aview(m, l - 1);
+    const nn_act act = m->act[l - 1];
+    if (ops->dense_backward_dx)
+        return ops->dense_backward_dx(be, act, da, dz, w, zp, yp, rows, ni, no, err);
+    TRY(ops->matmul(be, da, dz, w, rows, ni, no, 0, 1, 0, err));
+    if (!ops->act_backward_sum || !db_with_dz)
+        return ops->act_backward(be, act, da, da, zp, yp, rows, ni, err);
+    *db_done = 1;
+    return ops->act_backward_sum(be, act, da, (nn_view){m->grads, m->b_off[l - 1]}, da, zp, yp,
+                                 rows, ni, err);
+}
+
 /* Backward pass. The bias gradient db_l = col_sum(dZ_l) is computed with dW_l
  * when the backend fuses those (dense_backward_dw), else together with dZ_l
  * itself when the backend fuses that (loss_grad_sum, act_backward_sum), else
@@ -230,72 +332,22 @@ nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, float g
 nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
                               nn_view loss_acc, model_grad_hook hook, void *user,
                               const nn_opt_step *update, int *updated, nn_error *err) {
-    nn_backend *be = m->be;
-    const struct nn_backend_ops *ops = be->ops;
+    const struct nn_backend_ops *ops = m->be->ops;
     const size_t half = m->cap_rows * m->max_width;
-    const nn_view none = {NULL, 0};
     const int db_with_dz = !ops->dense_backward_dw; /* where db goes when a dz op can take it */
-    size_t L = m->n_layers;
-    nn_view dz = {m->delta, 0}; /* (rows, out_l) gradient wrt Z_l */
-    int db_done = 0;            /* db of the current layer already computed */
     const int fuse_update = update && !hook && ops->dense_backward_dw_update &&
                             ops->dense_backward_dw && ops->dense_backward_dx;
     if (updated) *updated = fuse_update;
-    if (ops->loss_grad_sum) {
-        nn_view db = db_with_dz ? (nn_view){m->grads, m->b_off[L - 1]} : none;
-        TRY(ops->loss_grad_sum(be, m->cfg.loss, loss_acc, dz, db, model_logits(m), model_output(m),
-                               t, rows, model_outputs(m), grad_scale, err));
-        db_done = db_with_dz;
-    } else {
-        if (loss_acc.buf)
-            TRY(ops->loss_sum(be, m->cfg.loss, loss_acc, model_logits(m), t, rows,
-                              model_outputs(m), err));
-        TRY(ops->loss_grad(be, m->cfg.loss, dz, model_output(m), t, rows, model_outputs(m),
-                           grad_scale, err));
-    }
-    for (size_t l = L; l-- > 0;) {
-        size_t ni = model_width(m, l), no = model_width(m, l + 1);
-        nn_view in = l == 0 ? x : aview(m, l - 1); /* (rows, ni) */
-        nn_view dw = {m->grads, m->w_off[l]}, db = {m->grads, m->b_off[l]};
-        nn_view w = {m->params, m->w_off[l]};
+    nn_view dz = {m->delta, 0}; /* (rows, out_l) gradient wrt Z_l */
+    int db_done = 0;            /* db of the current layer already computed */
+    TRY(backward_loss(m, dz, t, rows, grad_scale, loss_acc, db_with_dz, &db_done, err));
+    for (size_t l = m->n_layers; l-- > 0;) {
+        nn_view in = l == 0 ? x : aview(m, l - 1); /* (rows, in_l) */
         nn_view da = {m->delta, dz.off == 0 ? half : 0};
-        if (fuse_update) { /* dA_{l-1} from W_l first, then dW_l, db_l and W_l's update */
-            if (l > 0) {
-                nn_view zp = model_keeps_z(m, l - 1) ? zview(m, l - 1) : none;
-                TRY(ops->dense_backward_dx(be, m->act[l - 1], da, dz, w, zp, aview(m, l - 1),
-                                           rows, ni, no, err));
-            }
-            nn_view om = {m->opt_m, m->w_off[l]}, ov = {m->opt_v, m->w_off[l]};
-            if (!m->opt_m) om.off = 0;
-            if (!m->opt_v) ov.off = 0;
-            TRY(ops->dense_backward_dw_update(be, dw, in, dz, rows, ni, no, update, w, om, ov, err));
-            dz = da;
-            continue;
-        }
-        /* dW_l: (ni, no) = in^T · dZ_l ; db_l: (no) = column sums of dZ_l */
-        if (ops->dense_backward_dw) {
-            TRY(ops->dense_backward_dw(be, dw, db_done ? none : db, in, dz, rows, ni, no, err));
-        } else {
-            TRY(ops->matmul(be, dw, in, dz, ni, no, rows, 1, 0, 0, err));
-            if (!db_done) TRY(ops->col_sum(be, db, dz, rows, no, err));
-        }
-        if (hook) TRY(hook(user, l, err));
-        if (l == 0) break;
-        /* dA_{l-1}: (rows, ni) = dZ_l · W_l^T, then through the activation in place */
-        nn_view zp = model_keeps_z(m, l - 1) ? zview(m, l - 1) : none, yp = aview(m, l - 1);
-        db_done = 0;
-        if (ops->dense_backward_dx) {
-            TRY(ops->dense_backward_dx(be, m->act[l - 1], da, dz, w, zp, yp, rows, ni, no, err));
-        } else {
-            TRY(ops->matmul(be, da, dz, w, rows, ni, no, 0, 1, 0, err));
-            if (ops->act_backward_sum && db_with_dz) {
-                TRY(ops->act_backward_sum(be, m->act[l - 1], da, (nn_view){m->grads, m->b_off[l - 1]},
-                                          da, zp, yp, rows, ni, err));
-                db_done = 1;
-            } else {
-                TRY(ops->act_backward(be, m->act[l - 1], da, da, zp, yp, rows, ni, err));
-            }
-        }
+        if (fuse_update)
+            TRY(backward_layer_update(m, l, in, dz, da, rows, update, err));
+        else
+            TRY(backward_layer(m, l, in, dz, da, rows, db_with_dz, &db_done, hook, user, err));
         dz = da;
     }
     return NN_OK;

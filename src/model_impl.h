@@ -25,6 +25,8 @@ struct nn_model {
     size_t a_off[NN_MAX_LAYERS]; /* A_l: (cap_rows, out_l) activations */
     nn_buf *delta;              /* two (cap_rows, max_width) gradient ping-pong areas */
     nn_buf *loss_acc;           /* (2) running loss sum, a compensated float pair */
+    int keep_z;                 /* keep every Z_l (nn_model_keep_preactivations) */
+    unsigned char z_kept[NN_MAX_LAYERS]; /* 1: the last forward pass wrote Z_l */
 };
 
 /* Width of layer boundary i (0 = inputs). */
@@ -61,7 +63,5 @@ nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, float g
 nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
                               nn_view loss_acc, model_grad_hook hook, void *user,
                               const nn_opt_step *update, int *updated, nn_error *err);
-/* Output activation implied by a loss. */
-nn_act model_output_act(nn_loss loss);
 
 #endif

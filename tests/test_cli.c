@@ -2,6 +2,7 @@
  * the JSON record, the plot, and one clear line with exit code 2 for every
  * kind of bad input. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +47,8 @@ Test(cli, json_record_has_the_documented_keys) {
     snprintf(path, sizeof path, "%s/run.json", dir);
     tu_result r = RUN("--epochs", "200", "--json", path, "--quiet");
     cr_assert_eq(r.status, 0, "%s", r.err);
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f);
-    char buf[16384];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
+    char *buf = tu_read_file(path);
+    cr_assert_not_null(buf);
     const char *keys[] = {"requested_backend", "backend", "device", "threads", "dataset",
                           "samples", "layers", "optimizer", "lr", "epochs", "batch", "seed",
                           "final_loss", "train_accuracy", "test_accuracy", "train_seconds",
@@ -71,8 +68,9 @@ Test(cli, json_record_has_the_documented_keys) {
     int commas = 0;
     for (const char *p = lc; *p && *p != ']'; p++) commas += *p == ',';
     cr_assert_eq(commas, 2, "loss_curve: %.80s", lc);
+    free(buf);
     tu_result_free(&r);
-    free(dir);
+    tu_rmtree(dir);
 }
 
 Test(cli, json_to_stdout_is_the_only_thing_on_stdout) {
@@ -115,15 +113,12 @@ Test(cli, plot_writes_an_svg) {
     snprintf(path, sizeof path, "%s/b.svg", dir);
     tu_result r = RUN("--epochs", "50", "--plot", path, "--quiet");
     cr_assert_eq(r.status, 0, "%s", r.err);
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f);
-    char head[256];
-    size_t n = fread(head, 1, sizeof head - 1, f);
-    head[n] = '\0';
-    fclose(f);
-    cr_assert(strstr(head, "<svg") != NULL);
+    char *svg = tu_read_file(path);
+    cr_assert(svg && strncmp(svg, "<svg", 4) == 0 && strstr(svg, "</svg>\n"), "%.200s", svg);
+    cr_assert(strstr(svg, "Decision boundary: circles (200 test points)") != NULL);
+    free(svg);
     tu_result_free(&r);
-    free(dir);
+    tu_rmtree(dir);
 }
 
 Test(cli, help_lists_every_option_with_defaults) {
@@ -190,9 +185,12 @@ Test(cli, layers_must_fit_the_data_and_the_loss) {
 }
 
 Test(cli, plot_needs_2d_data) {
-    expect_usage_error(RUN("--dataset", "teacher", "--features", "5", "--plot", "/tmp/x.svg"),
-                       "--plot");
+    char *dir = tu_tmpdir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/x.svg", dir);
+    expect_usage_error(RUN("--dataset", "teacher", "--features", "5", "--plot", path), "--plot");
     expect_usage_error(RUN("--plot", "/nonexistent-dir/x.svg"), "--plot");
+    tu_rmtree(dir);
 }
 
 Test(cli, divergence_exits_non_zero_without_printing_a_result) {
@@ -216,7 +214,7 @@ static tu_result run_csv(const char *text) {
     snprintf(arg, sizeof arg, "csv:%s", path);
     tu_result r = RUN("--dataset", arg, "--epochs", "5", "--quiet");
     free(path);
-    free(dir);
+    tu_rmtree(dir);
     return r;
 }
 
@@ -268,7 +266,7 @@ static tu_result run_without_opencl(const char *const *args) {
     char env[600];
     snprintf(env, sizeof env, "OCL_ICD_VENDORS=%s", dir);
     tu_result r = tu_run_nnbench(args, (const char *const[]){env, NULL}, NULL);
-    free(dir);
+    tu_rmtree(dir);
     return r;
 }
 
@@ -281,17 +279,15 @@ Test(cli, opencl_falls_back_to_cpu_with_one_warning) {
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert(strstr(r.err, "warning") && strstr(r.err, "falling back to the cpu backend"), "%s", r.err);
     cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "one line: %s", r.err);
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f);
-    char json[8192];
-    json[fread(json, 1, sizeof json - 1, f)] = '\0';
-    fclose(f);
+    char *json = tu_read_file(path);
+    cr_assert_not_null(json);
     cr_assert(strstr(json, "\"requested_backend\": \"opencl\"") != NULL, "%s", json);
     cr_assert(strstr(json, "\"backend\": \"cpu\"") != NULL, "%s", json);
     cr_assert(strstr(json, "\"fallback_reason\": \"") != NULL, "%s", json);
     cr_assert(strstr(r.out, "fallback") != NULL, "the result names the fallback: %s", r.out);
+    free(json);
     tu_result_free(&r);
-    free(dir);
+    tu_rmtree(dir);
 }
 
 Test(cli, no_fallback_exits_3) {
@@ -309,10 +305,103 @@ Test(cli, check_without_opencl_exits_3) {
     tu_result_free(&r);
 }
 
+/* Isolated like the fallback tests: with no OpenCL platform there is no GPU,
+ * whatever this machine has. */
 Test(cli, auto_without_a_gpu_runs_on_cpu) {
-    tu_result r = RUN("--backend", "auto", "--epochs", "20", "--json", "-", "--quiet");
+    tu_result r = run_without_opencl((const char *const[]){"--backend", "auto", "--epochs", "20",
+                                                           "--json", "-", "--quiet", NULL});
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert(strstr(r.out, "\"backend\": \"cpu\"") != NULL, "%s", r.out);
     cr_assert(strstr(r.out, "\"requested_backend\": \"auto\"") != NULL);
+    tu_result_free(&r);
+}
+
+/* The value of "key": in a JSON text, as a number (NaN when missing or null). */
+static double json_number(const char *json, const char *key) {
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\": ", key);
+    const char *p = strstr(json, k);
+    return p && strncmp(p + strlen(k), "null", 4) != 0 ? atof(p + strlen(k)) : NAN;
+}
+
+Test(cli, each_optimizer_has_its_usual_learning_rate) {
+    const char *opts[] = {"sgd", "momentum", "adam"};
+    const double lrs[] = {0.1, 0.01, 0.001};
+    for (int i = 0; i < 3; i++) {
+        tu_result r = RUN("--optimizer", opts[i], "--epochs", "3", "--json", "-", "--quiet");
+        cr_assert_eq(r.status, 0, "%s", r.err);
+        cr_assert_eq(json_number(r.out, "lr"), lrs[i], "%s: lr %g", opts[i],
+                     json_number(r.out, "lr"));
+        tu_result_free(&r);
+    }
+    tu_result r = RUN("--optimizer", "adam", "--lr", "0.02", "--epochs", "3", "--json", "-");
+    cr_assert_eq(json_number(r.out, "lr"), 0.02, "--lr wins: %s", r.out);
+    cr_assert(strstr(r.err, "adam lr 0.02") != NULL, "the header names the rate: %s", r.err);
+    tu_result_free(&r);
+    r = RUN("--help");
+    cr_assert(strstr(r.out, "sgd 0.1, momentum 0.01, adam 0.001") != NULL, "%s", r.out);
+    tu_result_free(&r);
+}
+
+Test(cli, library_errors_name_the_option) {
+    expect_usage_error(RUN("--dataset", "xor", "--classes", "3"), "--classes");
+    expect_usage_error(RUN("--dataset", "blobs", "--features", "3", "--layers", "2,8,3"),
+                       "--layers");
+    expect_usage_error(RUN("--samples", "2", "--test-fraction", "0.9"), "--test-fraction");
+    expect_usage_error(RUN("scale", "--dataset", "xor", "--features", "3"), "--features");
+}
+
+Test(cli, every_command_lists_its_options_with_defaults) {
+    const char *const scale[] = {"--samples", "--hidden", "--depth", "--batch", "--threads",
+                                 "--lr", "--repeats", "--out", "default 1e5", "default 256"};
+    tu_result r = RUN("scale", "--help");
+    cr_assert_eq(r.status, 0);
+    for (size_t i = 0; i < sizeof scale / sizeof scale[0]; i++)
+        cr_assert(strstr(r.out, scale[i]) != NULL, "scale --help lacks %s:\n%s", scale[i], r.out);
+    tu_result_free(&r);
+    const char *const gemm[] = {"--shape", "--backend", "--threads", "--repeats", "--json",
+                                "default cpu,opencl,openblas,clblast"};
+    r = RUN("gemm", "--help");
+    cr_assert_eq(r.status, 0);
+    for (size_t i = 0; i < sizeof gemm / sizeof gemm[0]; i++)
+        cr_assert(strstr(r.out, gemm[i]) != NULL, "gemm --help lacks %s:\n%s", gemm[i], r.out);
+    tu_result_free(&r);
+    r = RUN("check", "--help");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, "usage: nnbench check") && strstr(r.out, "--epochs"), "%s", r.out);
+    tu_result_free(&r);
+}
+
+Test(cli, gemm_verifies_then_times_each_product) {
+    tu_result r = RUN("gemm", "--shape", "40x24x33", "--shape", "64x64x64:tn", "--backend", "cpu",
+                      "--repeats", "2", "--json", "-");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_eq(r.out[0], '{', "only the record on stdout: %s", r.out);
+    cr_assert(strstr(r.err, "impl") && strstr(r.err, "40x24x33"), "the table: %s", r.err);
+    int records = 0, verified = 0;
+    for (const char *p = r.out; (p = strstr(p, "\"gflops_median\": ")); p++) records++;
+    for (const char *p = r.out; (p = strstr(p, "\"verified\": true")); p++) verified++;
+    cr_assert_eq(records, 2, "%s", r.out);
+    cr_assert_eq(verified, 2, "every product verified: %s", r.out);
+    cr_assert(json_number(r.out, "gflops_median") > 0, "%s", r.out);
+    cr_assert(strstr(r.out, "\"trans_a\": true") != NULL, "the :tn shape: %s", r.out);
+    tu_result_free(&r);
+    /* an implementation that cannot run here is reported, not a failure */
+    r = RUN("gemm", "--shape", "8x8x8", "--backend", "cpu,openblas,clblast", "--repeats", "1");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    tu_result_free(&r);
+    expect_usage_error(RUN("gemm", "--shape", "2x2"), "--shape");
+    expect_usage_error(RUN("gemm", "--backend", "cpu,cuda"), "cuda");
+}
+
+Test(cli, check_compares_the_backends) {
+    tu_result r = RUN("check", "--epochs", "30", "--log-every", "10");
+    if (r.status == 3) {
+        tu_result_free(&r);
+        cr_skip_test("no OpenCL device");
+    }
+    cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
+    /* the verdict from one-step errors; the output in detail: test_check.c */
+    cr_assert(strstr(r.out, "one-step errors") && strstr(r.out, "\nPASS: "), "%s", r.out);
     tu_result_free(&r);
 }

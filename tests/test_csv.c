@@ -1,6 +1,7 @@
-/* test_csv.c — nn_data_load_csv: good files (header or not, CRLF, long
- * lines, label column, regression) and every error, with the status and a
- * message naming the file and the line. Files live in a mkdtemp folder. */
+/* test_csv.c — nn_data_load_csv: good files (header or not, CRLF, CR, long
+ * lines, label column, regression), the facts reported in nn_csv_info, and
+ * every error, with the status and a message naming the file and the line.
+ * Files live in a mkdtemp folder. */
 #include <criterion/criterion.h>
 #include <locale.h>
 #include <stdio.h>
@@ -202,15 +203,112 @@ Test(csv, nan_and_inf) {
     BAD("1,2,0\nnan,4,1\n", NN_E_PARSE, "line 2", "column 1", "finite");
     BAD("1,2,0\n3,inf,1\n", NN_E_PARSE, "line 2", "column 2", "finite");
     BAD("1,2,0\n3,4,1\n-Infinity,4,1\n", NN_E_PARSE, "line 3", "finite");
-    BAD("1,2,0\n1e999,4,1\n", NN_E_PARSE, "line 2", "finite");
+    /* beyond double: strtod gives Inf, but the cell is a number out of range */
+    BAD("1,2,0\n1e999,4,1\n", NN_E_PARSE, "line 2", "column 1", "'1e999'", "float32 range");
+    BAD("1,2,0\n3,4,1\n5,-1e400,0\n", NN_E_PARSE, "line 3", "column 2", "float32 range");
     BAD("1,2,0\n1e300,4,1\n", NN_E_PARSE, "line 2", "float32");
+    BAD("1,2,0\n3.5e38,4,1\n", NN_E_PARSE, "line 2", "float32");
+    BAD("1,2,1e400\n3,4,1\n", NN_E_PARSE, "line 1", "column 3", "float32 range");
 }
 
 Test(csv, bad_labels) {
     BAD("1,2,0\n3,4,-1\n", NN_E_PARSE, "line 2", "column 3", "non-negative integer");
     BAD("1,2,0\n3,4,1\n3,4,1.5\n", NN_E_PARSE, "line 3", "label");
-    BAD("1,2,0\n3,4,0\n", NN_E_PARSE, "at least 2 classes");
-    BAD("1,2,0\n3,4,1e9\n", NN_E_PARSE, "line 2", "exceeds");
+    BAD("1,2,0\n3,4,0\n", NN_E_PARSE, "every label is 0", "one class", "at least 2 classes");
+    BAD("1,2,1\n3,4,1\n5,6,1\n", NN_E_PARSE, "every label is 1", "one class");
+    BAD("1,2,0\n3,4,1e9\n", NN_E_PARSE, "line 2", "column 3", "above the largest class index 4095");
+    BAD("1,2,0\n3,4,16777215\n", NN_E_PARSE, "line 2", "'16777215'", "at most 4096 classes");
+    BAD("1,2,0\n3,4,4096\n", NN_E_PARSE, "line 2", "4095");
+}
+
+/* Labels 0..4095 are accepted; classes that never occur are reported in
+ * nn_csv_info, not printed and not an error. */
+Test(csv, missing_classes_reported) {
+    nn_dataset ds;
+    nn_csv_info info;
+    nn_error err = {0};
+    const char *p = write_text("gaps.csv", "x,y,label\n1,2,0\n3,4,2\n5,6,5\n7,8,2\n");
+    cr_assert_eq(nn_data_load_csv_info(p, NULL, &ds, &info, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(ds.classes, 6);
+    cr_assert_eq(info.missing_classes, 3);
+    cr_assert_eq(info.lines, 5);
+    cr_assert_eq(info.header, 1);
+    cr_assert(strstr(info.warning, p) && strstr(info.warning, "3 of the 6 classes") &&
+                  strstr(info.warning, "(1, 3, 4)"),
+              "%s", info.warning);
+    nn_dataset_free(&ds);
+    /* many missing: the list is cut */
+    p = write_text("wide.csv", "1,0\n2,4095\n");
+    cr_assert_eq(nn_data_load_csv_info(p, NULL, &ds, &info, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(ds.classes, 4096);
+    cr_assert_eq(info.missing_classes, 4094);
+    cr_assert(strstr(info.warning, "1, 2, 3, 4, 5, 6, 7, 8 and 4086 more"), "%s", info.warning);
+    cr_assert_lt(strlen(info.warning), sizeof info.warning - 1);
+    nn_dataset_free(&ds);
+    /* none missing, regression */
+    p = write_text("full.csv", "1,1\n2,0\n");
+    cr_assert_eq(nn_data_load_csv_info(p, NULL, &ds, &info, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(info.missing_classes, 0);
+    cr_assert_str_eq(info.warning, "");
+    cr_assert_eq(info.header, 0);
+    nn_dataset_free(&ds);
+    nn_csv_options r = {.label_column = -1, .header = 0, .regression = 1};
+    p = write_text("reg.csv", "1,7\n2,7\n");
+    cr_assert_eq(nn_data_load_csv_info(p, &r, &ds, &info, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(ds.classes, 0);
+    cr_assert_str_eq(info.warning, "");
+    nn_dataset_free(&ds);
+}
+
+/* Old Mac line endings (a lone CR) are line endings, also mixed with CRLF. */
+Test(csv, cr_line_endings) {
+    nn_dataset ds;
+    load_ok(write_text("cr.csv", "x,y,c\r1,2,0\r3,4,1\r"), NULL, &ds);
+    cr_assert_eq(ds.n, 2);
+    cr_assert_eq(ds.x[2], 3.0f);
+    cr_assert_eq(ds.y[1], 1.0f);
+    nn_dataset_free(&ds);
+    load_ok(write_text("mixed.csv", "1,2,0\r\n3,4,1\r5,6,0\n7,8,1\r\r\n\r"), NULL, &ds);
+    cr_assert_eq(ds.n, 4);
+    cr_assert_eq(ds.x[6], 7.0f);
+    nn_dataset_free(&ds);
+    /* line numbers count CR-only lines */
+    BAD("1,2,0\r3,4,1\r5,x,1\r", NN_E_PARSE, "line 3", "column 2");
+    BAD("1,2,0\r\n3,4,1\r\n5,6,1,1\r\n", NN_E_PARSE, "line 3", "extra");
+}
+
+/* A line is at most NN_CSV_MAX_LINE bytes: longer ones, and files that are
+ * not text, fail fast with the reason instead of filling memory. */
+Test(csv, line_limit_and_binary_files) {
+    const size_t max = NN_CSV_MAX_LINE;
+    char *text = malloc(2 * max + 16);
+    /* a line of exactly the limit is fine ("1,2," + blanks + "0") */
+    memcpy(text, "1,2,", 4);
+    memset(text + 4, ' ', max - 5);
+    text[max - 1] = '1';
+    memcpy(text + max, "\n3,4,0\n", 7);
+    nn_dataset ds;
+    load_ok(write_bytes("max.csv", text, max + 7), NULL, &ds);
+    cr_assert_eq(ds.n, 2);
+    nn_dataset_free(&ds);
+    /* one byte more */
+    memcpy(text, "1,2,", 4);
+    memset(text + 4, ' ', max - 4);
+    text[max] = '1';
+    memcpy(text + max + 1, "\n", 1);
+    load_bad(write_bytes("long.csv", text, max + 2), NULL, NN_E_PARSE,
+             (const char *const[]){"line 1", "longer than 1048576 bytes", "limit", NULL});
+    /* a 2 MiB line with no end, on line 3 */
+    memcpy(text, "1,0\n2,1\n", 8);
+    memset(text + 8, '7', 2 * max);
+    load_bad(write_bytes("endless.csv", text, 2 * max + 8), NULL, NN_E_PARSE,
+             (const char *const[]){"line 3", "longer than", NULL});
+    free(text);
+    /* /dev/zero is endless: the NUL byte stops it at once */
+    nn_error err = {0};
+    cr_assert_eq(nn_data_load_csv("/dev/zero", NULL, &ds, &err), NN_E_PARSE);
+    cr_assert(strstr(err.msg, "/dev/zero: line 1: NUL byte"), "%s", err.msg);
+    path[0] = '\0';
 }
 
 Test(csv, label_column_out_of_range) {

@@ -21,7 +21,7 @@
 #define PAD 11 /* canaries on each side of a buffer (odd: unaligned views) */
 #define CANARY (-3333.5f)
 
-static const nn_gemm_path PATHS[] = {NN_GEMM_PATH_C, NN_GEMM_PATH_AVX2, NN_GEMM_PATH_AVX512};
+static const nn_cpu_path PATHS[] = {NN_CPU_PATH_C, NN_CPU_PATH_AVX2, NN_CPU_PATH_AVX512};
 #define NPATHS (sizeof PATHS / sizeof PATHS[0])
 
 /* ------------------------------------------------------- GEMM epilogues */
@@ -54,7 +54,7 @@ static float simple_ref(const nn_gemm_epi *e, float v, size_t i, size_t j, size_
 }
 
 /* variant: bit 0 bias, bit 1 relu, bit 2 mask, bit 3 no fn (simple part only) */
-static void check_epilogue(nn_gemm_path path, nn_team *team, size_t m, size_t n, size_t k, int ta,
+static void check_epilogue(nn_cpu_path path, nn_team *team, size_t m, size_t n, size_t k, int ta,
                            int tb, int acc, int variant) {
     float *a = malloc((m * k + 1) * sizeof(float)), *b = malloc((k * n + 1) * sizeof(float));
     float *plain = malloc(m * n * sizeof(float)), *fused = malloc(m * n * sizeof(float));
@@ -67,28 +67,29 @@ static void check_epilogue(nn_gemm_path path, nn_team *team, size_t m, size_t n,
     tu_fill_uniform(bias, n, 98, -1.0f, 1.0f);
     tu_fill_uniform(mask, m * n, 97, -1.0f, 1.0f);
     memcpy(fused, plain, m * n * sizeof(float));
-    nn_cpu_gemm_with(path, 1, plain, a, b, m, n, k, ta, tb, acc);
+    const nn_par one = {NULL, 1};
+    nn_cpu_gemm(path, NULL, &one, NULL, plain, a, b, m, n, k, ta, tb, acc);
     const int with_fn = !(variant & 8);
     record_epi epi = {{with_fn ? record_fn : NULL, variant & 1 ? bias : NULL, (variant >> 1) & 1,
                        variant & 4 ? mask : NULL},
                       visits, seen};
     nn_gemm_workspace ws = {NULL, 0};
     const nn_par par = {team, 0};
-    nn_cpu_gemm_with_par(path, &ws, &par, &epi.base, fused, a, b, m, n, k, ta, tb, acc);
+    nn_cpu_gemm(path, &ws, &par, &epi.base, fused, a, b, m, n, k, ta, tb, acc);
     for (size_t e = 0; e < m * n; e++) {
         const float want_seen = simple_ref(&epi.base, plain[e], e / n, e % n, n);
         const float want = with_fn ? 0.5f * want_seen + 1.0f : want_seen;
         if (with_fn) {
             cr_assert_eq(visits[e], 1, "%s %zux%zux%zu ta%d tb%d: entry %zu visited %d times",
-                         nn_gemm_path_name(path), m, n, k, ta, tb, e, visits[e]);
+                         nn_cpu_path_name(path), m, n, k, ta, tb, e, visits[e]);
             cr_assert(memcmp(&seen[e], &want_seen, sizeof(float)) == 0,
                       "%s %zux%zux%zu ta%d tb%d v%d: entry %zu not final when visited (%g vs %g)",
-                      nn_gemm_path_name(path), m, n, k, ta, tb, variant, e, (double)seen[e],
+                      nn_cpu_path_name(path), m, n, k, ta, tb, variant, e, (double)seen[e],
                       (double)want_seen);
         }
         cr_assert(memcmp(&fused[e], &want, sizeof(float)) == 0,
                   "%s %zux%zux%zu ta%d tb%d v%d: epilogue result at %zu: %g vs %g",
-                  nn_gemm_path_name(path), m, n, k, ta, tb, variant, e, (double)fused[e],
+                  nn_cpu_path_name(path), m, n, k, ta, tb, variant, e, (double)fused[e],
                   (double)want);
     }
     nn_gemm_workspace_free(&ws);
@@ -107,7 +108,7 @@ Test(fused, gemm_epilogue_visits_each_final_entry_once) {
         nn_error err;
         cr_assert_eq(nn_team_create(teams, 0, &team, &err), NN_OK); /* helpers always offered */
         for (size_t q = 0; q < NPATHS; q++) {
-            if (!nn_gemm_path_supported(PATHS[q])) continue;
+            if (!nn_cpu_path_supported(PATHS[q])) continue;
             for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
                 for (int t = 0; t < 4; t++)
                     for (int v = 0; v < 16; v += (t & 1 ? 5 : 1)) /* every variant with op(a) = a */
@@ -331,7 +332,7 @@ Test(fused, dense_backward_dw_update_is_dw_then_update) {
                         gbuf m0 = gnew(be, np, 34, -0.1f, 0.1f), m1 = gnew(be, np, 34, -0.1f, 0.1f);
                         gbuf v0 = gnew(be, np, 35, 0.0f, 0.1f), v1 = gnew(be, np, 35, 0.0f, 0.1f);
                         gbuf g0 = gnew(be, np, 0, 0, 0), g1 = gnew(be, np, 0, 0, 0);
-                        cr_assert_eq(o->dense_backward_dw(be, g0.v, nn_view_at(g0.v, in * out), x.v,
+                        cr_assert_eq(o->dense_backward_dw(be, g0.v, (nn_view){g0.v.buf, g0.v.off + in * out}, x.v,
                                                           dz.v, rows, in, out, &err), NN_OK);
                         cr_assert_eq(o->update(be, &st, p0.v, g0.v, m0.v, v0.v, np, &err), NN_OK);
                         cr_assert_eq(o->dense_backward_dw_update(be, g1.v, x.v, dz.v, rows, in, out,
@@ -411,15 +412,15 @@ Test(fused, bce_elems_simd_matches_portable_and_libm) {
                           709.0f, -709.0f, 3e38f, -3e38f, INFINITY, -INFINITY, NAN};
     memcpy(z, edge, sizeof edge);
     for (size_t n = 0; n <= N; n += n < 20 ? 1 : 997) {
-        nn_cpu_bce_elems(v, z, t, n, 1);
-        nn_cpu_bce_elems(s, z, t, n, 0);
+        nn_cpu_bce_elems(NN_CPU_PATH_AVX512, v, z, t, n);
+        nn_cpu_bce_elems(NN_CPU_PATH_C, s, z, t, n);
         for (size_t i = 0; i < n; i++)
             cr_assert(memcmp(&v[i], &s[i], sizeof(double)) == 0 || (isnan(v[i]) && isnan(s[i])),
                       "n %zu, element %zu (z %g): simd %.17g, portable %.17g", n, i, (double)z[i],
                       v[i], s[i]);
     }
     const double cap = -log(NN_BCE_EPS);
-    nn_cpu_bce_elems(s, z, t, N, 0);
+    nn_cpu_bce_elems(NN_CPU_PATH_C, s, z, t, N);
     for (size_t i = 0; i < N; i++) {
         const long double zl = z[i], tl = t[i];
         if (!isfinite(z[i])) {
@@ -435,7 +436,8 @@ Test(fused, bce_elems_simd_matches_portable_and_libm) {
 }
 
 Test(fused, avx512_block_loops_match_scalar) {
-    if (!nn_cpu_avx512()) cr_skip_test("no AVX-512 on this CPU");
+    if (!NN_CPU_HAVE_AVX512 || !nn_cpu_path_supported(NN_CPU_PATH_AVX512))
+        cr_skip_test("no AVX-512 on this CPU");
     enum { LD = 37 };
     static const size_t rows_[] = {1, 5, 16}, cols_[] = {1, 15, 16, 17, 33, 37};
     float zin[16 * LD], bias[LD], y[16 * LD], z[16 * LD], want_z[16 * LD], want_y[16 * LD];

@@ -15,7 +15,7 @@
 #define CANARY 64             /* floats guarded on each side of c */
 #define CANARY_VALUE 1234.5f
 
-static const nn_gemm_path PATHS[] = {NN_GEMM_PATH_C, NN_GEMM_PATH_AVX2, NN_GEMM_PATH_AVX512};
+static const nn_cpu_path PATHS[] = {NN_CPU_PATH_C, NN_CPU_PATH_AVX2, NN_CPU_PATH_AVX512};
 #define NPATHS (sizeof PATHS / sizeof PATHS[0])
 
 /* Operands of one test product, stored as the transposes say. */
@@ -90,14 +90,14 @@ static void guarded_check_free(float *c, size_t mn, const char *what) {
 }
 
 /* Run one product on `path` and compare with the reference; returns c (guarded). */
-static float *run_checked(const problem *pr, nn_gemm_path path, int threads, int accumulate) {
+static float *run_checked(const problem *pr, nn_cpu_path path, int threads, int accumulate) {
     const size_t mn = pr->m * pr->n;
     float *c = guarded_alloc(mn);
     if (accumulate) memcpy(c, pr->c0, mn * sizeof(float));
     else
         for (size_t i = 0; i < mn; i++) c[i] = NAN; /* must be overwritten, never read */
-    nn_cpu_gemm_with(path, threads, c, pr->a, pr->b, pr->m, pr->n, pr->k, pr->ta, pr->tb,
-                     accumulate);
+    nn_cpu_gemm(path, NULL, &(const nn_par){NULL, threads}, NULL, c, pr->a, pr->b, pr->m, pr->n,
+                pr->k, pr->ta, pr->tb, accumulate);
     for (size_t i = 0; i < pr->m; i++)
         for (size_t j = 0; j < pr->n; j++) {
             const size_t e = i * pr->n + j;
@@ -107,7 +107,7 @@ static float *run_checked(const problem *pr, nn_gemm_path path, int threads, int
             cr_assert(fabs((double)c[e] - ref) <= tol,
                       "path %s: %zux%zux%zu ta=%d tb=%d acc=%d threads=%d: c(%zu,%zu) = %.9g, "
                       "reference %.9g, tolerance %.3g",
-                      nn_gemm_path_name(path), pr->m, pr->n, pr->k, pr->ta, pr->tb, accumulate,
+                      nn_cpu_path_name(path), pr->m, pr->n, pr->k, pr->ta, pr->tb, accumulate,
                       threads, i, j, (double)c[e], ref, tol);
         }
     return c;
@@ -118,7 +118,7 @@ static void check_shape(size_t m, size_t n, size_t k, int threads) {
     for (int t = 0; t < 4; t++) {
         problem pr = problem_make(m, n, k, t & 1, t >> 1, 1000 + m * 31 + n * 7 + k + t);
         for (size_t q = 0; q < NPATHS; q++) {
-            if (!nn_gemm_path_supported(PATHS[q])) continue;
+            if (!nn_cpu_path_supported(PATHS[q])) continue;
             for (int acc = 0; acc <= 1; acc++)
                 guarded_check_free(run_checked(&pr, PATHS[q], threads, acc), m * n, "check");
         }
@@ -127,13 +127,13 @@ static void check_shape(size_t m, size_t n, size_t k, int threads) {
 }
 
 Test(gemm, paths_are_reported) {
-    cr_assert(nn_gemm_path_supported(NN_GEMM_PATH_C));
-    const nn_gemm_path best = nn_gemm_path_best();
-    cr_assert(best != NN_GEMM_PATH_AUTO && nn_gemm_path_supported(best));
+    cr_assert(nn_cpu_path_supported(NN_CPU_PATH_C));
+    const nn_cpu_path best = nn_cpu_path_best();
+    cr_assert(best != NN_CPU_PATH_AUTO && nn_cpu_path_supported(best));
     for (size_t q = 0; q < NPATHS; q++)
-        if (!nn_gemm_path_supported(PATHS[q]))
+        if (!nn_cpu_path_supported(PATHS[q]))
             cr_log_warn("gemm path %s not supported on this CPU: not tested",
-                        nn_gemm_path_name(PATHS[q]));
+                        nn_cpu_path_name(PATHS[q]));
 }
 
 Test(gemm, odd_shapes_all_paths) {
@@ -179,15 +179,17 @@ Test(gemm, direct_loop_shapes) {
 
 Test(gemm, k_zero_clears_or_keeps_c) {
     for (size_t q = 0; q < NPATHS; q++) {
-        if (!nn_gemm_path_supported(PATHS[q])) continue;
+        if (!nn_cpu_path_supported(PATHS[q])) continue;
         for (int t = 0; t < 4; t++) {
             const size_t m = 37, n = 45;
             float *c = guarded_alloc(m * n);
             for (size_t i = 0; i < m * n; i++) c[i] = 3.0f;
             const float dummy = 7.0f;
-            nn_cpu_gemm_with(PATHS[q], 2, c, &dummy, &dummy, m, n, 0, t & 1, t >> 1, 1);
+            nn_cpu_gemm(PATHS[q], NULL, &(const nn_par){NULL, 2}, NULL, c, &dummy, &dummy, m, n, 0,
+                        t & 1, t >> 1, 1);
             for (size_t i = 0; i < m * n; i++) cr_assert(c[i] == 3.0f);
-            nn_cpu_gemm_with(PATHS[q], 2, c, &dummy, &dummy, m, n, 0, t & 1, t >> 1, 0);
+            nn_cpu_gemm(PATHS[q], NULL, &(const nn_par){NULL, 2}, NULL, c, &dummy, &dummy, m, n, 0,
+                        t & 1, t >> 1, 0);
             for (size_t i = 0; i < m * n; i++) cr_assert(c[i] == 0.0f);
             guarded_check_free(c, m * n, "k=0");
         }
@@ -197,21 +199,24 @@ Test(gemm, k_zero_clears_or_keeps_c) {
 Test(gemm, empty_c_is_untouched) {
     float *c = guarded_alloc(0);
     const float dummy = 1.0f;
-    nn_cpu_gemm(2, c, &dummy, &dummy, 0, 5, 3, 0, 0, 0);
-    nn_cpu_gemm(2, c, &dummy, &dummy, 5, 0, 3, 1, 1, 0);
+    nn_cpu_gemm(NN_CPU_PATH_AUTO, NULL, &(const nn_par){NULL, 2}, NULL, c, &dummy, &dummy, 0, 5, 3,
+                0, 0, 0);
+    nn_cpu_gemm(NN_CPU_PATH_AUTO, NULL, &(const nn_par){NULL, 2}, NULL, c, &dummy, &dummy, 5, 0, 3,
+                1, 1, 0);
     guarded_check_free(c, 0, "empty");
 }
 
 /* c for one path and thread count, compared bitwise with `expect` (or returned as it). */
-static void check_bitwise(const problem *pr, nn_gemm_path path, int threads, int acc,
+static void check_bitwise(const problem *pr, nn_cpu_path path, int threads, int acc,
                           const float *expect) {
     const size_t mn = pr->m * pr->n;
     float *c = guarded_alloc(mn);
     memcpy(c, pr->c0, mn * sizeof(float));
-    nn_cpu_gemm_with(path, threads, c, pr->a, pr->b, pr->m, pr->n, pr->k, pr->ta, pr->tb, acc);
+    nn_cpu_gemm(path, NULL, &(const nn_par){NULL, threads}, NULL, c, pr->a, pr->b, pr->m, pr->n,
+                pr->k, pr->ta, pr->tb, acc);
     cr_assert(memcmp(c, expect, mn * sizeof(float)) == 0,
               "path %s, %zux%zux%zu ta=%d tb=%d acc=%d: threads=%d differs from threads=1",
-              nn_gemm_path_name(path), pr->m, pr->n, pr->k, pr->ta, pr->tb, acc, threads);
+              nn_cpu_path_name(path), pr->m, pr->n, pr->k, pr->ta, pr->tb, acc, threads);
     guarded_check_free(c, mn, "bitwise");
 }
 
@@ -225,7 +230,7 @@ Test(gemm, bit_identical_for_any_thread_count) {
             problem pr = problem_make(shapes[s][0], shapes[s][1], shapes[s][2], t & 1, t >> 1, 77);
             const size_t mn = pr.m * pr.n;
             for (size_t q = 0; q < NPATHS; q++) {
-                if (!nn_gemm_path_supported(PATHS[q])) continue;
+                if (!nn_cpu_path_supported(PATHS[q])) continue;
                 for (int acc = 0; acc <= 1; acc++) {
                     float *c1 = run_checked(&pr, PATHS[q], 1, acc);
                     const int threads[] = {1, 2, 3};
@@ -239,13 +244,16 @@ Test(gemm, bit_identical_for_any_thread_count) {
 
 Test(gemm, default_entry_uses_best_path) {
     problem pr = problem_make(300, 200, 260, 0, 1, 5);
-    float *expect = run_checked(&pr, nn_gemm_path_best(), 2, 1);
+    float *expect = run_checked(&pr, nn_cpu_path_best(), 2, 1);
     float *c = guarded_alloc(pr.m * pr.n);
     memcpy(c, pr.c0, pr.m * pr.n * sizeof(float));
-    nn_cpu_gemm(2, c, pr.a, pr.b, pr.m, pr.n, pr.k, 0, 1, 1);
+    nn_cpu_gemm(NN_CPU_PATH_AUTO, NULL, &(const nn_par){NULL, 2}, NULL, c, pr.a, pr.b, pr.m, pr.n,
+                pr.k, 0, 1, 1);
     cr_assert(memcmp(c, expect, pr.m * pr.n * sizeof(float)) == 0);
-    nn_cpu_gemm(0, c, pr.a, pr.b, pr.m, pr.n, pr.k, 0, 1, 0); /* threads 0 = OpenMP default */
-    check_bitwise(&pr, nn_gemm_path_best(), 1, 0, c);
+    /* threads 0 = OpenMP default */
+    nn_cpu_gemm(NN_CPU_PATH_AUTO, NULL, &(const nn_par){NULL, 0}, NULL, c, pr.a, pr.b, pr.m, pr.n,
+                pr.k, 0, 1, 0);
+    check_bitwise(&pr, nn_cpu_path_best(), 1, 0, c);
     guarded_check_free(c, pr.m * pr.n, "default");
     guarded_check_free(expect, pr.m * pr.n, "best");
     problem_free(&pr);
@@ -256,7 +264,7 @@ Test(gemm, nan_stays_in_its_row) {
     static const size_t shapes[][3] = {{20, 10, 8}, {50, 40, 30}, {300, 70, 300}};
     for (size_t s = 0; s < 3; s++)
         for (size_t q = 0; q < NPATHS; q++) {
-            if (!nn_gemm_path_supported(PATHS[q])) continue;
+            if (!nn_cpu_path_supported(PATHS[q])) continue;
             const size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], bad = m / 2;
             float *a = malloc(m * k * sizeof(float)), *b = malloc(k * n * sizeof(float));
             float *c = guarded_alloc(m * n);
@@ -264,13 +272,43 @@ Test(gemm, nan_stays_in_its_row) {
             tu_fill_uniform(a, m * k, 3, -1.0f, 1.0f);
             tu_fill_uniform(b, k * n, 4, -1.0f, 1.0f);
             a[bad * k + k / 3] = NAN;
-            nn_cpu_gemm_with(PATHS[q], 2, c, a, b, m, n, k, 0, 0, 0);
+            nn_cpu_gemm(PATHS[q], NULL, &(const nn_par){NULL, 2}, NULL, c, a, b, m, n, k, 0, 0, 0);
             for (size_t i = 0; i < m; i++)
                 for (size_t j = 0; j < n; j++)
                     cr_assert(isnan(c[i * n + j]) == (i == bad), "path %s: c(%zu,%zu) = %g",
-                              nn_gemm_path_name(PATHS[q]), i, j, (double)c[i * n + j]);
+                              nn_cpu_path_name(PATHS[q]), i, j, (double)c[i * n + j]);
             guarded_check_free(c, m * n, "nan");
             free(a);
             free(b);
         }
+}
+
+/* A workspace kept between calls (growing, then reused for smaller products)
+ * gives the bits of per-call packing buffers, on every path. */
+Test(gemm, workspace_reuse_gives_the_same_bits) {
+    static const size_t shapes[][3] = {{300, 200, 260}, {520, 300, 300}, {64, 700, 300}};
+    problem pr[3];
+    for (size_t s = 0; s < 3; s++)
+        pr[s] = problem_make(shapes[s][0], shapes[s][1], shapes[s][2], s & 1, 0, 50 + s);
+    for (size_t q = 0; q < NPATHS; q++) {
+        if (!nn_cpu_path_supported(PATHS[q])) continue;
+        nn_gemm_workspace ws = {0};
+        for (size_t t = 0; t < 4; t++) { /* the first shape again last: reuse of a larger ws */
+            const problem *p = &pr[t % 3];
+            const size_t mn = p->m * p->n;
+            float *plain = guarded_alloc(mn), *reused = guarded_alloc(mn);
+            nn_cpu_gemm(PATHS[q], NULL, &(const nn_par){NULL, 2}, NULL, plain, p->a, p->b, p->m,
+                        p->n, p->k, p->ta, p->tb, 0);
+            nn_cpu_gemm(PATHS[q], &ws, &(const nn_par){NULL, 2}, NULL, reused, p->a, p->b, p->m,
+                        p->n, p->k, p->ta, p->tb, 0);
+            cr_assert(memcmp(plain, reused, mn * sizeof(float)) == 0, "path %s, product %zu",
+                      nn_cpu_path_name(PATHS[q]), t);
+            cr_assert(ws.mem != NULL && ws.bytes > 0, "the blocked driver packs into ws");
+            guarded_check_free(plain, mn, "plain");
+            guarded_check_free(reused, mn, "reused");
+        }
+        nn_gemm_workspace_free(&ws);
+        cr_assert(ws.mem == NULL && ws.bytes == 0);
+    }
+    for (size_t s = 0; s < 3; s++) problem_free(&pr[s]);
 }

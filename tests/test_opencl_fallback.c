@@ -10,9 +10,7 @@
 
 #include "backend.h"
 #include "testutil.h"
-#ifdef NN_HAVE_OPENCL
-#include "opencl/opencl.h"
-#endif
+#include "nn_tools.h"
 
 /* Make the ICD loader see no platform; returns the empty folder (malloc'ed). */
 static char *hide_platforms(void) {
@@ -35,7 +33,7 @@ Test(opencl_fallback, opencl_is_unavailable_with_the_reason) {
     cr_assert(strstr(err.msg, "CL_PLATFORM_NOT_FOUND_KHR") || strstr(err.msg, "0 platforms"),
               "the message decodes the OpenCL status: %s", err.msg);
 #endif
-    free(dir);
+    tu_rmtree(dir);
 }
 
 Test(opencl_fallback, auto_opens_the_cpu_backend) {
@@ -45,7 +43,7 @@ Test(opencl_fallback, auto_opens_the_cpu_backend) {
     cr_assert_eq(nn_backend_open("auto", NULL, &be, &err), NN_OK, "%s", err.msg);
     cr_assert_str_eq(nn_backend_name(be), "cpu");
     nn_backend_close(be);
-    free(dir);
+    tu_rmtree(dir);
 }
 
 Test(opencl_fallback, device_queries_do_not_fail) {
@@ -65,7 +63,7 @@ Test(opencl_fallback, device_queries_do_not_fail) {
     nn_backend *be = NULL;
     cr_assert_eq(nn_backend_open("opencl", &cfg, &be, &err), NN_E_UNAVAILABLE, "%s", err.msg);
 #endif
-    free(dir);
+    tu_rmtree(dir);
 }
 
 Test(opencl_fallback, devices_command_says_so_in_one_line) {
@@ -80,7 +78,7 @@ Test(opencl_fallback, devices_command_says_so_in_one_line) {
     cr_assert(nl && nl[1] == '\0', "one line: [%s]", r.out);
     cr_assert(strstr(r.out, "platform") || strstr(r.out, "without OpenCL"), "%s", r.out);
     tu_result_free(&r);
-    free(dir);
+    tu_rmtree(dir);
 }
 
 Test(opencl_fallback, devices_command_options) {

@@ -22,9 +22,10 @@
 
 #include "backend.h"
 #include "testutil.h"
+#include "tu_guard.h"
 
-#define PAD 13
-#define CANARY (-7777.25f)
+typedef tu_gbuf gbuf;
+
 #define TRANSCENDENTAL_ULPS 8.0
 #define LOSS_RTOL 2e-6
 
@@ -49,43 +50,7 @@ static void close_pair(pair *p) {
     nn_backend_close(p->cpu);
 }
 
-/* A buffer of n floats (init, or canaries) with PAD canaries on each side. */
-typedef struct gbuf {
-    nn_backend *be;
-    nn_buf *buf;
-    size_t n;
-    nn_view v;
-} gbuf;
 
-static gbuf g_new(nn_backend *be, const float *init, size_t n) {
-    float *all = malloc((n + 2 * PAD) * sizeof(float));
-    for (size_t i = 0; i < n + 2 * PAD; i++) all[i] = CANARY;
-    if (init) memcpy(all + PAD, init, n * sizeof(float));
-    gbuf g = {be, tu_upload(be, all, n + 2 * PAD), n, {NULL, PAD}};
-    g.v.buf = g.buf;
-    free(all);
-    return g;
-}
-
-static float *g_read(gbuf *g, const char *what) {
-    float *all = tu_download(g->be, (nn_view){g->buf, 0}, g->n + 2 * PAD);
-    for (size_t i = 0; i < PAD; i++) {
-        cr_assert_eq(all[i], CANARY, "%s on %s: canary before the output changed", what,
-                     nn_backend_name(g->be));
-        cr_assert_eq(all[PAD + g->n + i], CANARY, "%s on %s: canary after the output changed",
-                     what, nn_backend_name(g->be));
-    }
-    memmove(all, all + PAD, g->n * sizeof(float));
-    return all;
-}
-
-static void g_free(gbuf *g) { g->be->ops->release(g->be, g->buf); }
-
-static float *rand_floats(size_t n, uint64_t seed, float lo, float hi) {
-    float *x = malloc((n ? n : 1) * sizeof(float));
-    tu_fill_uniform(x, n, seed, lo, hi);
-    return x;
-}
 
 static int close_ulps(float got, float ref, double ulps) {
     if (isnan(got) || isnan(ref)) return isnan(got) && isnan(ref);
@@ -98,7 +63,7 @@ static int close_ulps(float got, float ref, double ulps) {
 /* Compare two guarded buffers (canaries checked on both). */
 static void compare(gbuf *got, gbuf *ref, double ulps, const char *what, size_t rows,
                     size_t cols) {
-    float *g = g_read(got, what), *r = g_read(ref, what);
+    float *g = tu_gread(got, what), *r = tu_gread(ref, what);
     for (size_t i = 0; i < got->n; i++)
         cr_assert(close_ulps(g[i], r[i], ulps), "%s (%zu x %zu) [%zu]: %s %.9g, %s %.9g", what,
                   rows, cols, i, nn_backend_name(got->be), g[i], nn_backend_name(ref->be), r[i]);
@@ -112,13 +77,13 @@ static const nn_act ACTS[] = {NN_ACT_IDENTITY, NN_ACT_RELU, NN_ACT_SIGMOID, NN_A
 static void check_bias_act(pair *p, nn_act act, size_t rows, size_t cols, int in_place) {
     nn_error err = {0};
     const size_t n = rows * cols;
-    float *z = rand_floats(n, n * 7 + act, -12, 12), *b = rand_floats(cols, cols + act, -2, 2);
+    float *z = tu_rand(n, n * 7 + act, -12, 12), *b = tu_rand(cols, cols + act, -2, 2);
     const double ulps = act == NN_ACT_SIGMOID || act == NN_ACT_TANH || act == NN_ACT_SOFTMAX
                             ? TRANSCENDENTAL_ULPS
                             : 0;
-    gbuf zc = g_new(p->cpu, z, n), ac = g_new(p->cpu, NULL, n), bc = g_new(p->cpu, b, cols);
-    gbuf zo = g_new(p->ocl, z, n), ao = g_new(p->ocl, NULL, n), bo = g_new(p->ocl, b, cols);
-    gbuf zu = g_new(p->ocl, z, n), au = g_new(p->ocl, NULL, n); /* OpenCL, plain ops */
+    gbuf zc = tu_gnew(p->cpu, z, n), ac = tu_gnew(p->cpu, NULL, n), bc = tu_gnew(p->cpu, b, cols);
+    gbuf zo = tu_gnew(p->ocl, z, n), ao = tu_gnew(p->ocl, NULL, n), bo = tu_gnew(p->ocl, b, cols);
+    gbuf zu = tu_gnew(p->ocl, z, n), au = tu_gnew(p->ocl, NULL, n); /* OpenCL, plain ops */
     gbuf *outc = in_place ? &zc : &ac, *outo = in_place ? &zo : &ao, *outu = in_place ? &zu : &au;
     cr_assert_eq(p->cpu->ops->bias_act(p->cpu, act, zc.v, outc->v, bc.v, rows, cols, &err), NN_OK);
     cr_assert_eq(p->ocl->ops->bias_act(p->ocl, act, zo.v, outo->v, bo.v, rows, cols, &err), NN_OK,
@@ -130,7 +95,7 @@ static void check_bias_act(pair *p, nn_act act, size_t rows, size_t cols, int in
     if (!in_place) compare(&zo, &zu, 0, "bias_act z vs bias_add", rows, cols);
     compare(outo, outu, 0, "bias_act a vs bias_add + act_forward", rows, cols);
     gbuf *all[] = {&zc, &ac, &bc, &zo, &ao, &bo, &zu, &au};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) g_free(all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) tu_gfree(all[i]);
     free(z);
     free(b);
 }
@@ -149,16 +114,18 @@ Test(opencl_fused, bias_act) {
 static void check_act_backward_sum(pair *p, nn_act act, size_t rows, size_t cols, int in_place) {
     nn_error err = {0};
     const size_t n = rows * cols;
-    float *z = rand_floats(n, n * 3 + act, -6, 6), *dy = rand_floats(n, n + 5 * act, -1, 1);
+    float *z = tu_rand(n, n * 3 + act, -6, 6), *dy = tu_rand(n, n + 5 * act, -1, 1);
     if (n > 2) z[0] = 0.0f, z[1] = -0.0f;
     /* y from the CPU's forward, so that only the derivative is compared */
-    gbuf zc = g_new(p->cpu, z, n), yc = g_new(p->cpu, NULL, n);
+    gbuf zc = tu_gnew(p->cpu, z, n), yc = tu_gnew(p->cpu, NULL, n);
     cr_assert_eq(p->cpu->ops->act_forward(p->cpu, act, yc.v, zc.v, rows, cols, &err), NN_OK);
-    float *y = g_read(&yc, "act_forward");
-    gbuf zo = g_new(p->ocl, z, n), yo = g_new(p->ocl, y, n);
-    gbuf dyc = g_new(p->cpu, dy, n), dzc = g_new(p->cpu, NULL, n), dbc = g_new(p->cpu, NULL, cols);
-    gbuf dyo = g_new(p->ocl, dy, n), dzo = g_new(p->ocl, NULL, n), dbo = g_new(p->ocl, NULL, cols);
-    gbuf dyu = g_new(p->ocl, dy, n), dzu = g_new(p->ocl, NULL, n), dbu = g_new(p->ocl, NULL, cols);
+    float *y = tu_gread(&yc, "act_forward");
+    gbuf zo = tu_gnew(p->ocl, z, n), yo = tu_gnew(p->ocl, y, n);
+    gbuf dyc = tu_gnew(p->cpu, dy, n), dzc = tu_gnew(p->cpu, NULL, n);
+    gbuf dyo = tu_gnew(p->ocl, dy, n), dzo = tu_gnew(p->ocl, NULL, n);
+    gbuf dyu = tu_gnew(p->ocl, dy, n), dzu = tu_gnew(p->ocl, NULL, n);
+    gbuf dbc = tu_gnew(p->cpu, NULL, cols), dbo = tu_gnew(p->ocl, NULL, cols);
+    gbuf dbu = tu_gnew(p->ocl, NULL, cols);
     gbuf *oc = in_place ? &dyc : &dzc, *oo = in_place ? &dyo : &dzo, *ou = in_place ? &dyu : &dzu;
     cr_assert_eq(p->cpu->ops->act_backward_sum(p->cpu, act, oc->v, dbc.v, dyc.v, zc.v, yc.v, rows,
                                                cols, &err), NN_OK);
@@ -172,7 +139,7 @@ static void check_act_backward_sum(pair *p, nn_act act, size_t rows, size_t cols
     compare(oo, ou, 0, "act_backward_sum dz vs act_backward", rows, cols);
     compare(&dbo, &dbu, 0, "act_backward_sum db vs col_sum", rows, cols);
     gbuf *all[] = {&zc, &yc, &zo, &yo, &dyc, &dzc, &dbc, &dyo, &dzo, &dbo, &dyu, &dzu, &dbu};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) g_free(all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) tu_gfree(all[i]);
     free(z), free(dy), free(y);
 }
 
@@ -186,16 +153,16 @@ Test(opencl_fused, act_backward_sum) {
         check_act_backward_sum(&p, ACTS[q], 0, 3, 0);
     }
     nn_error err = {0};
-    gbuf a = g_new(p.ocl, NULL, 4), b = g_new(p.ocl, NULL, 2);
+    gbuf a = tu_gnew(p.ocl, NULL, 4), b = tu_gnew(p.ocl, NULL, 2);
     cr_assert_eq(p.ocl->ops->act_backward_sum(p.ocl, NN_ACT_SOFTMAX, a.v, b.v, a.v, a.v, a.v, 2, 2,
                                               &err), NN_E_INVALID, "softmax has no backward op");
-    g_free(&a), g_free(&b);
+    tu_gfree(&a), tu_gfree(&b);
     close_pair(&p);
 }
 
 /* Targets for a loss: {0,1} for BCE, one-hot rows for CE, reals for MSE. */
 static float *targets(nn_loss loss, size_t rows, size_t cols, uint64_t seed) {
-    float *t = rand_floats(rows * cols, seed, 0, 1);
+    float *t = tu_rand(rows * cols, seed, 0, 1);
     if (loss == NN_LOSS_MSE) return t;
     for (size_t r = 0; r < rows; r++) {
         const size_t hot = (size_t)(t[r * cols] * (float)cols) % cols;
@@ -211,15 +178,15 @@ static void check_loss_grad_sum(pair *p, nn_loss loss, size_t rows, size_t cols,
                                 int want_db) {
     nn_error err = {0};
     const size_t n = rows * cols;
-    float *z = rand_floats(n, n + loss, -30, 30), *y = rand_floats(n, n + 2 * loss, 0, 1);
+    float *z = tu_rand(n, n + loss, -30, 30), *y = tu_rand(n, n + 2 * loss, 0, 1);
     float *t = targets(loss, rows, cols, n + 3);
     const float a0[2] = {1.5f, 0.0f}, scale = 1.0f / (float)(rows + 3);
     nn_backend *bes[3] = {p->cpu, p->ocl, p->ocl}; /* cpu, opencl fused, opencl plain */
     gbuf gz[3], gy[3], gt[3], gacc[3], gdz[3], gdb[3];
     for (int s = 0; s < 3; s++) {
-        gz[s] = g_new(bes[s], z, n), gy[s] = g_new(bes[s], y, n), gt[s] = g_new(bes[s], t, n);
-        gacc[s] = g_new(bes[s], a0, 2), gdz[s] = g_new(bes[s], NULL, n);
-        gdb[s] = g_new(bes[s], NULL, cols);
+        gz[s] = tu_gnew(bes[s], z, n), gy[s] = tu_gnew(bes[s], y, n), gt[s] = tu_gnew(bes[s], t, n);
+        gacc[s] = tu_gnew(bes[s], a0, 2), gdz[s] = tu_gnew(bes[s], NULL, n);
+        gdb[s] = tu_gnew(bes[s], NULL, cols);
     }
     const nn_view none = {NULL, 0};
     for (int s = 0; s < 2; s++)
@@ -241,7 +208,8 @@ static void check_loss_grad_sum(pair *p, nn_loss loss, size_t rows, size_t cols,
     } else {
         compare(&gdb[1], &gdb[2], 0, "loss_grad_sum without db leaves db", rows, cols);
     }
-    float *ac = g_read(&gacc[0], "acc"), *ao = g_read(&gacc[1], "acc"), *au = g_read(&gacc[2], "acc");
+    float *ac = tu_gread(&gacc[0], "acc"), *ao = tu_gread(&gacc[1], "acc");
+    float *au = tu_gread(&gacc[2], "acc");
     const double sc = (double)ac[0] + ac[1], so = (double)ao[0] + ao[1];
     cr_assert(fabs(so - sc) <= LOSS_RTOL * fabs(sc) + 1e-6, "%s loss (%zu x %zu): opencl %.9g, cpu %.9g",
               nn_loss_name(loss), rows, cols, so, sc);
@@ -250,8 +218,8 @@ static void check_loss_grad_sum(pair *p, nn_loss loss, size_t rows, size_t cols,
     if (!want_acc) cr_assert(ao[0] == a0[0] && ao[1] == a0[1], "no acc: the pair is unchanged");
     free(ac), free(ao), free(au);
     for (int s = 0; s < 3; s++) {
-        g_free(&gz[s]), g_free(&gy[s]), g_free(&gt[s]);
-        g_free(&gacc[s]), g_free(&gdz[s]), g_free(&gdb[s]);
+        tu_gfree(&gz[s]), tu_gfree(&gy[s]), tu_gfree(&gt[s]);
+        tu_gfree(&gacc[s]), tu_gfree(&gdz[s]), tu_gfree(&gdb[s]);
     }
     free(z), free(y), free(t);
 }

@@ -384,8 +384,7 @@ Test(trainer, a_failing_rank_stops_every_rank_with_its_message, .timeout = 60) {
     run_parallel(&s, 3, &p);
     for (int r = 0; r < 3; r++) {
         cr_assert_eq(p.out[r].st, NN_E_IO, "rank %d: status %d %s", r, p.out[r].st, p.out[r].msg);
-        cr_assert(strstr(p.out[r].msg, "rank 1: cannot read row 1000") != NULL, "rank %d: %s", r,
-                  p.out[r].msg);
+        cr_assert_str_eq(p.out[r].msg, "rank 1: cannot read row 1000", "rank %d", r);
     }
     parallel_free(&p, 3);
 }

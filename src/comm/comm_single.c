@@ -43,6 +43,6 @@ static const nn_comm_ops SINGLE_OPS = {
 };
 
 nn_comm nn_comm_single(void) {
-    nn_comm c = {&SINGLE_OPS, 0, 1, NULL};
+    nn_comm c = {&SINGLE_OPS, 0, 1, 0, 1, NULL};
     return c;
 }

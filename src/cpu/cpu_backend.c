@@ -9,7 +9,6 @@
 
 #include "backend.h"
 #include "cpu/cpu_ops.h"
-#include "cpu/gemm.h"
 
 /* Buffers up to this size are zeroed when allocated (see cpu_alloc). */
 #define PREFAULT_BYTES ((size_t)16 << 20)
@@ -41,8 +40,9 @@ static void read_cpu_model(char *dst, size_t len) {
 }
 
 static nn_status cpu_open(nn_backend *be, const nn_backend_config *cfg, nn_error *err) {
-    nn_cpu_ctx *c = calloc(1, sizeof *c);
+    nn_cpu_state *c = calloc(1, sizeof *c);
     if (!c) return nn_error_set(err, NN_E_NOMEM, "out of memory opening the cpu backend");
+    c->path = nn_cpu_path_best();
     be->threads = cfg->threads > 0 ? cfg->threads : omp_get_max_threads();
     /* NN_CPU_TEAM=fixed: always offer jobs to every thread (tests of the
      * threaded paths on a busy machine); default: adaptive (cpu_team.c) */
@@ -59,7 +59,7 @@ static nn_status cpu_open(nn_backend *be, const nn_backend_config *cfg, nn_error
 }
 
 static void cpu_close(nn_backend *be) {
-    nn_cpu_ctx *c = be->ctx;
+    nn_cpu_state *c = be->ctx;
     if (!c) return;
     nn_team_free(c->team);
     nn_gemm_workspace_free(&c->ws);
@@ -68,8 +68,14 @@ static void cpu_close(nn_backend *be) {
 }
 
 static int cpu_threads_used(nn_backend *be, int reset) {
-    nn_cpu_ctx *c = be->ctx;
+    nn_cpu_state *c = be->ctx;
     return nn_team_used(c->team, reset);
+}
+
+nn_cpu_path nn_cpu_backend_use_path(nn_backend *be, nn_cpu_path path) {
+    nn_cpu_state *st = be->ctx;
+    st->path = nn_cpu_path_resolve(path);
+    return st->path;
 }
 
 static nn_status cpu_alloc(nn_backend *be, size_t count, nn_buf **out, nn_error *err) {

@@ -1,9 +1,13 @@
 /* cpu_ops.c — the CPU backend's ops as plain loops, the numerical reference
- * for every other backend. Large ops are split over threads into contiguous
- * ranges of independent elements; every sum runs in the same order for any
- * thread count. Small ops run on the calling thread (no OpenMP region). On
- * AVX-512 CPUs some loops run as the hand-vectorized versions of
- * cpu_ops_avx512.c, which compute the same bits. */
+ * for every other backend, and the block loops its fused ops share with them.
+ * Large ops are split into contiguous ranges of independent elements, run on
+ * the backend's thread team; every sum runs in the same order for any thread
+ * count. Small ops run on the calling thread (no job for the team).
+ * Every elementwise loop exists once per instruction-set path (portable C,
+ * AVX2, AVX-512: the same body compiled three times), and on the AVX-512 path
+ * some loops run as the hand-vectorized versions of cpu_ops_avx512.c; all
+ * compute the same bits. The backend's state names the path (the best this CPU
+ * runs; tests force each one and compare). */
 #include "cpu/cpu_ops.h"
 
 #include <math.h>
@@ -12,7 +16,6 @@
 #include "cpu/cpu_exp.h"
 #include "cpu/cpu_ops_avx512.h"
 #include "cpu/cpu_softplus.h"
-#include "cpu/gemm.h"
 
 /* Elements below which an op stays on the calling thread. */
 #define PAR_MIN_ELEMS ((size_t)1 << 15)
@@ -27,6 +30,12 @@
 #define COL_PARTS 16
 
 static int nthreads(const nn_backend *be) { return be->threads > 0 ? be->threads : 1; }
+/* 1 if the hand-vectorized AVX-512 loops run on `path`. */
+static int avx512_on(nn_cpu_path path) {
+    return NN_CPU_HAVE_AVX512 && path == NN_CPU_PATH_AVX512;
+}
+/* 1 if they run for the backend's ops (the backend is on that path). */
+static int use_avx512(const nn_backend *be) { return avx512_on(nn_cpu_path_of(be)); }
 
 /* 1 if an op over n items with threshold min_par runs on the calling thread
  * (as par_for decides). Small ops check this first and call their AVX-512
@@ -35,13 +44,16 @@ static int one_thread(const nn_backend *be, size_t n, size_t min_par) {
     return n < min_par || nthreads(be) == 1;
 }
 
-/* Elementwise loops get AVX2 and AVX-512 clones chosen at load time. Without
- * -ffast-math and with FP contraction off (ISO C mode) every clone computes
- * the same bits as the portable one. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* Elementwise loop bodies are inlined into one function per path, each
+ * compiled for that instruction set. Without -ffast-math and with FP
+ * contraction off (ISO C mode) every variant computes the same bits. */
+#define BODY static inline __attribute__((always_inline))
+#if defined(__x86_64__) && defined(__GNUC__)
+#define TARGET_AVX2 __attribute__((target("avx2")))
+#define TARGET_AVX512 __attribute__((target("avx512f")))
 #else
-#define SIMD_CLONES
+#define TARGET_AVX2
+#define TARGET_AVX512
 #endif
 
 /* Arguments of one op, shared by its range functions. */
@@ -58,9 +70,37 @@ typedef struct op_args {
     const nn_opt_step *step;
     double *part;      /* (LOSS_BLOCKS) loss partial sums */
     size_t rows;
+    size_t ld;         /* row stride of blocks of rows (update_block_range) */
+    nn_cpu_path path;  /* of the loops an op calls itself (the BCE loss) */
 } op_args;
 
 typedef void (*range_fn)(op_args *a, size_t i0, size_t i1);
+
+/* The variants of one range body, one per path. */
+typedef struct path_fns {
+    range_fn c, avx2, avx512;
+} path_fns;
+
+/* body##_c, body##_avx2, body##_avx512 and their table body##_fns. */
+#define PATH_VARIANTS(body)                                                                        \
+    static void body##_c(op_args *a, size_t i0, size_t i1) { body(a, i0, i1); }                   \
+    TARGET_AVX2 static void body##_avx2(op_args *a, size_t i0, size_t i1) { body(a, i0, i1); }     \
+    TARGET_AVX512 static void body##_avx512(op_args *a, size_t i0, size_t i1) { body(a, i0, i1); } \
+    static const path_fns body##_fns = {body##_c, body##_avx2, body##_avx512};
+
+/* The variant of f for `path`. */
+static range_fn fn_on(nn_cpu_path path, const path_fns *f) {
+    switch (path) {
+    case NN_CPU_PATH_AVX512: return f->avx512;
+    case NN_CPU_PATH_AVX2: return f->avx2;
+    default: return f->c;
+    }
+}
+
+/* The variant of f for the backend's path. */
+static range_fn on_path(const nn_backend *be, const path_fns *f) {
+    return fn_on(nn_cpu_path_of(be), f);
+}
 
 /* A par_for job: body over [0, n) in `chunks` contiguous ranges. */
 typedef struct range_job {
@@ -85,19 +125,21 @@ static void par_for(const nn_backend *be, size_t n, size_t min_par, range_fn bod
     }
     range_job j = {body, a, n, n < 4 * nt ? n : 4 * nt};
     const nn_par par = nn_cpu_par(be);
-    nn_par_run(&par, j.chunks, range_chunk, &j, n ^ (size_t)(uintptr_t)body); /* size hint: which loop on how much */
+    /* size hint: which loop on how much */
+    nn_par_run(&par, j.chunks, range_chunk, &j, n ^ (size_t)(uintptr_t)body);
 }
 
 /* ------------------------------------------------------------------- fill */
 
-SIMD_CLONES static void fill_range(op_args *a, size_t i0, size_t i1) {
+BODY void fill_range(op_args *a, size_t i0, size_t i1) {
     for (size_t i = i0; i < i1; i++) a->out[i] = a->s;
 }
+PATH_VARIANTS(fill_range)
 
 nn_status nn_cpu_fill(nn_backend *be, nn_view dst, float value, size_t count, nn_error *err) {
     (void)err;
     op_args a = {.out = nn_cpu_ptr(dst) /* (count) */, .s = value};
-    par_for(be, count, PAR_MIN_ELEMS, fill_range, &a);
+    par_for(be, count, PAR_MIN_ELEMS, on_path(be, &fill_range_fns), &a);
     return NN_OK;
 }
 
@@ -106,16 +148,16 @@ nn_status nn_cpu_fill(nn_backend *be, nn_view dst, float value, size_t count, nn
 nn_status nn_cpu_matmul(nn_backend *be, nn_view c, nn_view a, nn_view b, size_t m, size_t n,
                         size_t k, int trans_a, int trans_b, int accumulate, nn_error *err) {
     (void)err;
-    nn_cpu_ctx *ctx = be->ctx;
+    nn_cpu_state *st = be->ctx;
     const nn_par par = nn_cpu_par(be);
-    nn_cpu_gemm_par(&ctx->ws, &par, NULL, nn_cpu_ptr(c), nn_cpu_ptr(a), nn_cpu_ptr(b), m, n, k,
-                    trans_a, trans_b, accumulate);
+    nn_cpu_gemm(st->path, &st->ws, &par, NULL, nn_cpu_ptr(c), nn_cpu_ptr(a), nn_cpu_ptr(b), m, n,
+                k, trans_a, trans_b, accumulate);
     return NN_OK;
 }
 
 /* --------------------------------------------------------------- bias add */
 
-SIMD_CLONES static void bias_range(op_args *a, size_t r0, size_t r1) {
+BODY void bias_range(op_args *a, size_t r0, size_t r1) {
     const size_t cols = a->cols;
     size_t r = r0;
     if (cols < NARROW_ROWS) {
@@ -135,6 +177,7 @@ SIMD_CLONES static void bias_range(op_args *a, size_t r0, size_t r1) {
         for (size_t j = 0; j < cols; j++) row[j] += a->a[j];
     }
 }
+PATH_VARIANTS(bias_range)
 
 static void bias_narrow_avx512(op_args *a, size_t r0, size_t r1) {
     nn_avx512_bias_narrow(a->out + r0 * a->cols, a->a, r1 - r0, a->cols);
@@ -144,14 +187,14 @@ nn_status nn_cpu_bias_add(nn_backend *be, nn_view z, nn_view bias, size_t rows, 
                           nn_error *err) {
     (void)err;
     const size_t min_par = cols ? PAR_MIN_ELEMS / cols + 1 : SIZE_MAX;
-    const int narrow = cols < NARROW_ROWS && nn_cpu_avx512();
+    const int narrow = cols < NARROW_ROWS && use_avx512(be);
     if (narrow && one_thread(be, rows, min_par)) {
         nn_avx512_bias_narrow(nn_cpu_ptr(z), nn_cpu_ptr(bias), rows, cols);
         return NN_OK;
     }
     op_args a = {.out = nn_cpu_ptr(z) /* (rows, cols) */, .a = nn_cpu_ptr(bias) /* (cols) */,
                  .cols = cols};
-    par_for(be, rows, min_par, narrow ? bias_narrow_avx512 : bias_range, &a);
+    par_for(be, rows, min_par, narrow ? bias_narrow_avx512 : on_path(be, &bias_range_fns), &a);
     return NN_OK;
 }
 
@@ -159,7 +202,7 @@ nn_status nn_cpu_bias_add(nn_backend *be, nn_view z, nn_view bias, size_t rows, 
 
 static float sigmoidf(float z) { return 1.0f / (1.0f + nn_exp_f(-z)); }
 
-SIMD_CLONES static void act_forward_range(op_args *a, size_t i0, size_t i1) {
+BODY void act_forward_range(op_args *a, size_t i0, size_t i1) {
     float *y = a->out;
     const float *z = a->a;
     switch (a->kind) {
@@ -177,6 +220,7 @@ SIMD_CLONES static void act_forward_range(op_args *a, size_t i0, size_t i1) {
         break;
     }
 }
+PATH_VARIANTS(act_forward_range)
 
 /* Rows [r0, r1): y = softmax(z) per row, with the row maximum subtracted. */
 static void softmax_range(op_args *a, size_t r0, size_t r1) {
@@ -207,7 +251,8 @@ static void relu_backward_avx512(op_args *a, size_t i0, size_t i1) {
 
 nn_status nn_cpu_act_forward(nn_backend *be, nn_act act, nn_view y, nn_view z, size_t rows,
                              size_t cols, nn_error *err) {
-    if ((act == NN_ACT_RELU || act == NN_ACT_SIGMOID) && nn_cpu_avx512() &&
+    const int avx512 = use_avx512(be);
+    if ((act == NN_ACT_RELU || act == NN_ACT_SIGMOID) && avx512 &&
         one_thread(be, rows * cols, PAR_MIN_ELEMS)) {
         if (act == NN_ACT_RELU) nn_avx512_relu_forward(nn_cpu_ptr(y), nn_cpu_ptr(z), rows * cols);
         else nn_avx512_sigmoid(nn_cpu_ptr(y), nn_cpu_ptr(z), rows * cols);
@@ -219,9 +264,9 @@ nn_status nn_cpu_act_forward(nn_backend *be, nn_act act, nn_view y, nn_view z, s
         if (cols) par_for(be, rows, PAR_MIN_ELEMS / cols + 1, softmax_range, &a);
     } else if (act == NN_ACT_IDENTITY || act == NN_ACT_RELU || act == NN_ACT_SIGMOID ||
                act == NN_ACT_TANH) {
-        range_fn body = act_forward_range;
-        if (act == NN_ACT_RELU && nn_cpu_avx512()) body = relu_forward_avx512;
-        if (act == NN_ACT_SIGMOID && nn_cpu_avx512()) body = sigmoid_avx512;
+        range_fn body = on_path(be, &act_forward_range_fns);
+        if (act == NN_ACT_RELU && avx512) body = relu_forward_avx512;
+        if (act == NN_ACT_SIGMOID && avx512) body = sigmoid_avx512;
         par_for(be, rows * cols, PAR_MIN_ELEMS, body, &a);
     } else {
         return nn_error_set(err, NN_E_INVALID, "act_forward: unknown activation %d", (int)act);
@@ -230,7 +275,7 @@ nn_status nn_cpu_act_forward(nn_backend *be, nn_act act, nn_view y, nn_view z, s
 }
 
 /* dz = dy * act'(.) with a = dy, b = z (pre-activation), c = y (activation). */
-SIMD_CLONES static void act_backward_range(op_args *a, size_t i0, size_t i1) {
+BODY void act_backward_range(op_args *a, size_t i0, size_t i1) {
     float *dz = a->out;
     const float *dy = a->a, *z = a->b, *y = a->c;
     switch (a->kind) {
@@ -255,21 +300,22 @@ SIMD_CLONES static void act_backward_range(op_args *a, size_t i0, size_t i1) {
         break;
     }
 }
+PATH_VARIANTS(act_backward_range)
 
 nn_status nn_cpu_act_backward(nn_backend *be, nn_act act, nn_view dz, nn_view dy, nn_view z,
                               nn_view y, size_t rows, size_t cols, nn_error *err) {
     if (act != NN_ACT_IDENTITY && act != NN_ACT_RELU && act != NN_ACT_SIGMOID && act != NN_ACT_TANH)
         return nn_error_set(err, NN_E_INVALID, "act_backward: activation %s has no backward op",
                             nn_act_name(act));
-    const int relu512 = act == NN_ACT_RELU && nn_cpu_avx512();
+    const int relu512 = act == NN_ACT_RELU && use_avx512(be);
     if (relu512 && one_thread(be, rows * cols, PAR_MIN_ELEMS)) {
         nn_avx512_relu_backward(nn_cpu_ptr(dz), nn_cpu_ptr(dy), nn_cpu_ptr(y), rows * cols);
         return NN_OK;
     }
     op_args a = {.kind = act, .out = nn_cpu_ptr(dz), /* all (rows, cols) */
                  .a = nn_cpu_ptr(dy), .b = nn_cpu_ptr(z), .c = nn_cpu_ptr(y)};
-    par_for(be, rows * cols, PAR_MIN_ELEMS, relu512 ? relu_backward_avx512 : act_backward_range,
-            &a);
+    par_for(be, rows * cols, PAR_MIN_ELEMS,
+            relu512 ? relu_backward_avx512 : on_path(be, &act_backward_range_fns), &a);
     return NN_OK;
 }
 
@@ -284,22 +330,18 @@ static inline double bce_elem(float z, float t, double cap) {
     return !isfinite(zj) ? NAN : l < cap ? l : cap;
 }
 
-void nn_cpu_bce_elems(double *out, const float *z, const float *t, size_t n, int simd) {
-    const double cap = -log(NN_BCE_EPS);
-    if (simd && nn_cpu_avx512()) {
+/* out[0, n) = bce_elem of z[i], t[i] on `path`; the AVX-512 loop computes the same bits. */
+static void bce_elems(nn_cpu_path path, double *out, const float *z, const float *t, size_t n,
+                      double cap) {
+    if (avx512_on(path)) {
         nn_avx512_bce_elems(out, z, t, n, cap);
         return;
     }
     for (size_t i = 0; i < n; i++) out[i] = bce_elem(z[i], t[i], cap);
 }
 
-/* out[0, n) = bce_elem of z[i], t[i]; the AVX-512 loop computes the same bits. */
-static void bce_elems(double *out, const float *z, const float *t, size_t n, double cap) {
-    if (nn_cpu_avx512()) {
-        nn_avx512_bce_elems(out, z, t, n, cap);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) out[i] = bce_elem(z[i], t[i], cap);
+void nn_cpu_bce_elems(nn_cpu_path path, double *out, const float *z, const float *t, size_t n) {
+    bce_elems(nn_cpu_path_resolve(path), out, z, t, n, -log(NN_BCE_EPS));
 }
 
 /* Loss of one row of logits z against targets t (both (cols)), in double,
@@ -333,7 +375,8 @@ static double row_loss(int loss, const float *z, const float *t, size_t cols) {
 /* The BCE loss of rows [r0, r1) of z, t: (rows, cols): the sum over rows of
  * each row's sum over its columns, both in order; elements computed 256 at a
  * time. */
-static double bce_block(const float *z, const float *t, size_t cols, size_t r0, size_t r1) {
+static double bce_block(nn_cpu_path path, const float *z, const float *t, size_t cols, size_t r0,
+                        size_t r1) {
     enum { BATCH = 256 };
     const double cap = -log(NN_BCE_EPS);
     double e[BATCH]; /* element losses */
@@ -341,7 +384,7 @@ static double bce_block(const float *z, const float *t, size_t cols, size_t r0, 
     size_t j = 0; /* column of the next element */
     for (size_t i = r0 * cols, end = r1 * cols; i < end; i += BATCH) {
         const size_t n = end - i < BATCH ? end - i : BATCH;
-        bce_elems(e, z + i, t + i, n, cap);
+        bce_elems(path, e, z + i, t + i, n, cap);
         for (size_t q = 0; q < n; q++) {
             row += e[q];
             if (++j == cols) {
@@ -361,7 +404,7 @@ static void loss_range(op_args *a, size_t b0, size_t b1) {
         size_t r0 = blk * per, r1 = r0 + per < a->rows ? r0 + per : a->rows;
         double s = 0.0;
         if (a->kind == NN_LOSS_BCE)
-            s = r0 < r1 ? bce_block(a->a, a->b, cols, r0, r1) : 0.0;
+            s = r0 < r1 ? bce_block(a->path, a->a, a->b, cols, r0, r1) : 0.0;
         else
             for (size_t r = r0; r < r1; r++)
                 s += row_loss(a->kind, a->a + r * cols, a->b + r * cols, cols);
@@ -376,7 +419,7 @@ nn_status nn_cpu_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, 
     double part[LOSS_BLOCKS] = {0}; /* per-block sums; block bounds depend on rows only */
     op_args a = {.kind = loss, .a = nn_cpu_ptr(z) /* (rows, cols) logits */,
                  .b = nn_cpu_ptr(t) /* (rows, cols) targets */, .cols = cols, .rows = rows,
-                 .part = part};
+                 .part = part, .path = nn_cpu_path_of(be)};
     if (cols) {
         /* the reduction is in blocks; parallel only when there is enough work */
         if (rows * cols < PAR_MIN_ELEMS / 4) loss_range(&a, 0, LOSS_BLOCKS);
@@ -391,32 +434,22 @@ nn_status nn_cpu_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, 
     return NN_OK;
 }
 
-/* dz[i0, i1) = s * (y - t) */
-SIMD_CLONES static void loss_grad_loop(float *dz, const float *y, const float *t, float s,
-                                       size_t i0, size_t i1) {
+/* dz[i0, i1) = s * (y - t) with out = dz, a = y, b = t. */
+BODY void loss_grad_range(op_args *a, size_t i0, size_t i1) {
+    float *dz = a->out;
+    const float *y = a->a, *t = a->b, s = a->s;
     for (size_t i = i0; i < i1; i++) dz[i] = s * (y[i] - t[i]);
 }
-
-static void loss_grad_range(op_args *a, size_t i0, size_t i1) {
-    loss_grad_loop(a->out, a->a, a->b, a->s, i0, i1);
-}
+PATH_VARIANTS(loss_grad_range)
 
 nn_status nn_cpu_loss_grad(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, nn_view t,
                            size_t rows, size_t cols, float scale, nn_error *err) {
     float s;
-    if (loss == NN_LOSS_BCE || loss == NN_LOSS_CE)
-        s = scale;
-    else if (loss == NN_LOSS_MSE)
-        s = cols ? 2.0f * scale / (float)cols : 0.0f;
-    else
+    if (!nn_loss_grad_factor(loss, cols, scale, &s))
         return nn_error_set(err, NN_E_INVALID, "loss_grad: unknown loss %d", (int)loss);
-    if (one_thread(be, rows * cols, PAR_MIN_ELEMS)) {
-        loss_grad_loop(nn_cpu_ptr(dz), nn_cpu_ptr(y), nn_cpu_ptr(t), s, 0, rows * cols);
-        return NN_OK;
-    }
     op_args a = {.out = nn_cpu_ptr(dz) /* (rows, cols) */, .a = nn_cpu_ptr(y) /* outputs */,
                  .b = nn_cpu_ptr(t) /* targets */, .s = s};
-    par_for(be, rows * cols, PAR_MIN_ELEMS, loss_grad_range, &a);
+    par_for(be, rows * cols, PAR_MIN_ELEMS, on_path(be, &loss_grad_range_fns), &a);
     return NN_OK;
 }
 
@@ -429,7 +462,7 @@ nn_status nn_cpu_loss_grad(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, 
 
 /* The halving fold of COL_PARTS partials of w columns each: part (COL_PARTS, w)
  * at row stride ld; the sums end up in part[0..w). */
-SIMD_CLONES static void col_fold(float *part, size_t w, size_t ld) {
+BODY void col_fold(float *part, size_t w, size_t ld) {
     for (size_t h = COL_PARTS / 2; h > 0; h /= 2)
         for (size_t q = 0; q < h; q++)
             for (size_t j = 0; j < w; j++) part[q * ld + j] += part[(q + h) * ld + j];
@@ -437,7 +470,7 @@ SIMD_CLONES static void col_fold(float *part, size_t w, size_t ld) {
 
 /* Columns [c0, c1): out[c] = sum over rows of x[r, c] in col_sum's order, in
  * strips of up to 64 columns. */
-SIMD_CLONES static void col_sum_range(op_args *a, size_t c0, size_t c1) {
+BODY void col_sum_range(op_args *a, size_t c0, size_t c1) {
     const size_t cols = a->cols, rows = a->rows;
     float acc[COL_PARTS][64]; /* partial sums of one strip of columns */
     for (size_t s0 = c0; s0 < c1; s0 += 64) {
@@ -458,11 +491,15 @@ SIMD_CLONES static void col_sum_range(op_args *a, size_t c0, size_t c1) {
         memcpy(a->out + s0, acc[0], w * sizeof(float));
     }
 }
+PATH_VARIANTS(col_sum_range)
 
 /* All columns of a narrow x (cols < NARROW_ROWS) in col_sum's order: each run
  * of COL_PARTS rows is one contiguous block whose element q*cols + c goes to
- * partial q of column c, so the partials are one flat (COL_PARTS, cols) array. */
-SIMD_CLONES static void col_sum_narrow(op_args *a) {
+ * partial q of column c, so the partials are one flat (COL_PARTS, cols) array.
+ * One call does all columns (i0, i1 are unused). */
+BODY void col_sum_narrow(op_args *a, size_t i0, size_t i1) {
+    (void)i0;
+    (void)i1;
     const size_t cols = a->cols, rows = a->rows, run = COL_PARTS * cols;
     float acc[COL_PARTS * NARROW_ROWS]; /* (COL_PARTS, cols) */
     for (size_t t = 0; t < run; t++) acc[t] = 0.0f;
@@ -476,52 +513,58 @@ SIMD_CLONES static void col_sum_narrow(op_args *a) {
     col_fold(acc, cols, cols);
     memcpy(a->out, acc, cols * sizeof(float));
 }
+PATH_VARIANTS(col_sum_narrow)
 
 nn_status nn_cpu_col_sum(nn_backend *be, nn_view out, nn_view x, size_t rows, size_t cols,
                          nn_error *err) {
     (void)err;
-    if (cols > 0 && cols < NARROW_ROWS && COL_PARTS == 16 && nn_cpu_avx512()) {
+    if (cols > 0 && cols < NARROW_ROWS && COL_PARTS == 16 && use_avx512(be)) {
         nn_avx512_col_sum_narrow(nn_cpu_ptr(out), nn_cpu_ptr(x), rows, cols); /* one thread */
         return NN_OK;
     }
     op_args a = {.out = nn_cpu_ptr(out) /* (cols) */, .a = nn_cpu_ptr(x) /* (rows, cols) */,
                  .cols = cols, .rows = rows};
     if (cols > 0 && cols < NARROW_ROWS)
-        col_sum_narrow(&a); /* one thread */
-    else par_for(be, cols, rows * cols >= PAR_MIN_ELEMS ? 128 : SIZE_MAX, col_sum_range, &a);
+        on_path(be, &col_sum_narrow_fns)(&a, 0, cols); /* one thread */
+    else
+        par_for(be, cols, rows * cols >= PAR_MIN_ELEMS ? 128 : SIZE_MAX,
+                on_path(be, &col_sum_range_fns), &a);
     return NN_OK;
 }
 
-void nn_cpu_col_sum_cols(float *out, const float *x, size_t rows, size_t cols, size_t c0,
-                         size_t c1) {
+void nn_cpu_col_sum_cols(nn_cpu_path path, float *out, const float *x, size_t rows, size_t cols,
+                         size_t c0, size_t c1) {
     if (c0 >= c1) return;
     op_args a = {.out = out, .a = x, .cols = cols, .rows = rows};
     if (c0 == 0 && c1 == cols && cols < NARROW_ROWS) {
-        if (COL_PARTS == 16 && nn_cpu_avx512()) nn_avx512_col_sum_narrow(out, x, rows, cols);
-        else col_sum_narrow(&a);
+        if (COL_PARTS == 16 && avx512_on(path)) nn_avx512_col_sum_narrow(out, x, rows, cols);
+        else fn_on(path, &col_sum_narrow_fns)(&a, 0, cols);
         return;
     }
-    col_sum_range(&a, c0, c1);
+    fn_on(path, &col_sum_range_fns)(&a, c0, c1);
 }
 
 /* ------------------------------------------------------ blocks of rows */
 
-void nn_cpu_bias_block(float *z, size_t ld, const float *bias, size_t rows, size_t cols) {
-    if (cols == ld && cols < NARROW_ROWS && nn_cpu_avx512()) {
+void nn_cpu_bias_block(nn_cpu_path path, float *z, size_t ld, const float *bias, size_t rows,
+                       size_t cols) {
+    if (cols == ld && cols < NARROW_ROWS && avx512_on(path)) {
         nn_avx512_bias_narrow(z, bias, rows, cols);
         return;
     }
+    const range_fn body = fn_on(path, &bias_range_fns);
     op_args a = {.out = z, .a = bias, .cols = cols};
     if (cols == ld) {
-        bias_range(&a, 0, rows);
+        body(&a, 0, rows);
         return;
     }
-    for (size_t r = 0; r < rows; r++, a.out += ld) bias_range(&a, 0, 1);
+    for (size_t r = 0; r < rows; r++, a.out += ld) body(&a, 0, 1);
 }
 
-void nn_cpu_act_block(nn_act act, float *y, size_t ldy, const float *z, size_t ldz, size_t rows,
-                      size_t cols) {
-    const int avx = nn_cpu_avx512();
+void nn_cpu_act_block(nn_cpu_path path, nn_act act, float *y, size_t ldy, const float *z,
+                      size_t ldz, size_t rows, size_t cols) {
+    const int avx = avx512_on(path);
+    const range_fn body = fn_on(path, &act_forward_range_fns);
     op_args a = {.kind = act, .out = y, .a = z};
     for (size_t r = 0; r < rows;) {
         /* contiguous runs: all rows at once when both are dense */
@@ -529,39 +572,41 @@ void nn_cpu_act_block(nn_act act, float *y, size_t ldy, const float *z, size_t l
         const size_t n = run * cols;
         if (act == NN_ACT_RELU && avx) nn_avx512_relu_forward(a.out, a.a, n);
         else if (act == NN_ACT_SIGMOID && avx) nn_avx512_sigmoid(a.out, a.a, n);
-        else act_forward_range(&a, 0, n);
+        else body(&a, 0, n);
         r += run;
         a.out += run * ldy;
         a.a += run * ldz;
     }
 }
 
-void nn_cpu_bias_act_block(nn_act act, float *z, float *a, size_t ld, const float *bias,
-                           size_t rows, size_t cols) {
+void nn_cpu_bias_act_block(nn_cpu_path path, nn_act act, float *z, float *a, size_t ld,
+                           const float *bias, size_t rows, size_t cols) {
     if (act == NN_ACT_IDENTITY && a == z) a = NULL;
     /* narrow dense rows: the vector-wide loops of the ops (masked stores of
      * short rows would stall the next row's load) */
     const int simple = !a || act == NN_ACT_RELU || act == NN_ACT_IDENTITY;
-    if (simple && nn_cpu_avx512() && !(cols == ld && cols < NARROW_ROWS)) {
+    if (simple && avx512_on(path) && !(cols == ld && cols < NARROW_ROWS)) {
         nn_avx512_bias_act_block(z, a, ld, bias, rows, cols, act == NN_ACT_RELU);
         return;
     }
-    nn_cpu_bias_block(z, ld, bias, rows, cols);
-    if (a) nn_cpu_act_block(act, a, ld, z, ld, rows, cols);
+    nn_cpu_bias_block(path, z, ld, bias, rows, cols);
+    if (a) nn_cpu_act_block(path, act, a, ld, z, ld, rows, cols);
 }
 
-void nn_cpu_act_backward_block(nn_act act, float *dz, const float *dy, const float *z,
-                               const float *y, size_t ld, size_t rows, size_t cols) {
-    const int relu512 = act == NN_ACT_RELU && nn_cpu_avx512();
+void nn_cpu_act_backward_block(nn_cpu_path path, nn_act act, float *dz, const float *dy,
+                               const float *z, const float *y, size_t ld, size_t rows,
+                               size_t cols) {
+    const int relu512 = act == NN_ACT_RELU && avx512_on(path);
     if (relu512 && ld != cols) {
         nn_avx512_relu_backward_block(dz, dy, y, ld, rows, cols);
         return;
     }
+    const range_fn body = fn_on(path, &act_backward_range_fns);
     op_args a = {.kind = act, .out = dz, .a = dy, .b = z, .c = y};
     const size_t run = ld == cols ? rows : 1, n = run * cols;
     for (size_t r = 0; r < rows; r += run) {
         if (relu512) nn_avx512_relu_backward(a.out, a.a, a.c, n);
-        else act_backward_range(&a, 0, n);
+        else body(&a, 0, n);
         a.out += run * ld;
         a.a += run * ld;
         a.b += run * ld;
@@ -582,7 +627,7 @@ static inline void gather_prefetch(const op_args *a, size_t i) {
         __builtin_prefetch(p, 0, 3);
 }
 
-SIMD_CLONES static void gather_range(op_args *a, size_t r0, size_t r1) {
+BODY void gather_range(op_args *a, size_t r0, size_t r1) {
     const size_t cols = a->cols;
     for (size_t r = r0; r < r1 && r < r0 + GATHER_AHEAD; r++) gather_prefetch(a, r);
     for (size_t r = r0; r < r1; r++) {
@@ -595,6 +640,7 @@ SIMD_CLONES static void gather_range(op_args *a, size_t r0, size_t r1) {
             memcpy(dst, src, cols * sizeof(float));
     }
 }
+PATH_VARIANTS(gather_range)
 
 nn_status nn_cpu_gather_rows(nn_backend *be, nn_view dst, nn_view src, nn_view idx, size_t rows,
                              size_t cols, nn_error *err) {
@@ -602,15 +648,17 @@ nn_status nn_cpu_gather_rows(nn_backend *be, nn_view dst, nn_view src, nn_view i
     op_args a = {.out = nn_cpu_ptr(dst) /* (rows, cols) */, .a = nn_cpu_ptr(src) /* (?, cols) */,
                  .idx = (const uint32_t *)nn_cpu_ptr(idx) /* (rows) */, .cols = cols};
     /* split early: each row is a likely cache miss, and threads add misses in flight */
-    par_for(be, rows, cols ? GATHER_MIN_ELEMS / cols + 1 : SIZE_MAX, gather_range, &a);
+    par_for(be, rows, cols ? GATHER_MIN_ELEMS / cols + 1 : SIZE_MAX,
+            on_path(be, &gather_range_fns), &a);
     return NN_OK;
 }
 
 /* -------------------------------------------------------------- optimizer */
 
-/* One optimizer step on elements [i0, i1) (see nn_cpu_update). */
-SIMD_CLONES static void update_loop(const nn_opt_step *st, float *p, const float *g, float *m,
-                                    float *v, size_t i0, size_t i1) {
+/* One optimizer step on elements [i0, i1) of p, g, m, v (see nn_cpu_update;
+ * m, v NULL when the optimizer has no such state). */
+BODY void update_loop(const nn_opt_step *st, float *p, const float *g, float *m, float *v,
+                      size_t i0, size_t i1) {
     const float lr = st->lr;
     if (st->kind == NN_OPT_SGD) {
         for (size_t i = i0; i < i1; i++) p[i] -= lr * g[i];
@@ -630,40 +678,41 @@ SIMD_CLONES static void update_loop(const nn_opt_step *st, float *p, const float
     }
 }
 
-void nn_cpu_update_elems(const nn_opt_step *st, float *p, const float *g, float *m, float *v,
-                         size_t n) {
-    update_loop(st, p, g, m, v, 0, n);
+/* update_loop on [i0, i1) with out = p, a = g and the state m, v. */
+BODY void update_range(op_args *a, size_t i0, size_t i1) {
+    update_loop(a->step, a->out, a->a, a->m, a->v, i0, i1);
 }
+PATH_VARIANTS(update_range)
 
-/* update_loop on each row of a block (one dispatch of the cloned loop per block). */
-SIMD_CLONES static void update_rows(const nn_opt_step *st, float *p, const float *g, float *m,
-                                    float *v, size_t ld, size_t rows, size_t cols) {
-    for (size_t r = 0; r < rows; r++) {
-        const size_t o = r * ld;
-        update_loop(st, p + o, g + o, m ? m + o : NULL, v ? v + o : NULL, 0, cols);
+/* update_loop on rows [r0, r1) of a->cols elements at row stride a->ld (one
+ * dispatch of the path's loop per block, not per row). */
+BODY void update_rows_range(op_args *a, size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; r++) {
+        const size_t o = r * a->ld;
+        update_loop(a->step, a->out + o, a->a + o, a->m ? a->m + o : NULL,
+                    a->v ? a->v + o : NULL, 0, a->cols);
     }
 }
+PATH_VARIANTS(update_rows_range)
 
-void nn_cpu_update_block(const nn_opt_step *st, float *p, const float *g, float *m, float *v,
-                         size_t ld, size_t rows, size_t cols) {
-    update_rows(st, p, g, m, v, ld, rows, cols);
+void nn_cpu_update_elems(nn_cpu_path path, const nn_opt_step *st, float *p, const float *g,
+                         float *m, float *v, size_t n) {
+    op_args a = {.step = st, .out = p, .a = g, .m = m, .v = v};
+    fn_on(path, &update_range_fns)(&a, 0, n);
 }
 
-static void update_range(op_args *a, size_t i0, size_t i1) {
-    update_loop(a->step, a->out, a->a, a->m, a->v, i0, i1);
+void nn_cpu_update_block(nn_cpu_path path, const nn_opt_step *st, float *p, const float *g,
+                         float *m, float *v, size_t ld, size_t rows, size_t cols) {
+    op_args a = {.step = st, .out = p, .a = g, .m = m, .v = v, .cols = cols, .ld = ld};
+    fn_on(path, &update_rows_range_fns)(&a, 0, rows);
 }
 
 nn_status nn_cpu_update(nn_backend *be, const nn_opt_step *st, nn_view p, nn_view g, nn_view m,
                         nn_view v, size_t n, nn_error *err) {
     if (st->kind != NN_OPT_SGD && st->kind != NN_OPT_MOMENTUM && st->kind != NN_OPT_ADAM)
         return nn_error_set(err, NN_E_INVALID, "update: unknown optimizer %d", (int)st->kind);
-    if (one_thread(be, n, PAR_MIN_ELEMS)) {
-        update_loop(st, nn_cpu_ptr(p), nn_cpu_ptr(g), m.buf ? nn_cpu_ptr(m) : NULL,
-                    v.buf ? nn_cpu_ptr(v) : NULL, 0, n);
-        return NN_OK;
-    }
     op_args a = {.step = st, .out = nn_cpu_ptr(p) /* (n) */, .a = nn_cpu_ptr(g) /* (n) */,
                  .m = m.buf ? nn_cpu_ptr(m) : NULL, .v = v.buf ? nn_cpu_ptr(v) : NULL};
-    par_for(be, n, PAR_MIN_ELEMS, update_range, &a);
+    par_for(be, n, PAR_MIN_ELEMS, on_path(be, &update_range_fns), &a);
     return NN_OK;
 }

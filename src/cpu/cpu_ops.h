@@ -3,26 +3,39 @@
 #define NN_CPU_OPS_H
 
 #include "backend.h"
+#include "cpu/cpu_par.h"
+#include "cpu/cpu_path.h"
 #include "cpu/cpu_team.h"
 #include "cpu/gemm.h"
+
+/* The CPU backend's private state (be->ctx). */
+typedef struct nn_cpu_state {
+    nn_gemm_workspace ws; /* GEMM packing memory, reused by every matmul */
+    nn_cpu_path path;     /* instruction-set path of every op; never AUTO */
+    nn_team *team;        /* be->threads threads: the caller and its helpers */
+} nn_cpu_state;
+
+/* Run every op of CPU backend be on `path` from now on (AUTO or an unsupported
+ * path: the best this CPU runs); returns the path used. For tests that compare
+ * the paths: every path gives the same bits. */
+nn_cpu_path nn_cpu_backend_use_path(nn_backend *be, nn_cpu_path path);
+
+/* The instruction-set path of the backend's ops. */
+static inline nn_cpu_path nn_cpu_path_of(const nn_backend *be) {
+    return ((const nn_cpu_state *)be->ctx)->path;
+}
+
+/* The runner of the backend's parallel work. */
+static inline nn_par nn_cpu_par(const nn_backend *be) {
+    const nn_cpu_state *st = be->ctx;
+    return (nn_par){st->team, 0};
+}
 
 /* A CPU buffer (the backend's nn_buf; only the CPU backend's files see it). */
 struct nn_buf {
     size_t count;
     float *data; /* (count) 4-byte elements, 64-byte aligned */
 };
-
-/* The CPU backend's private state (be->ctx). */
-typedef struct nn_cpu_ctx {
-    nn_gemm_workspace ws; /* GEMM packing memory, reused across calls */
-    nn_team *team;        /* be->threads threads: the caller and its helpers */
-} nn_cpu_ctx;
-
-/* The runner of the backend's parallel work. */
-static inline nn_par nn_cpu_par(const nn_backend *be) {
-    const nn_cpu_ctx *c = be->ctx;
-    return (nn_par){c->team, 0};
-}
 
 /* Host address of a view's first element. */
 static inline float *nn_cpu_ptr(nn_view v) { return v.buf->data + v.off; }
@@ -69,32 +82,35 @@ nn_status nn_cpu_loss_grad_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_vie
                                float scale, nn_error *err);
 
 /* Loops shared by the ops and their fused forms: each computes exactly the
- * bits its op computes on the same elements (on the calling thread). Blocks
+ * bits its op computes on the same elements (on the calling thread), on
+ * instruction-set `path` (never AUTO; every path gives the same bits). Blocks
  * are `rows` rows of `cols` elements at row stride ld (ldy, ldz). */
 /* out[c] for columns [c0, c1) of x (rows, cols) in col_sum's order. */
-void nn_cpu_col_sum_cols(float *out, const float *x, size_t rows, size_t cols, size_t c0,
-                         size_t c1);
+void nn_cpu_col_sum_cols(nn_cpu_path path, float *out, const float *x, size_t rows, size_t cols,
+                         size_t c0, size_t c1);
 /* out: (n) = BCE element losses of logits z: (n) against targets t: (n), as
- * loss_sum computes them (capped, NaN for a non-finite z); simd 0 forces the
- * portable loop (for tests: the AVX-512 one gives the same bits). */
-void nn_cpu_bce_elems(double *out, const float *z, const float *t, size_t n, int simd);
+ * loss_sum computes them (capped, NaN for a non-finite z), on path (AUTO or
+ * unsupported: the best; for tests: the paths give the same bits). */
+void nn_cpu_bce_elems(nn_cpu_path path, double *out, const float *z, const float *t, size_t n);
 /* One optimizer step on p, g, m, v [0, n) (m, v NULL when unused), as update. */
-void nn_cpu_update_elems(const nn_opt_step *st, float *p, const float *g, float *m, float *v,
-                         size_t n);
+void nn_cpu_update_elems(nn_cpu_path path, const nn_opt_step *st, float *p, const float *g,
+                         float *m, float *v, size_t n);
 /* nn_cpu_update_elems on `rows` rows of `cols` elements at row stride ld. */
-void nn_cpu_update_block(const nn_opt_step *st, float *p, const float *g, float *m, float *v,
-                         size_t ld, size_t rows, size_t cols);
+void nn_cpu_update_block(nn_cpu_path path, const nn_opt_step *st, float *p, const float *g,
+                         float *m, float *v, size_t ld, size_t rows, size_t cols);
 /* z += bias (cols) on each row, as bias_add. */
-void nn_cpu_bias_block(float *z, size_t ld, const float *bias, size_t rows, size_t cols);
+void nn_cpu_bias_block(nn_cpu_path path, float *z, size_t ld, const float *bias, size_t rows,
+                       size_t cols);
 /* y = act(z), as act_forward (not softmax); y may equal z. */
-void nn_cpu_act_block(nn_act act, float *y, size_t ldy, const float *z, size_t ldz, size_t rows,
-                      size_t cols);
+void nn_cpu_act_block(nn_cpu_path path, nn_act act, float *y, size_t ldy, const float *z,
+                      size_t ldz, size_t rows, size_t cols);
 /* z += bias, then a = act(z) unless a is NULL, as bias_add and act_forward
  * (not softmax); a and z at stride ld; a may equal z. */
-void nn_cpu_bias_act_block(nn_act act, float *z, float *a, size_t ld, const float *bias,
-                           size_t rows, size_t cols);
+void nn_cpu_bias_act_block(nn_cpu_path path, nn_act act, float *z, float *a, size_t ld,
+                           const float *bias, size_t rows, size_t cols);
 /* dz = dy * act'(z, y), as act_backward (not softmax); all at stride ld; dz may equal dy. */
-void nn_cpu_act_backward_block(nn_act act, float *dz, const float *dy, const float *z,
-                               const float *y, size_t ld, size_t rows, size_t cols);
+void nn_cpu_act_backward_block(nn_cpu_path path, nn_act act, float *dz, const float *dy,
+                               const float *z, const float *y, size_t ld, size_t rows,
+                               size_t cols);
 
 #endif

@@ -1,19 +1,17 @@
 /* cpu_ops_avx512.h — AVX-512F versions of some of cpu_ops.c's loops (internal).
  * Each computes exactly the bits of the portable loop it replaces (the same
  * IEEE operations on the same operands in the same order), so which one runs
- * never changes a result. Call them only when nn_cpu_avx512() says so. */
+ * never changes a result. Call them only on the AVX-512 path (cpu_path.h). */
 #ifndef NN_CPU_OPS_AVX512_H
 #define NN_CPU_OPS_AVX512_H
 
 #include <stddef.h>
 
+/* 1 where these functions are compiled (x86-64 with GCC). */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define NN_CPU_HAVE_AVX512 1
-/* 1 if this CPU runs AVX-512F. */
-static inline int nn_cpu_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 #else
 #define NN_CPU_HAVE_AVX512 0
-static inline int nn_cpu_avx512(void) { return 0; }
 #endif
 
 /* y: (n) = z > 0 ? z : 0; y may equal z. */

@@ -1,39 +1,22 @@
-/* gemm.h — the CPU backend's matrix multiply (internal). */
+/* gemm.h — the CPU backend's matrix multiply (internal): one entry point. */
 #ifndef NN_CPU_GEMM_H
 #define NN_CPU_GEMM_H
 
 #include <stddef.h>
 
-#include "cpu/cpu_team.h"
-
-/* c: (m, n) = op(a) · op(b) (+ c if accumulate), op as in nn_backend_ops.matmul.
- * Uses up to `threads` OpenMP threads (0 = default); small products run on the
- * calling thread. Each c element's sum over k runs in an order that does not
- * depend on the thread count, so results are bit-identical for any threads. */
-void nn_cpu_gemm(int threads, float *c, const float *a, const float *b, size_t m, size_t n,
-                 size_t k, int trans_a, int trans_b, int accumulate);
+#include "cpu/cpu_par.h"
+#include "cpu/cpu_path.h"
 
 /* Packing memory kept between calls: grows to the largest product's need and
- * is then reused, so repeated products (training steps) allocate nothing. */
+ * is then reused, so repeated products (training steps) allocate nothing.
+ * Owned by the blocked driver (gemm_blocked.c), the only code that packs. */
 typedef struct nn_gemm_workspace {
     void *mem;    /* 64-byte aligned, or NULL */
     size_t bytes; /* capacity of mem */
 } nn_gemm_workspace;
 
-/* Who runs a product's chunks: the backend's team, or (team NULL) OpenMP
- * with `threads` threads (0 = OpenMP's default). */
-typedef struct nn_par {
-    nn_team *team;
-    int threads;
-} nn_par;
-
-/* Threads that may run chunks under p (>= 1); chunk functions see thread
- * indices below it. */
-int nn_par_threads(const nn_par *p);
-/* Run fn on chunks [0, n) (n < 2^32) under p; returns when all are done.
- * size: a hint that tells different jobs of the same fn and n apart (see
- * nn_team_run). */
-void nn_par_run(const nn_par *p, size_t n, nn_team_fn fn, void *ctx, size_t size);
+/* Release a workspace's memory (the struct is left empty). */
+void nn_gemm_workspace_free(nn_gemm_workspace *ws);
 
 /* An epilogue fused into a product, applied to every entry of c once it has
  * its final value, in two parts:
@@ -57,13 +40,15 @@ struct nn_gemm_epi {
     const float *mask; /* (m, n) */
 };
 
-/* nn_cpu_gemm with packing buffers from ws (NULL = allocate per call), run
- * under par, with an optional epilogue (NULL = none). One workspace must not
- * be used by two calls at the same time. */
-void nn_cpu_gemm_par(nn_gemm_workspace *ws, const nn_par *par, const nn_gemm_epi *epi, float *c,
-                     const float *a, const float *b, size_t m, size_t n, size_t k, int trans_a,
-                     int trans_b, int accumulate);
-/* Release a workspace's memory (the struct is left empty). */
-void nn_gemm_workspace_free(nn_gemm_workspace *ws);
+/* c: (m, n) = op(a) · op(b) (+ c if accumulate), op as in nn_backend_ops.matmul,
+ * then epi (NULL = none), on instruction-set `path` (AUTO = the best this CPU
+ * runs; an unsupported path falls back to the best), packing into ws (NULL =
+ * allocate per call; one workspace serves one call at a time), its chunks run
+ * under par (NULL = OpenMP's default thread count; small products run on the
+ * calling thread). Each c element's sum over k runs in an order fixed by the
+ * shape alone, so results are bit-identical for any thread count and path. */
+void nn_cpu_gemm(nn_cpu_path path, nn_gemm_workspace *ws, const nn_par *par,
+                 const nn_gemm_epi *epi, float *c, const float *a, const float *b, size_t m,
+                 size_t n, size_t k, int trans_a, int trans_b, int accumulate);
 
 #endif

@@ -135,7 +135,7 @@ AVX2 static void small_avx2(const nn_gemm_args *g, const nn_par *par) {
 }
 
 const nn_gemm_isa nn_gemm_isa_avx2 = {
-    .path = NN_GEMM_PATH_AVX2,
+    .path = NN_CPU_PATH_AVX2,
     .mr = MR,
     .nr = NR,
     .mc = 24 * MR,
@@ -149,6 +149,6 @@ const nn_gemm_isa nn_gemm_isa_avx2 = {
 #else /* not x86-64: the path exists but is never supported */
 
 const nn_gemm_isa nn_gemm_isa_avx2 = {
-    .path = NN_GEMM_PATH_AVX2};
+    .path = NN_CPU_PATH_AVX2};
 
 #endif

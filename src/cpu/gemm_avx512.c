@@ -209,7 +209,7 @@ AVX512 static void kernel_epi(size_t kc, const float *ap, const float *bp, float
 }
 
 const nn_gemm_isa nn_gemm_isa_avx512 = {
-    .path = NN_GEMM_PATH_AVX512,
+    .path = NN_CPU_PATH_AVX512,
     .mr = MR,
     .nr = NR,
     .mc = MCB * MR,
@@ -224,6 +224,6 @@ const nn_gemm_isa nn_gemm_isa_avx512 = {
 
 #else /* not x86-64 with GCC: the path exists but is never supported */
 
-const nn_gemm_isa nn_gemm_isa_avx512 = {.path = NN_GEMM_PATH_AVX512};
+const nn_gemm_isa nn_gemm_isa_avx512 = {.path = NN_CPU_PATH_AVX512};
 
 #endif

@@ -1,6 +1,6 @@
 /* gemm_avx512.h — pieces of the AVX-512 GEMM path shared by its files. Every
  * function here is compiled for AVX-512F and may run only when
- * nn_gemm_path_supported(NN_GEMM_PATH_AVX512). */
+ * nn_cpu_path_supported(NN_CPU_PATH_AVX512). */
 #ifndef NN_CPU_GEMM_AVX512_H
 #define NN_CPU_GEMM_AVX512_H
 

@@ -157,6 +157,29 @@ AVX512 static void rows_items(float *c, size_t ldc, int scatter, view a, const f
     }
 }
 
+/* The end of rows8_block: row r's sum (acc[r][0] + acc[r][1]) + (acc[r][2] +
+ * acc[r][3]) without the partial sums k does not reach, + c when accumulating,
+ * then the simple epilogue e (NULL: none), stored to c row i0 + r. */
+AVX512_FMA static inline __attribute__((always_inline)) void
+rows8_store(float *c, const int NROWS, const int full, __m256 acc[4][4], size_t n, size_t k,
+            size_t i0, __m256i mk, int accumulate, const nn_gemm_epi *e) {
+#pragma GCC unroll 4
+    for (int r = 0; r < NROWS; r++) {
+        __m256 s = k > 1 ? _mm256_add_ps(acc[r][0], acc[r][1]) : acc[r][0];
+        if (k > 2) s = _mm256_add_ps(s, k > 3 ? _mm256_add_ps(acc[r][2], acc[r][3]) : acc[r][2]);
+        float *cr = c + (i0 + (size_t)r) * n;
+        if (full) {
+            if (accumulate) s = _mm256_add_ps(_mm256_loadu_ps(cr), s);
+            if (e) s = simple8(s, e, n, i0 + (size_t)r, 1, mk);
+            _mm256_storeu_ps(cr, s);
+        } else {
+            if (accumulate) s = _mm256_add_ps(_mm256_maskload_ps(cr, mk), s);
+            if (e) s = simple8(s, e, n, i0 + (size_t)r, 0, mk);
+            _mm256_maskstore_ps(cr, mk, s);
+        }
+    }
+}
+
 /* The rows form for n <= 8 in 8-lane vectors: c rows [i0, i0+NROWS), the
  * same sums as rows_block (split over p mod 4, then (s0 + s1) + (s2 + s3)
  * without the partial sums k does not reach). b is (k, n) contiguous; mk
@@ -231,21 +254,7 @@ rows8_block(float *c, const int NROWS, const int full, view a, const float *b, s
             }
             bp += n;
         }
-#pragma GCC unroll 4
-    for (int r = 0; r < NROWS; r++) {
-        __m256 s = k > 1 ? _mm256_add_ps(acc[r][0], acc[r][1]) : acc[r][0];
-        if (k > 2) s = _mm256_add_ps(s, k > 3 ? _mm256_add_ps(acc[r][2], acc[r][3]) : acc[r][2]);
-        float *cr = c + (i0 + (size_t)r) * n;
-        if (full) {
-            if (accumulate) s = _mm256_add_ps(_mm256_loadu_ps(cr), s);
-            if (e) s = simple8(s, e, n, i0 + (size_t)r, 1, mk);
-            _mm256_storeu_ps(cr, s);
-        } else {
-            if (accumulate) s = _mm256_add_ps(_mm256_maskload_ps(cr, mk), s);
-            if (e) s = simple8(s, e, n, i0 + (size_t)r, 0, mk);
-            _mm256_maskstore_ps(cr, mk, s);
-        }
-    }
+    rows8_store(c, NROWS, full, acc, n, k, i0, mk, accumulate, e);
 }
 
 /* 4-row groups [lo, hi) of the rows form for n <= 8 (full: n == 8). */

@@ -140,6 +140,12 @@ static void step_chunk(void *ctx, size_t chunk, int thread) {
         compute_chunk(pl, apack, 0, pl->row_panels, lo, min_sz(lo + pl->per, pl->col_panels));
 }
 
+void nn_gemm_workspace_free(nn_gemm_workspace *ws) {
+    free(ws->mem);
+    ws->mem = NULL;
+    ws->bytes = 0;
+}
+
 /* Plan buffers and blocks, then run the loop nest under par (see gemm_internal.h). */
 int nn_gemm_blocked(const nn_gemm_isa *isa, const nn_par *par, const nn_gemm_args *g,
                     nn_gemm_workspace *ws) {

@@ -45,7 +45,7 @@ void nn_gemm_small_c(const nn_gemm_args *g, const nn_par *par) {
 }
 
 const nn_gemm_isa nn_gemm_isa_c = {
-    .path = NN_GEMM_PATH_C,
+    .path = NN_CPU_PATH_C,
     .mr = MR,
     .nr = NR,
     .mc = 64,

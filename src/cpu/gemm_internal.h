@@ -1,6 +1,8 @@
 /* gemm_internal.h — internals of the CPU GEMM: instruction-set paths, the
  * micro-kernel descriptor the blocked driver runs, and the direct loop for
  * small products. Not part of the backend interface.
+ * Calls go one way: gemm.c -> gemm_blocked.c -> the paths' kernels and packers,
+ * and everything below gemm.c -> gemm_epi.c (epilogues, row jobs) -> cpu_par.c.
  *
  * Numerics: in the blocked algorithm, c(i, j) is accumulated over k in blocks
  * of NN_GEMM_KC, in increasing k; each block's partial sum is a sequential
@@ -14,14 +16,6 @@
 #include <stddef.h>
 
 #include "cpu/gemm.h"
-
-/* An instruction-set path. */
-typedef enum nn_gemm_path {
-    NN_GEMM_PATH_AUTO = 0, /* the best path this CPU supports */
-    NN_GEMM_PATH_C,        /* portable C */
-    NN_GEMM_PATH_AVX2,     /* AVX2 + FMA */
-    NN_GEMM_PATH_AVX512,   /* AVX-512F */
-} nn_gemm_path;
 
 /* Depth of one k block (fixed: it defines the summation order). */
 #ifndef NN_GEMM_KC
@@ -76,7 +70,7 @@ typedef void (*nn_gemm_small_fn)(const nn_gemm_args *args, const nn_par *par);
 
 /* What the blocked driver needs from one instruction-set path. */
 typedef struct nn_gemm_isa {
-    nn_gemm_path path;
+    nn_cpu_path path;
     size_t mr, nr;   /* micro-tile (rows, cols) */
     size_t mc, nc;   /* cache blocks: rows of A per packed block, cols of B per packed panel */
     nn_gemm_kernel_fn kernel;
@@ -88,29 +82,10 @@ typedef struct nn_gemm_isa {
 } nn_gemm_isa;
 
 /* The descriptors, one per path (the SIMD ones exist on every x86-64 build;
- * use them only when nn_gemm_path_supported says so). */
+ * use them only when nn_cpu_path_supported says so). */
 extern const nn_gemm_isa nn_gemm_isa_c;
 extern const nn_gemm_isa nn_gemm_isa_avx2;
 extern const nn_gemm_isa nn_gemm_isa_avx512;
-
-/* 1 if this CPU can run `path` (AUTO and C: always). */
-int nn_gemm_path_supported(nn_gemm_path path);
-/* The fastest supported path (never AUTO). */
-nn_gemm_path nn_gemm_path_best(void);
-/* "auto", "c", "avx2", "avx512". */
-const char *nn_gemm_path_name(nn_gemm_path path);
-
-/* nn_cpu_gemm on an explicit path (AUTO = best; an unsupported path falls
- * back to the best supported one). */
-void nn_cpu_gemm_with(nn_gemm_path path, int threads, float *c, const float *a, const float *b,
-                      size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate);
-/* nn_cpu_gemm_par on an explicit path. */
-void nn_cpu_gemm_with_par(nn_gemm_path path, nn_gemm_workspace *ws, const nn_par *par,
-                          const nn_gemm_epi *epi, float *c, const float *a, const float *b,
-                          size_t m, size_t n, size_t k, int trans_a, int trans_b, int accumulate);
-
-/* 1 if a product of this shape takes the direct loops (depends only on the shape). */
-int nn_gemm_is_direct(size_t m, size_t n, size_t k, int trans_a, int trans_b);
 
 /* The blocked, packed algorithm under par (applies args->epi). Returns 0,
  * or -1 (c untouched) when its packing buffers cannot be allocated. */
@@ -119,6 +94,8 @@ int nn_gemm_blocked(const nn_gemm_isa *isa, const nn_par *par, const nn_gemm_arg
 
 /* The portable direct loop (any shape, any transposes, no allocation). */
 void nn_gemm_small_c(const nn_gemm_args *args, const nn_par *par);
+
+/* Epilogues and row jobs of the direct loops (gemm_epi.c). */
 
 /* Rows [i0, i1) of c by a direct loop of one path; `extra` is its own data. */
 typedef void (*nn_gemm_rows_fn)(const nn_gemm_args *args, const void *extra, size_t i0,

@@ -1,7 +1,9 @@
 /* csv.c — numeric CSV loader (nn_data_load_csv).
  *
- * Format: comma-separated numeric fields, one row per line, "\n" or "\r\n"
- * endings, lines of any length. Fields may be padded with spaces/tabs and
+ * Format: comma-separated numeric fields, one row per line, "\n", "\r\n" or
+ * lone "\r" endings, lines of up to NN_CSV_MAX_LINE bytes (so a file that is
+ * not text, e.g. /dev/zero, fails fast instead of filling memory). Fields
+ * may be padded with spaces/tabs and
  * wrapped in double quotes (no embedded commas). A UTF-8 byte-order mark is
  * skipped. Blank lines are allowed only at the end of the file. Numbers are
  * read in the "C" locale whatever the caller's locale is. The width of the
@@ -10,6 +12,7 @@
  * Every error names the file and the line (and the column, 1-based, when one
  * field is at fault): NN_E_IO for open/read failures, NN_E_PARSE for content,
  * NN_E_INVALID for bad options (including a label column the file lacks).
+ * Facts that are not errors (classes that never occur) go to nn_csv_info.
  */
 #include "data/data_internal.h"
 
@@ -20,16 +23,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Largest label accepted: integers above 2^24 are not exact in float32. */
-#define CSV_MAX_LABEL 16777215.0
+/* Bytes read from the file at a time. */
+#define CSV_CHUNK 65536
 
 /* Loader state: the open file, the current line and the rows read so far. */
 typedef struct csv_state {
     const char *path;
     FILE *fp;
     locale_t c_locale;
-    char *line; /* (line_cap) current line, NUL-terminated */
+    char *line; /* (line_cap) current line, NUL-terminated, <= NN_CSV_MAX_LINE bytes */
     size_t line_cap;
+    char *rbuf;  /* (CSV_CHUNK) bytes read from the file */
+    size_t rpos, rlen;
+    int after_cr; /* the last line ended with '\r': skip a '\n' that follows */
     size_t lineno; /* 1-based number of the current line */
     char **fields; /* (field_cap) pointers into line */
     size_t field_cap;
@@ -40,6 +46,8 @@ typedef struct csv_state {
     float *y;          /* (cap) */
     size_t rows, cap;
     double max_label;
+    size_t *class_rows; /* (NN_CSV_MAX_CLASSES) rows per class label */
+    int header;         /* the first row was a header */
 } csv_state;
 
 /* 1 when c is a space or a tab. */
@@ -47,11 +55,79 @@ static int is_blank(char c) {
     return c == ' ' || c == '\t';
 }
 
-/* Strip the line terminator ("\n", "\r\n", or a lone final "\r"); new length. */
-static size_t chomp(char *s, size_t len) {
-    if (len > 0 && s[len - 1] == '\n') s[--len] = '\0';
-    if (len > 0 && s[len - 1] == '\r') s[--len] = '\0';
-    return len;
+/* Append chunk[0..n) to the current line (len bytes so far), within the
+ * line limit and with no NUL byte. */
+static nn_status line_append(csv_state *st, size_t *len, const char *chunk, size_t n,
+                             nn_error *err) {
+    if (memchr(chunk, '\0', n) != NULL)
+        return nn_error_set(err, NN_E_PARSE, "%s: line %zu: NUL byte (not a text file?)", st->path,
+                            st->lineno);
+    if (n > NN_CSV_MAX_LINE - *len)
+        return nn_error_set(err, NN_E_PARSE,
+                            "%s: line %zu is longer than %zu bytes (1 MiB), the CSV reader's limit "
+                            "(not a text CSV file?)",
+                            st->path, st->lineno, NN_CSV_MAX_LINE);
+    if (*len + n + 1 > st->line_cap) {
+        size_t cap = st->line_cap ? st->line_cap : 256;
+        while (cap < *len + n + 1) cap *= 2;
+        if (cap > NN_CSV_MAX_LINE + 1) cap = NN_CSV_MAX_LINE + 1;
+        char *line = realloc(st->line, cap);
+        if (line == NULL)
+            return nn_error_set(err, NN_E_NOMEM, "%s: line %zu: cannot allocate %zu bytes",
+                                st->path, st->lineno, cap);
+        st->line = line;
+        st->line_cap = cap;
+    }
+    memcpy(st->line + *len, chunk, n);
+    *len += n;
+    st->line[*len] = '\0';
+    return NN_OK;
+}
+
+/* Read the next line (terminator "\n", "\r\n" or "\r" removed) into
+ * st->line and advance lineno. *got = 0 at the end of the file. */
+static nn_status next_line(csv_state *st, size_t *len, int *got, nn_error *err) {
+    *len = 0;
+    *got = 0;
+    int started = 0;
+    for (;;) {
+        if (st->rpos == st->rlen) {
+            st->rpos = 0;
+            st->rlen = fread(st->rbuf, 1, CSV_CHUNK, st->fp);
+            if (st->rlen == 0) {
+                if (ferror(st->fp))
+                    return nn_error_set(err, NN_E_IO, "%s: read error after line %zu: %s",
+                                        st->path, st->lineno, strerror(errno ? errno : EIO));
+                *got = started; /* a last line without a terminator */
+                return NN_OK;
+            }
+        }
+        if (st->after_cr) { /* "\r\n" is one terminator */
+            st->after_cr = 0;
+            if (st->rbuf[st->rpos] == '\n') st->rpos++;
+            continue;
+        }
+        if (!started) {
+            started = 1;
+            st->lineno++;
+            if (st->line == NULL) {
+                nn_status s = line_append(st, len, "", 0, err);
+                if (s != NN_OK) return s;
+            }
+            st->line[0] = '\0';
+        }
+        const char *p = st->rbuf + st->rpos, *end = st->rbuf + st->rlen, *q = p;
+        while (q < end && *q != '\n' && *q != '\r') q++;
+        nn_status s = line_append(st, len, p, (size_t)(q - p), err);
+        if (s != NN_OK) return s;
+        st->rpos = (size_t)(q - st->rbuf);
+        if (q < end) {
+            st->after_cr = *q == '\r';
+            st->rpos++;
+            *got = 1;
+            return NN_OK;
+        }
+    }
 }
 
 /* 1 when the line holds only spaces and tabs. */
@@ -93,11 +169,15 @@ static size_t split_fields(csv_state *st) {
     return count;
 }
 
-/* Parse a whole field as a number in the C locale; 0 if it is not one. */
-static int parse_number(const csv_state *st, const char *s, double *v) {
+/* Parse a whole field as a number in the C locale; 0 if it is not one.
+ * *overflow = 1 when its magnitude is beyond double (1e400), which strtod
+ * turns into Inf. */
+static int parse_number(const csv_state *st, const char *s, double *v, int *overflow) {
     if (*s == '\0') return 0;
     char *end = NULL;
+    errno = 0;
     *v = strtod_l(s, &end, st->c_locale);
+    *overflow = errno == ERANGE && isinf(*v);
     return end != s && *end == '\0';
 }
 
@@ -119,7 +199,8 @@ static nn_status reserve_row(csv_state *st, nn_error *err) {
     return NN_OK;
 }
 
-/* Check one parsed label against the task; col is 1-based for messages. */
+/* Check one parsed label against the task and count it; col is 1-based
+ * for messages. */
 static nn_status check_label(csv_state *st, const char *text, double v, int regression,
                              nn_error *err) {
     if (regression) return NN_OK;
@@ -128,10 +209,14 @@ static nn_status check_label(csv_state *st, const char *text, double v, int regr
                             "%s: line %zu, column %zu: label '%.40s' is not a non-negative "
                             "integer class index (regression targets need the regression option)",
                             st->path, st->lineno, st->label + 1, text);
-    if (v > CSV_MAX_LABEL)
-        return nn_error_set(err, NN_E_PARSE, "%s: line %zu, column %zu: label '%.40s' exceeds %.0f",
-                            st->path, st->lineno, st->label + 1, text, CSV_MAX_LABEL);
+    if (v >= NN_CSV_MAX_CLASSES)
+        return nn_error_set(err, NN_E_PARSE,
+                            "%s: line %zu, column %zu: label '%.40s' is above the largest class "
+                            "index %d (labels must be 0..k-1 with at most %d classes)",
+                            st->path, st->lineno, st->label + 1, text, NN_CSV_MAX_CLASSES - 1,
+                            NN_CSV_MAX_CLASSES);
     if (v > st->max_label) st->max_label = v;
+    st->class_rows[(size_t)v]++;
     return NN_OK;
 }
 
@@ -144,22 +229,24 @@ static nn_status add_row(csv_state *st, int regression, nn_error *err) {
     for (size_t c = 0; c < st->width; c++) {
         const char *text = st->fields[c];
         double v;
+        int overflow;
         if (*text == '\0')
             return nn_error_set(err, NN_E_PARSE, "%s: line %zu, column %zu: empty field", st->path,
                                 st->lineno, c + 1);
-        if (!parse_number(st, text, &v))
+        if (!parse_number(st, text, &v, &overflow))
             return nn_error_set(err, NN_E_PARSE,
                                 "%s: line %zu, column %zu: '%.40s' is not a number", st->path,
                                 st->lineno, c + 1, text);
+        if (overflow || (isfinite(v) && fabs(v) > FLT_MAX))
+            return nn_error_set(err, NN_E_PARSE,
+                                "%s: line %zu, column %zu: '%.40s' is outside the float32 range "
+                                "(magnitude above %.3g)",
+                                st->path, st->lineno, c + 1, text, (double)FLT_MAX);
         if (!isfinite(v))
             return nn_error_set(
                 err, NN_E_PARSE,
                 "%s: line %zu, column %zu: '%.40s' is not a finite number (NaN or Inf)", st->path,
                 st->lineno, c + 1, text);
-        if (fabs(v) > FLT_MAX)
-            return nn_error_set(err, NN_E_PARSE,
-                                "%s: line %zu, column %zu: '%.40s' is outside the float32 range",
-                                st->path, st->lineno, c + 1, text);
         if (c == st->label) {
             s = check_label(st, text, v, regression, err);
             if (s != NN_OK) return s;
@@ -176,7 +263,8 @@ static nn_status add_row(csv_state *st, int regression, nn_error *err) {
 static int looks_like_header(const csv_state *st, size_t count) {
     for (size_t c = 0; c < count; c++) {
         double v;
-        if (!parse_number(st, st->fields[c], &v)) return 1;
+        int overflow;
+        if (!parse_number(st, st->fields[c], &v, &overflow)) return 1;
     }
     return 0;
 }
@@ -205,13 +293,12 @@ static nn_status first_row(csv_state *st, size_t count, const nn_csv_options *o,
 /* Read every line of the open file into st. */
 static nn_status read_rows(csv_state *st, const nn_csv_options *o, nn_error *err) {
     size_t blank_line = 0; /* first blank line after content, 0 if none */
-    ssize_t got;
-    while ((errno = 0, got = getline(&st->line, &st->line_cap, st->fp)) >= 0) {
-        st->lineno++;
-        size_t len = chomp(st->line, (size_t)got);
-        if (memchr(st->line, '\0', len) != NULL)
-            return nn_error_set(err, NN_E_PARSE, "%s: line %zu: NUL byte (not a text file?)",
-                                st->path, st->lineno);
+    for (;;) {
+        size_t len;
+        int got;
+        nn_status s = next_line(st, &len, &got, err);
+        if (s != NN_OK) return s;
+        if (!got) return NN_OK;
         if (st->lineno == 1 && len >= 3 && memcmp(st->line, "\xEF\xBB\xBF", 3) == 0)
             memmove(st->line, st->line + 3, len - 2); /* UTF-8 BOM; keeps the NUL */
         if (line_is_blank(st->line)) {
@@ -229,8 +316,9 @@ static nn_status read_rows(csv_state *st, const nn_csv_options *o, nn_error *err
                                 st->lineno);
         if (st->width == 0) {
             int is_header = 0;
-            nn_status s = first_row(st, count, o, &is_header, err);
+            s = first_row(st, count, o, &is_header, err);
             if (s != NN_OK) return s;
+            st->header = is_header;
             if (is_header) continue;
         } else if (count != st->width) {
             return nn_error_set(err, NN_E_PARSE,
@@ -238,14 +326,9 @@ static nn_status read_rows(csv_state *st, const nn_csv_options *o, nn_error *err
                                 st->path, st->lineno, count < st->width ? "missing" : "extra",
                                 st->width, st->width_line, count);
         }
-        nn_status s = add_row(st, o->regression, err);
+        s = add_row(st, o->regression, err);
         if (s != NN_OK) return s;
     }
-    if (ferror(st->fp) || (errno == ENOMEM))
-        return nn_error_set(err, errno == ENOMEM ? NN_E_NOMEM : NN_E_IO,
-                            "%s: read error after line %zu: %s", st->path, st->lineno,
-                            strerror(errno ? errno : EIO));
-    return NN_OK;
 }
 
 /* Reject option values outside their documented sets. */
@@ -262,19 +345,46 @@ static nn_status check_options(const nn_csv_options *o, const char *path, nn_err
     return NN_OK;
 }
 
+/* Describe the classes in 0..k-1 that no row carries in info->warning. */
+static void note_missing(const csv_state *st, size_t classes, nn_csv_info *info) {
+    size_t missing = 0;
+    for (size_t c = 0; c < classes; c++) missing += st->class_rows[c] == 0;
+    info->missing_classes = missing;
+    if (missing == 0) return;
+    char list[256] = "";
+    size_t shown = 0, at = 0;
+    for (size_t c = 0; c < classes && shown < 8; c++)
+        if (st->class_rows[c] == 0) {
+            int n = snprintf(list + at, sizeof list - at, "%s%zu", shown ? ", " : "", c);
+            if (n > 0) at += (size_t)n;
+            shown++;
+        }
+    char more[64] = "";
+    if (missing > shown) snprintf(more, sizeof more, " and %zu more", missing - shown);
+    snprintf(info->warning, sizeof info->warning,
+             "%.200s: %zu of the %zu classes 0..%zu never occur%s in the labels (%s%s): the "
+             "model will still have %zu outputs",
+             st->path, missing, classes, classes - 1, missing == 1 ? "s" : "", list, more, classes);
+}
+
 /* Turn the rows read into the output dataset (checks rows and classes). */
-static nn_status finish(csv_state *st, int regression, nn_dataset *out, nn_error *err) {
+static nn_status finish(csv_state *st, int regression, nn_dataset *out, nn_csv_info *info,
+                        nn_error *err) {
     if (st->rows == 0)
         return nn_error_set(err, NN_E_PARSE, "%s: no data rows (%zu line%s read)", st->path,
                             st->lineno, st->lineno == 1 ? "" : "s");
     size_t classes = 0;
     if (!regression) {
         classes = (size_t)st->max_label + 1;
-        if (classes < 2)
+        size_t distinct = 0;
+        for (size_t c = 0; c < classes; c++) distinct += st->class_rows[c] > 0;
+        if (distinct < 2)
             return nn_error_set(err, NN_E_PARSE,
-                                "%s: lines 1-%zu: every label is 0; classification needs at least "
-                                "2 classes",
-                                st->path, st->lineno);
+                                "%s: every label is %zu: the data has one class; classification "
+                                "needs at least 2 classes (for real-valued targets use the "
+                                "regression option)",
+                                st->path, classes - 1);
+        note_missing(st, classes, info);
     }
     out->n = st->rows;
     out->features = st->width - 1;
@@ -288,8 +398,11 @@ static nn_status finish(csv_state *st, int regression, nn_dataset *out, nn_error
 
 /* Load a numeric CSV; opt NULL = last column is the label, detect a header,
  * classification. On failure *out is zeroed. */
-nn_status nn_data_load_csv(const char *path, const nn_csv_options *opt, nn_dataset *out,
-                           nn_error *err) {
+nn_status nn_data_load_csv_info(const char *path, const nn_csv_options *opt, nn_dataset *out,
+                                nn_csv_info *info, nn_error *err) {
+    nn_csv_info local;
+    if (info == NULL) info = &local;
+    memset(info, 0, sizeof *info);
     if (out == NULL || path == NULL)
         return nn_error_set(err, NN_E_INVALID, "nn_data_load_csv: NULL path or output");
     memset(out, 0, sizeof *out);
@@ -298,21 +411,46 @@ nn_status nn_data_load_csv(const char *path, const nn_csv_options *opt, nn_datas
     nn_status s = check_options(o, path, err);
     if (s != NN_OK) return s;
     csv_state st = {.path = path, .max_label = -1.0};
+    st.rbuf = malloc(CSV_CHUNK);
+    st.class_rows = o->regression ? NULL : calloc(NN_CSV_MAX_CLASSES, sizeof *st.class_rows);
+    if (st.rbuf == NULL || (!o->regression && st.class_rows == NULL)) {
+        free(st.rbuf);
+        free(st.class_rows);
+        return nn_error_set(err, NN_E_NOMEM, "%s: out of memory", path);
+    }
     st.fp = fopen(path, "rb");
-    if (st.fp == NULL)
-        return nn_error_set(err, NN_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (st.fp == NULL) {
+        int e = errno;
+        free(st.rbuf);
+        free(st.class_rows);
+        return nn_error_set(err, NN_E_IO, "%s: cannot open: %s", path, strerror(e));
+    }
     st.c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
     if (st.c_locale == (locale_t)0) {
         fclose(st.fp);
+        free(st.rbuf);
+        free(st.class_rows);
         return nn_error_set(err, NN_E_NOMEM, "%s: cannot create the C locale", path);
     }
     s = read_rows(&st, o, err);
-    if (s == NN_OK) s = finish(&st, o->regression, out, err);
+    if (s == NN_OK) s = finish(&st, o->regression, out, info, err);
+    if (s != NN_OK && err != NULL) /* quoted cells may hold control characters */
+        for (char *c = err->msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7F) *c = '?';
+    info->lines = st.lineno;
+    info->header = st.header;
     freelocale(st.c_locale);
     fclose(st.fp);
     free(st.line);
+    free(st.rbuf);
     free(st.fields);
+    free(st.class_rows);
     free(st.x);
     free(st.y);
     return s;
+}
+
+nn_status nn_data_load_csv(const char *path, const nn_csv_options *opt, nn_dataset *out,
+                           nn_error *err) {
+    return nn_data_load_csv_info(path, opt, out, NULL, err);
 }

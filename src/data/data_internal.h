@@ -61,8 +61,7 @@ double nn_zig_normal(nn_rng *r);
  * teacher.c uses it for tail draws). */
 double nn_zig_finish(nn_rng *r, int layer, double u);
 
-/* Check that a spec is valid for its kind (all generators call this). */
-nn_status nn_data_spec_check(const nn_data_spec *spec, nn_error *err);
+/* All generators check their spec with nn_data_spec_check (nn.h, spec.c). */
 
 /* Allocate out->x: (n, features) and out->y: (n); sets n/features/classes.
  * On failure *out stays zeroed. */
@@ -122,5 +121,18 @@ int nn_teacher_path_supported(nn_teacher_path path);
  * counts; the rows do not depend on the thread count or the path. */
 nn_status nn_teacher_rows(const nn_teacher *t, const nn_data_spec *spec, uint64_t rows_seed,
                           uint64_t first, size_t count, float *x, float *y, nn_error *err);
+/* Rows offset + rows[i] (i < count, any order, repeats allowed) into
+ * x: (count, features) and y: (count): each row has the bits it has in
+ * nn_teacher_rows. */
+nn_status nn_teacher_rows_at(const nn_teacher *t, const nn_data_spec *spec, uint64_t rows_seed,
+                             uint64_t offset, const uint64_t *rows, size_t count, float *x,
+                             float *y, nn_error *err);
+
+/* The streamed rows offset + rows[i] (i < count, any order) of any
+ * generator into x: (count, features) and y: (count), each equal to that row
+ * of nn_data_generate_range; only the requested rows are computed (a
+ * data-parallel rank makes its own rows only). */
+nn_status nn_data_generate_rows(const nn_data_spec *spec, uint64_t offset, const uint64_t *rows,
+                                size_t count, float *x, float *y, nn_error *err);
 
 #endif /* NN_DATA_INTERNAL_H */

@@ -24,17 +24,17 @@ nn_status nn_data_split(const nn_dataset *all, double test_fraction, uint64_t se
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     if (!(test_fraction >= 0.0 && test_fraction < 1.0))
-        return nn_error_set(err, NN_E_INVALID, "test_fraction must be in [0, 1), got %g",
-                            test_fraction);
+        return nn_error_set_param(err, NN_E_INVALID, "test_fraction",
+                                  "test_fraction must be in [0, 1), got %g", test_fraction);
     const size_t n = all->n;
     if (n > UINT32_MAX)
         return nn_error_set(err, NN_E_INVALID, "nn_data_split: %zu rows exceed the 2^32-1 limit",
                             n);
     const size_t n_test = (size_t)llround((double)n * test_fraction);
     if (n_test >= n)
-        return nn_error_set(err, NN_E_INVALID,
-                            "nn_data_split: %zu rows with test_fraction %g leave no training rows",
-                            n, test_fraction);
+        return nn_error_set_param(err, NN_E_INVALID, "test_fraction",
+                                  "nn_data_split: %zu rows with test_fraction %g leave no "
+                                  "training rows", n, test_fraction);
     uint32_t *perm = malloc(n * sizeof(uint32_t)); /* (n) */
     if (perm == NULL)
         return nn_error_set(err, NN_E_NOMEM, "nn_data_split: cannot allocate %zu indices", n);

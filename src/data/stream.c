@@ -15,6 +15,7 @@
 #include "data/data_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Rows per call below which no threads are forked. */
 #define STREAM_PAR_ROWS 4096
@@ -95,6 +96,17 @@ static void make_row(const stream_ctx *ctx, uint64_t index, float *x, float *y) 
     *y = (float)c;
 }
 
+/* Everything a streamed call on a checked spec needs: the row seed, the
+ * blob centers' key, the teacher (zeroed for other kinds). */
+static nn_status stream_begin(const nn_data_spec *spec, stream_ctx *ctx, nn_teacher *teacher,
+                              nn_error *err) {
+    ctx->spec = spec;
+    ctx->rows_seed = nn_rng_at(nn_rng_make(spec->seed, NN_STREAM_ROWS).key, 0);
+    ctx->centers_key = nn_rng_make(spec->seed, NN_STREAM_CENTERS).key;
+    memset(teacher, 0, sizeof *teacher);
+    return spec->kind == NN_DATA_TEACHER ? nn_teacher_make(spec, teacher, err) : NN_OK;
+}
+
 /* Rows [first, first+count) of the streamed form into x: (count, features)
  * and y: (count); features is 2 for the 2-D kinds. */
 nn_status nn_data_generate_range(const nn_data_spec *spec, uint64_t first, size_t count, float *x,
@@ -108,21 +120,42 @@ nn_status nn_data_generate_range(const nn_data_spec *spec, uint64_t first, size_
     if (count == 0) return NN_OK;
     if (x == NULL || y == NULL)
         return nn_error_set(err, NN_E_INVALID, "nn_data_generate_range: NULL output buffer");
-    const uint64_t rows_seed = nn_rng_at(nn_rng_make(spec->seed, NN_STREAM_ROWS).key, 0);
-    if (spec->kind == NN_DATA_TEACHER) {
-        nn_teacher teacher;
-        st = nn_teacher_make(spec, &teacher, err);
-        if (st == NN_OK) st = nn_teacher_rows(&teacher, spec, rows_seed, first, count, x, y, err);
-        nn_teacher_free(&teacher);
-        return st;
-    }
-    stream_ctx ctx = {
-        .spec = spec,
-        .rows_seed = rows_seed,
-        .centers_key = nn_rng_make(spec->seed, NN_STREAM_CENTERS).key,
-    };
-    const size_t f = spec->features;
+    stream_ctx ctx;
+    nn_teacher teacher;
+    st = stream_begin(spec, &ctx, &teacher, err);
+    if (st == NN_OK && spec->kind == NN_DATA_TEACHER)
+        st = nn_teacher_rows(&teacher, spec, ctx.rows_seed, first, count, x, y, err);
+    else if (st == NN_OK) {
+        const size_t f = spec->features;
 #pragma omp parallel for schedule(static) if (count >= STREAM_PAR_ROWS)
-    for (size_t i = 0; i < count; i++) make_row(&ctx, first + i, x + i * f, y + i);
-    return NN_OK;
+        for (size_t i = 0; i < count; i++) make_row(&ctx, first + i, x + i * f, y + i);
+    }
+    nn_teacher_free(&teacher);
+    return st;
+}
+
+nn_status nn_data_generate_rows(const nn_data_spec *spec, uint64_t offset, const uint64_t *rows,
+                                size_t count, float *x, float *y, nn_error *err) {
+    nn_status st = nn_data_spec_check(spec, err);
+    if (st != NN_OK) return st;
+    if (count == 0) return NN_OK;
+    if (rows == NULL || x == NULL || y == NULL)
+        return nn_error_set(err, NN_E_INVALID, "nn_data_generate_rows: NULL argument");
+    for (size_t i = 0; i < count; i++)
+        if (rows[i] > UINT64_MAX - offset)
+            return nn_error_set(err, NN_E_INVALID,
+                                "nn_data_generate_rows: offset=%llu + row %llu overflows 64 bits",
+                                (unsigned long long)offset, (unsigned long long)rows[i]);
+    stream_ctx ctx;
+    nn_teacher teacher;
+    st = stream_begin(spec, &ctx, &teacher, err);
+    if (st == NN_OK && spec->kind == NN_DATA_TEACHER)
+        st = nn_teacher_rows_at(&teacher, spec, ctx.rows_seed, offset, rows, count, x, y, err);
+    else if (st == NN_OK) {
+        const size_t f = spec->features;
+#pragma omp parallel for schedule(static) if (count >= STREAM_PAR_ROWS)
+        for (size_t i = 0; i < count; i++) make_row(&ctx, offset + rows[i], x + i * f, y + i);
+    }
+    nn_teacher_free(&teacher);
+    return st;
 }

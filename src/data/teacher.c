@@ -45,7 +45,9 @@
  *
  * Speed (~8x the scalar tanh version): a kernel (teacher_tile.h, one variant
  * per instruction set, picked at run time) computes a tile of 8 or 16 rows,
- * one row per vector lane: the words and ziggurat draws of the tile (two
+ * one row per vector lane, each lane from its own row index (consecutive
+ * rows for a range; any rows, e.g. a data-parallel rank's, for
+ * nn_teacher_rows_at, with the same bits per row): the words and ziggurat draws of the tile (two
  * table gathers per 16 draws), then the hidden units in blocks of
  * NN_TEACHER_BLOCK independent fmaf chains, each block feeding the logits,
  * then the argmax; a register transpose copies the tile's inputs out as rows.
@@ -100,13 +102,14 @@ __attribute__((noinline)) static float fix_draw(const nn_teacher *t, uint64_t ke
     return (float)v;
 }
 
-/* 0, 1, ..., NN_TEACHER_TILE - 1: the kernels' lane offsets (a vector
- * load, not lane-by-lane stores that the load could not forward from). */
+/* 0, 1, ..., NN_TEACHER_TILE - 1: the kernels' lane offsets for consecutive
+ * rows (a vector load, not lane-by-lane stores that the load could not
+ * forward from). */
 static const uint64_t teacher_iota[TL] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
 /* The kernel variants (teacher_tile.h), all bit-identical. */
-typedef void (*tile_fn)(const nn_teacher *, const uint64_t *, uint64_t, float *, uint64_t *,
-                        uint32_t *);
+typedef void (*tile_fn)(const nn_teacher *, const uint64_t *, uint64_t, const uint64_t *,
+                        float *, uint64_t *, uint32_t *);
 /* Copy the first n rows of tile inputs xt: (f, lanes) into x: (n, f). */
 typedef void (*copy_fn)(const float *xt, size_t f, size_t n, float *x);
 
@@ -420,9 +423,13 @@ static void row_noise(const nn_data_spec *s, const uint64_t *key, size_t n, floa
     }
 }
 
-/* Rows [first, first+count) into x, y (see data_internal.h). */
-nn_status nn_teacher_rows(const nn_teacher *t, const nn_data_spec *spec, uint64_t rows_seed,
-                          uint64_t first, size_t count, float *x, float *y, nn_error *err) {
+/* Output rows [0, count) into x: (count, f), y: (count): row i is first + i,
+ * or first + rows[i] when rows is not NULL (wrapping mod 2^64 either way).
+ * A tile's lanes hold consecutive output rows; lanes past count compute
+ * rows whose results are not copied out. */
+static nn_status teacher_tiles(const nn_teacher *t, const nn_data_spec *spec, uint64_t rows_seed,
+                               uint64_t first, const uint64_t *rows, size_t count, float *x,
+                               float *y, nn_error *err) {
     const size_t f = t->features;
     const tile_kernel kern = path_kernel(t->path);
     const size_t lanes = kern.lanes, tiles = count / lanes + (count % lanes != 0);
@@ -440,10 +447,12 @@ nn_status nn_teacher_rows(const nn_teacher *t, const nn_data_spec *spec, uint64_
 #pragma omp for schedule(static)
         for (size_t k = 0; k < tiles; k++) {
             if (xt == NULL) continue;
-            uint64_t key[TL];
+            uint64_t key[TL], idx[TL]; /* (lanes) row keys, row indices */
             uint32_t cls[TL];
             const size_t row = k * lanes, n = count - row < lanes ? count - row : lanes;
-            kern.tile(t, seed, first + row, xt, key, cls); /* lanes past count wrap harmlessly */
+            if (rows) /* a partial last tile repeats its last row */
+                for (size_t l = 0; l < lanes; l++) idx[l] = first + rows[row + (l < n ? l : n - 1)];
+            kern.tile(t, seed, first + row, rows ? idx : NULL, xt, key, cls);
             kern.copy(xt, f, n, x + row * f);
             for (size_t l = 0; l < n; l++) y[row + l] = (float)cls[l];
             if (noisy) row_noise(spec, key, n, x + row * f, y + row);
@@ -453,4 +462,17 @@ nn_status nn_teacher_rows(const nn_teacher *t, const nn_data_spec *spec, uint64_
     if (failed)
         return nn_error_set(err, NN_E_NOMEM, "cannot allocate teacher rows with features=%zu", f);
     return NN_OK;
+}
+
+/* Rows [first, first+count) into x, y (see data_internal.h). */
+nn_status nn_teacher_rows(const nn_teacher *t, const nn_data_spec *spec, uint64_t rows_seed,
+                          uint64_t first, size_t count, float *x, float *y, nn_error *err) {
+    return teacher_tiles(t, spec, rows_seed, first, NULL, count, x, y, err);
+}
+
+/* Rows offset + rows[i], i < count, into x, y (see data_internal.h). */
+nn_status nn_teacher_rows_at(const nn_teacher *t, const nn_data_spec *spec, uint64_t rows_seed,
+                             uint64_t offset, const uint64_t *rows, size_t count, float *x,
+                             float *y, nn_error *err) {
+    return teacher_tiles(t, spec, rows_seed, offset, rows, count, x, y, err);
 }

@@ -13,9 +13,12 @@
  * bit for bit. Vector values live only inside this function (no vector
  * arguments, which would change the ABI per target).
  *
- * Rows first..first+TW-1 of rows_seed (seed: (TW) copies of it, so the
- * vector is a load): key: (TW) row keys, xt: (features, TW) inputs, cls: (TW)
- * classes before label noise.
+ * Rows first..first+TW-1 of rows_seed, or with rows != NULL the rows
+ * rows[0..TW) (any indices, one per lane: a rank's own rows for
+ * nn_teacher_rows_at); seed: (TW) copies of rows_seed, so the vector is a
+ * load. Out: key: (TW) row keys,
+ * xt: (features, TW) inputs, cls: (TW) classes before label noise. A lane's
+ * values depend only on its row index, never on its neighbours'.
  */
 
 #define TVLOAD(T, p) __extension__({ T v_; memcpy(&v_, (p), sizeof v_); v_; })
@@ -45,11 +48,12 @@
 })
 
 TILE_ATTR static void TILE_NAME(const nn_teacher *restrict t, const uint64_t *seed, uint64_t first,
-                                float *restrict xt, uint64_t *restrict key,
+                                const uint64_t *rows, float *restrict xt, uint64_t *restrict key,
                                 uint32_t *restrict cls) {
     const size_t f = t->features, hp = t->hidden, o = t->outputs;
     const tvq rs = TVLOAD(tvq, seed);                 /* rows_seed in every lane */
-    tvq k = TVLOAD(tvq, teacher_iota) + (first + 1); /* row index + 1 per lane */
+    tvq k = rows ? TVLOAD(tvq, rows) + 1                   /* row index + 1 per lane */
+                 : TVLOAD(tvq, teacher_iota) + (first + 1);
     k = TVMIX(TVMIX(rs + k * TEACHER_GOLDEN) ^ rs);  /* row_key */
     TVSTORE(key, k);
 

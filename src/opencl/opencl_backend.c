@@ -1,6 +1,7 @@
 /* opencl_backend.c — the OpenCL backend's ops table: open/close (device,
  * context, queue, program), buffers and copies, sync and profiling. The
  * compute ops live in opencl_ops.c and opencl_matmul.c. */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,19 +11,61 @@
 
 static void cl_close(nn_backend *be);
 
-/* Query the chosen device and set up context, queue, tuning and program. */
-static nn_status setup(nn_cl_ctx *c, const nn_backend_config *cfg, nn_error *err) {
+/* Append one line to be->notes (dropped when it no longer fits). */
+static void note(nn_backend *be, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(nn_backend *be, const char *fmt, ...) {
+    size_t used = strlen(be->notes);
+    if (used + 2 >= sizeof be->notes) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(be->notes + used + (used ? 1 : 0), sizeof be->notes - used - (used ? 1 : 0),
+                      fmt, ap);
+    va_end(ap);
+    if (w < 0) be->notes[used] = '\0';
+    else if (used) be->notes[used] = '\n';
+}
+
+/* Length of the first line of s. */
+static int first_line(const char *s) { return (int)strcspn(s, "\n"); }
+
+/* Choose c->tune: $NN_OPENCL_TUNE, else the device's cache entry, else the defaults. */
+static nn_status choose_tune(nn_backend *be, nn_cl_ctx *c, nn_cl_open_mode mode, nn_error *err) {
+    nn_cl_tune_defaults(c->type, c->max_wg, &c->tune);
+    c->tune_source = NN_TUNE_FROM_DEFAULTS;
+    if (mode == NN_CL_OPEN_DEFAULTS) return nn_cl_tune_validate(&c->tune, c->max_wg, "defaults", err);
+    const char *env = getenv("NN_OPENCL_TUNE");
+    if (env && *env) {
+        c->tune_source = NN_TUNE_FROM_ENV;
+        nn_status st = nn_cl_tune_apply(&c->tune, env, c->max_wg, "NN_OPENCL_TUNE", err);
+        return st != NN_OK ? st : nn_cl_tune_validate(&c->tune, c->max_wg, "NN_OPENCL_TUNE", err);
+    }
+    nn_cl_ident id;
+    nn_tune_entry_info info;
+    nn_cl_ident_get(c->platform, c->device, c->src.hash, &id);
+    nn_cl_cache_lookup(&id, c->max_wg, &c->tune, &info);
+    if (info.state == NN_TUNE_VALID) c->tune_source = NN_TUNE_FROM_CACHE;
+    else if (info.state == NN_TUNE_IGNORED)
+        note(be, "OpenCL tuning cache %s: %s; using the default launch parameters", info.path,
+             info.detail);
+    return nn_cl_tune_validate(&c->tune, c->max_wg, "defaults", err);
+}
+
+/* Query the chosen device and set up context, queue, tuning and programs. */
+static nn_status setup(nn_backend *be, nn_cl_ctx *c, const nn_backend_config *cfg,
+                       nn_cl_open_mode mode, nn_error *err) {
     cl_int rc;
-    size_t max_wg = 0;
     cl_device_fp_config dfp = 0;
-    if (clGetDeviceInfo(c->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL))
-        max_wg = 1;
+    if (clGetDeviceInfo(c->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof c->max_wg, &c->max_wg,
+                        NULL) ||
+        c->max_wg == 0)
+        c->max_wg = 1;
     if (clGetDeviceInfo(c->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof c->max_alloc,
                         &c->max_alloc, NULL))
         c->max_alloc = 0;
     if (clGetDeviceInfo(c->device, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof dfp, &dfp, NULL))
         dfp = 0;
-    nn_status st = nn_cl_tune_init(c->type, max_wg, &c->tune, err);
+    nn_status st = nn_cl_sources_load(&c->src, err);
+    if (st == NN_OK) st = choose_tune(be, c, mode, err);
     if (st != NN_OK) return st;
     c->fp64 = dfp != 0 && c->tune.fp64;
     c->acc_size = c->fp64 ? sizeof(double) : sizeof(float);
@@ -40,17 +83,32 @@ static nn_status setup(nn_cl_ctx *c, const nn_backend_config *cfg, nn_error *err
         c->queue = NULL;
         return nn_cl_fail(err, NN_E_UNAVAILABLE, "clCreateCommandQueue", NULL, rc);
     }
-    return nn_cl_program_build(c, err);
+    st = nn_cl_programs_build(c, err);
+    if (st != NN_OK && c->tune_source == NN_TUNE_FROM_CACHE) {
+        /* a valid-looking entry that this device cannot build: fall back */
+        char path[1024] = "";
+        nn_tune_cache_path(path, sizeof path, NULL);
+        note(be,
+             "OpenCL tuning cache %s: the tuned launch parameters failed to build (%.*s); "
+             "using the default launch parameters",
+             path, first_line(err->msg), err->msg);
+        nn_cl_tune_defaults(c->type, c->max_wg, &c->tune);
+        c->tune_source = NN_TUNE_FROM_DEFAULTS;
+        st = nn_cl_programs_build(c, err);
+    }
+    return st;
 }
 
-/* ops.open: choose the device (cfg->device, $NN_OPENCL_DEVICE, else the default),
- * build the program; be->device = "NAME (PLATFORM)", be->threads = 0. */
-static nn_status cl_open(nn_backend *be, const nn_backend_config *cfg, nn_error *err) {
+/* Open the backend be on cfg->device (else $NN_OPENCL_DEVICE, else the
+ * default) in `mode`; be->device = "NAME (PLATFORM)", be->threads = 0. */
+static nn_status open_mode(nn_backend *be, const nn_backend_config *cfg, nn_cl_open_mode mode,
+                           nn_error *err) {
     static const nn_backend_config defaults = {0, NULL, 0};
     if (!cfg) cfg = &defaults;
     nn_cl_ctx *c = calloc(1, sizeof *c);
     if (!c) return nn_error_set(err, NN_E_NOMEM, "out of memory opening the OpenCL backend");
     be->ctx = c;
+    be->notes[0] = '\0';
 
     nn_cl_device_ref *devs;
     size_t count, chosen = 0;
@@ -67,7 +125,7 @@ static nn_status cl_open(nn_backend *be, const nn_backend_config *cfg, nn_error 
         c->type = devs[chosen].type;
     }
     free(devs);
-    if (st == NN_OK) st = setup(c, cfg, err);
+    if (st == NN_OK) st = setup(be, c, cfg, mode, err);
     if (st != NN_OK) {
         cl_close(be);
         return st;
@@ -81,6 +139,27 @@ static nn_status cl_open(nn_backend *be, const nn_backend_config *cfg, nn_error 
     return NN_OK;
 }
 
+/* ops.open: open_mode with $NN_OPENCL_TUNE, else the tuning cache, else the defaults. */
+static nn_status cl_open(nn_backend *be, const nn_backend_config *cfg, nn_error *err) {
+    return open_mode(be, cfg, NN_CL_OPEN_NORMAL, err);
+}
+
+nn_status nn_cl_open_backend(const char *device, nn_cl_open_mode mode, nn_backend **out,
+                             nn_error *err) {
+    *out = NULL;
+    nn_backend *be = calloc(1, sizeof *be);
+    if (!be) return nn_error_set(err, NN_E_NOMEM, "out of memory opening the OpenCL backend");
+    be->ops = &nn_opencl_ops;
+    nn_backend_config cfg = {0, device, 0};
+    nn_status st = open_mode(be, &cfg, mode, err);
+    if (st != NN_OK) {
+        free(be);
+        return st;
+    }
+    *out = be;
+    return NN_OK;
+}
+
 /* ops.close: wait for queued work, then release everything the backend owns. */
 static void cl_close(nn_backend *be) {
     nn_cl_ctx *c = nn_cl_of(be);
@@ -89,7 +168,9 @@ static void cl_close(nn_backend *be) {
     nn_cl_harvest(c);
     for (int i = 0; i < NN_SCRATCH_COUNT; i++)
         if (c->scratch[i]) clReleaseMemObject(c->scratch[i]);
-    nn_cl_program_release(c);
+    nn_cl_programs_release(c);
+    nn_cl_sources_free(&c->src);
+    free(c->build_log);
     if (c->queue) clReleaseCommandQueue(c->queue);
     if (c->context) clReleaseContext(c->context);
     free(c->pending);

@@ -22,14 +22,6 @@ static int act_code(nn_act act) {
     }
 }
 
-/* NN_E_INVALID if rows * cols overflows; else *n = rows * cols. */
-static nn_status elems(const char *op, size_t rows, size_t cols, size_t *n, nn_error *err) {
-    if (cols && rows > SIZE_MAX / cols)
-        return nn_error_set(err, NN_E_INVALID, "%s: %zu x %zu elements overflow", op, rows, cols);
-    *n = rows * cols;
-    return NN_OK;
-}
-
 nn_status nn_cl_bias_act(nn_backend *be, nn_act act, nn_view z, nn_view a, nn_view b, size_t rows,
                          size_t cols, nn_error *err) {
     nn_cl_ctx *c = nn_cl_of(be);
@@ -37,7 +29,7 @@ nn_status nn_cl_bias_act(nn_backend *be, nn_act act, nn_view z, nn_view a, nn_vi
     if (code < 0 && act != NN_ACT_SOFTMAX)
         return nn_error_set(err, NN_E_INVALID, "bias_act: unknown activation %d", (int)act);
     size_t n = 0;
-    nn_status st = elems("bias_act", rows, cols, &n, err);
+    nn_status st = nn_cl_elems("bias_act", rows, cols, &n, err);
     if (st == NN_OK) st = nn_cl_check_dims("bias_act", rows, cols, 0, err);
     if (st == NN_OK) st = nn_cl_check_view(z, n, "bias_act", "z", err); /* (rows, cols) */
     if (st == NN_OK) st = nn_cl_check_view(a, n, "bias_act", "a", err); /* (rows, cols) */
@@ -67,7 +59,7 @@ nn_status nn_cl_act_backward_sum(nn_backend *be, nn_act act, nn_view dz, nn_view
     /* relu reads z, sigmoid and tanh read y, as the plain backward kernels */
     const nn_view src = act == NN_ACT_RELU ? z : act == NN_ACT_IDENTITY ? dy : y;
     size_t n = 0;
-    nn_status st = elems("act_backward_sum", rows, cols, &n, err);
+    nn_status st = nn_cl_elems("act_backward_sum", rows, cols, &n, err);
     if (st == NN_OK) st = nn_cl_check_dims("act_backward_sum", rows, cols, 0, err);
     if (st == NN_OK) st = nn_cl_check_view(dz, n, "act_backward_sum", "dz", err); /* (rows, cols) */
     if (st == NN_OK) st = nn_cl_check_view(dy, n, "act_backward_sum", "dy", err); /* (rows, cols) */
@@ -111,7 +103,7 @@ static nn_status grad_col_sum(nn_cl_ctx *c, nn_view dz, nn_view db, nn_view y, n
  * passes) and dz = s (y - t), in one kernel plus the passes. */
 static nn_status grad_rows(nn_cl_ctx *c, int kind, nn_view acc, nn_view dz, nn_view z, nn_view y,
                            nn_view t, float s, size_t rows, size_t cols, nn_error *err) {
-    const size_t chunk = (size_t)c->tune.red_wg * c->tune.red_items;
+    const size_t chunk = (size_t)c->reduce.red_wg * c->reduce.red_items;
     const size_t groups = (rows + chunk - 1) / chunk;
     cl_mem buf; /* (groups) partial sums, then room for the passes */
     nn_status st = nn_cl_scratch(c, NN_SCRATCH_LOSS, c->acc_size * (groups + groups / chunk + 2),
@@ -135,7 +127,7 @@ static nn_status grad_rows(nn_cl_ctx *c, int kind, nn_view acc, nn_view dz, nn_v
     nn_cl_arg_mem(&k, acc.buf->mem);
     nn_cl_arg_u64(&k, acc.off);
     nn_cl_arg_i32(&k, groups == 1);
-    const size_t work = groups * c->tune.red_wg, local = c->tune.red_wg;
+    const size_t work = groups * c->reduce.red_wg, local = c->reduce.red_wg;
     st = nn_cl_launch(c, &k, 1, &work, &local, err);
     if (st != NN_OK || groups == 1) return st;
     return nn_cl_reduce_into(c, buf, groups, acc, err);
@@ -146,14 +138,10 @@ nn_status nn_cl_loss_grad_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view
                               float scale, nn_error *err) {
     nn_cl_ctx *c = nn_cl_of(be);
     float s; /* the factor of (y - t), computed as the CPU backend does */
-    if (loss == NN_LOSS_BCE || loss == NN_LOSS_CE)
-        s = scale;
-    else if (loss == NN_LOSS_MSE)
-        s = cols ? 2.0f * scale / (float)cols : 0.0f;
-    else
+    if (!nn_loss_grad_factor(loss, cols, scale, &s))
         return nn_error_set(err, NN_E_INVALID, "loss_grad_sum: unknown loss %d", (int)loss);
     size_t n = 0;
-    nn_status st = elems("loss_grad_sum", rows, cols, &n, err);
+    nn_status st = nn_cl_elems("loss_grad_sum", rows, cols, &n, err);
     if (st == NN_OK) st = nn_cl_check_dims("loss_grad_sum", rows, cols, 0, err);
     if (st == NN_OK) st = nn_cl_check_view(dz, n, "loss_grad_sum", "dz", err); /* (rows, cols) */
     if (st == NN_OK) st = nn_cl_check_view(y, n, "loss_grad_sum", "y", err);   /* (rows, cols) */

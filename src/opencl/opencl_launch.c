@@ -5,9 +5,13 @@
 
 #include "opencl/opencl_internal.h"
 
-nn_cl_call nn_cl_begin(nn_cl_ctx *c, nn_cl_kernel_id id) {
-    nn_cl_call k = {id, c->kernels[id], 0, CL_SUCCESS};
+nn_cl_call nn_cl_begin_in(const nn_cl_prog *p, nn_cl_kernel_id id) {
+    nn_cl_call k = {id, p->k[id], p->max_wg[id], 0, CL_SUCCESS};
     return k;
+}
+
+nn_cl_call nn_cl_begin(nn_cl_ctx *c, nn_cl_kernel_id id) {
+    return nn_cl_begin_in(nn_cl_unit_of(id) == NN_UNIT_REDUCE ? &c->reduce : &c->main, id);
 }
 
 /* Set the next argument of k from `size` bytes at `value`, unless an earlier one failed. */
@@ -25,6 +29,8 @@ void nn_cl_arg_f32(nn_cl_call *k, cl_float v) { set_arg(k, sizeof v, &v); }
 nn_status nn_cl_launch(nn_cl_ctx *c, nn_cl_call *k, cl_uint dims, const size_t *work,
                        const size_t *local, nn_error *err) {
     const char *name = nn_cl_kernel_name(k->id);
+    if (!k->kernel)
+        return nn_error_set(err, NN_E_BACKEND, "OpenCL kernel %s is not built", name);
     if (k->status != CL_SUCCESS)
         return nn_cl_fail(err, NN_E_BACKEND, "clSetKernelArg", name, k->status);
     size_t global[3];
@@ -44,7 +50,7 @@ nn_status nn_cl_launch(nn_cl_ctx *c, nn_cl_call *k, cl_uint dims, const size_t *
 
 nn_status nn_cl_launch_1d(nn_cl_ctx *c, nn_cl_call *k, size_t n, nn_error *err) {
     size_t local = c->tune.wg_1d;
-    if (local > c->kernel_max_wg[k->id]) local = c->kernel_max_wg[k->id];
+    if (local > k->max_wg) local = k->max_wg;
     if (local == 0) local = 1;
     return nn_cl_launch(c, k, 1, &n, &local, err);
 }
@@ -52,8 +58,8 @@ nn_status nn_cl_launch_1d(nn_cl_ctx *c, nn_cl_call *k, size_t n, nn_error *err) 
 nn_status nn_cl_launch_2d(nn_cl_ctx *c, nn_cl_call *k, size_t cols, size_t rows, nn_error *err) {
     const size_t work[2] = {cols, rows};
     size_t local[2] = {c->tune.wg_2d_x, c->tune.wg_2d_y};
-    while (local[0] * local[1] > c->kernel_max_wg[k->id] && local[1] > 1) local[1] /= 2;
-    while (local[0] * local[1] > c->kernel_max_wg[k->id] && local[0] > 1) local[0] /= 2;
+    while (local[0] * local[1] > k->max_wg && local[1] > 1) local[1] /= 2;
+    while (local[0] * local[1] > k->max_wg && local[0] > 1) local[0] /= 2;
     return nn_cl_launch(c, k, 2, work, local, err);
 }
 

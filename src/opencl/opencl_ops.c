@@ -6,7 +6,7 @@
 #include "opencl/opencl_internal.h"
 
 /* NN_E_INVALID if rows * cols overflows; else *n = rows * cols. */
-static nn_status elems(const char *op, size_t rows, size_t cols, size_t *n, nn_error *err) {
+nn_status nn_cl_elems(const char *op, size_t rows, size_t cols, size_t *n, nn_error *err) {
     if (cols && rows > SIZE_MAX / cols)
         return nn_error_set(err, NN_E_INVALID, "%s: %zu x %zu elements overflow", op, rows, cols);
     *n = rows * cols;
@@ -33,7 +33,7 @@ nn_status nn_cl_bias_add(nn_backend *be, nn_view z, nn_view bias, size_t rows, s
                          nn_error *err) {
     nn_cl_ctx *c = nn_cl_of(be);
     size_t n = 0;
-    nn_status st = elems("bias_add", rows, cols, &n, err);
+    nn_status st = nn_cl_elems("bias_add", rows, cols, &n, err);
     if (st == NN_OK) st = nn_cl_check_dims("bias_add", rows, cols, 0, err);
     if (st == NN_OK) st = nn_cl_check_view(z, n, "bias_add", "z", err);
     if (st == NN_OK) st = nn_cl_check_view(bias, cols, "bias_add", "bias", err);
@@ -52,7 +52,7 @@ nn_status nn_cl_act_forward(nn_backend *be, nn_act act, nn_view y, nn_view z, si
                             size_t cols, nn_error *err) {
     nn_cl_ctx *c = nn_cl_of(be);
     size_t n = 0;
-    nn_status st = elems("act_forward", rows, cols, &n, err);
+    nn_status st = nn_cl_elems("act_forward", rows, cols, &n, err);
     if (st == NN_OK) st = nn_cl_check_view(y, n, "act_forward", "y", err); /* (rows, cols) */
     if (st == NN_OK) st = nn_cl_check_view(z, n, "act_forward", "z", err); /* (rows, cols) */
     if (st != NN_OK) return st;
@@ -88,7 +88,7 @@ nn_status nn_cl_act_backward(nn_backend *be, nn_act act, nn_view dz, nn_view dy,
         return nn_error_set(err, NN_E_INVALID, "act_backward: activation %s has no backward op",
                             nn_act_name(act));
     size_t n = 0;
-    nn_status st = elems("act_backward", rows, cols, &n, err);
+    nn_status st = nn_cl_elems("act_backward", rows, cols, &n, err);
     /* all (rows, cols); relu reads z, sigmoid and tanh read y */
     if (st == NN_OK) st = nn_cl_check_view(dz, n, "act_backward", "dz", err);
     if (st == NN_OK) st = nn_cl_check_view(dy, n, "act_backward", "dy", err);
@@ -109,7 +109,7 @@ nn_status nn_cl_act_backward(nn_backend *be, nn_act act, nn_view dz, nn_view dy,
 /* the pair acc[0..2) += sum of in[0..n) (acc_t values in `buf` at element 0): tree passes
  * of nn_reduce_sum ping-ponging between the regions [0, n) and [n, ...) of buf. */
 nn_status nn_cl_reduce_into(nn_cl_ctx *c, cl_mem buf, size_t n, nn_view acc, nn_error *err) {
-    const size_t chunk = (size_t)c->tune.red_wg * c->tune.red_items;
+    const size_t chunk = (size_t)c->reduce.red_wg * c->reduce.red_items;
     size_t in_off = 0, out_off = n;
     for (;;) {
         size_t groups = (n + chunk - 1) / chunk;
@@ -122,7 +122,7 @@ nn_status nn_cl_reduce_into(nn_cl_ctx *c, cl_mem buf, size_t n, nn_view acc, nn_
         nn_cl_arg_mem(&k, acc.buf->mem);
         nn_cl_arg_u64(&k, acc.off);
         nn_cl_arg_i32(&k, groups == 1);
-        const size_t work = groups * c->tune.red_wg, local = c->tune.red_wg;
+        const size_t work = groups * c->reduce.red_wg, local = c->reduce.red_wg;
         nn_status st = nn_cl_launch(c, &k, 1, &work, &local, err);
         if (st != NN_OK || groups == 1) return st;
         size_t next_out = in_off; /* the input region is free once read */
@@ -143,7 +143,7 @@ nn_status nn_cl_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, n
     default: return nn_error_set(err, NN_E_INVALID, "loss_sum: unknown loss %d", (int)loss);
     }
     size_t n = 0;
-    nn_status st = elems("loss_sum", rows, cols, &n, err);
+    nn_status st = nn_cl_elems("loss_sum", rows, cols, &n, err);
     if (st == NN_OK) st = nn_cl_check_dims("loss_sum", rows, cols, 0, err);
     if (st == NN_OK) st = nn_cl_check_view(acc, 2, "loss_sum", "acc", err);
     if (st == NN_OK) st = nn_cl_check_view(z, n, "loss_sum", "z", err);
@@ -151,7 +151,7 @@ nn_status nn_cl_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, n
     if (st != NN_OK || n == 0) return st; /* no rows or no columns: nothing to add */
 
     /* scratch: row losses (rows) then the first level of partial sums */
-    const size_t chunk = (size_t)c->tune.red_wg * c->tune.red_items;
+    const size_t chunk = (size_t)c->reduce.red_wg * c->reduce.red_items;
     cl_mem buf;
     st = nn_cl_scratch(c, NN_SCRATCH_LOSS, c->acc_size * (rows + (rows + chunk - 1) / chunk),
                        &buf, err);
@@ -174,14 +174,10 @@ nn_status nn_cl_loss_grad(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, n
                           size_t rows, size_t cols, float scale, nn_error *err) {
     nn_cl_ctx *c = nn_cl_of(be);
     float s; /* the factor of (y - t), computed as the CPU backend does */
-    if (loss == NN_LOSS_BCE || loss == NN_LOSS_CE)
-        s = scale;
-    else if (loss == NN_LOSS_MSE)
-        s = cols ? 2.0f * scale / (float)cols : 0.0f;
-    else
+    if (!nn_loss_grad_factor(loss, cols, scale, &s))
         return nn_error_set(err, NN_E_INVALID, "loss_grad: unknown loss %d", (int)loss);
     size_t n = 0;
-    nn_status st = elems("loss_grad", rows, cols, &n, err);
+    nn_status st = nn_cl_elems("loss_grad", rows, cols, &n, err);
     if (st == NN_OK) st = nn_cl_check_view(dz, n, "loss_grad", "dz", err); /* (rows, cols) */
     if (st == NN_OK) st = nn_cl_check_view(y, n, "loss_grad", "y", err);   /* (rows, cols) */
     if (st == NN_OK) st = nn_cl_check_view(t, n, "loss_grad", "t", err);   /* (rows, cols) */
@@ -202,7 +198,7 @@ nn_status nn_cl_col_sum(nn_backend *be, nn_view out, nn_view x, size_t rows, siz
                         nn_error *err) {
     nn_cl_ctx *c = nn_cl_of(be);
     size_t n = 0;
-    nn_status st = elems("col_sum", rows, cols, &n, err);
+    nn_status st = nn_cl_elems("col_sum", rows, cols, &n, err);
     if (st == NN_OK) st = nn_cl_check_dims("col_sum", rows, cols, 0, err);
     if (st == NN_OK) st = nn_cl_check_view(out, cols, "col_sum", "out", err);
     if (st == NN_OK) st = nn_cl_check_view(x, n, "col_sum", "x", err);
@@ -221,7 +217,7 @@ nn_status nn_cl_gather_rows(nn_backend *be, nn_view dst, nn_view src, nn_view id
                             size_t cols, nn_error *err) {
     nn_cl_ctx *c = nn_cl_of(be);
     size_t n = 0;
-    nn_status st = elems("gather_rows", rows, cols, &n, err);
+    nn_status st = nn_cl_elems("gather_rows", rows, cols, &n, err);
     if (st == NN_OK) st = nn_cl_check_dims("gather_rows", rows, cols, 0, err);
     if (st == NN_OK) st = nn_cl_check_view(dst, n, "gather_rows", "dst", err);
     if (st == NN_OK) st = nn_cl_check_view(idx, rows, "gather_rows", "idx", err);

@@ -126,11 +126,11 @@ static nn_status epoch_loss(nn_trainer *tr, nn_status st, double *loss, nn_error
     if (isfinite(*loss)) return NN_OK;
     const char *what = isnan(*loss) ? "NaN" : "Inf";
     if (tr->last_logged < 0 || tr->last_logged + 1 == tr->epoch)
-        return nn_error_set(err, NN_E_NUMERIC,
-                            "training diverged: the loss is %s at epoch %d (try a smaller "
+        return nn_error_set_param(err, NN_E_NUMERIC, "lr",
+                                  "training diverged: the loss is %s at epoch %d (try a smaller "
                             "learning rate)", what, tr->epoch);
-    return nn_error_set(err, NN_E_NUMERIC,
-                        "training diverged: the loss became %s between epoch %d and epoch %d "
+    return nn_error_set_param(err, NN_E_NUMERIC, "lr",
+                              "training diverged: the loss became %s between epoch %d and epoch %d "
                         "(try a smaller learning rate)", what, tr->last_logged + 1, tr->epoch);
 }
 
@@ -179,8 +179,9 @@ nn_status nn_trainer_step(nn_trainer *tr, nn_error *err) {
         st = nn_comm_agree(tr->comm, st, err);
         tr->comm_seconds += nn_now() - t1;
     }
+    const int agreed_failure = st != NN_OK; /* the same on every rank */
     if (st == NN_OK) st = apply_update(tr, updated, err);
-    if (st == NN_OK) tr->epoch_step++;
+    if (st == NN_OK) tr->epoch_step++, tr->rows_trained += b.n;
     if (last_of_epoch) st = end_epoch(tr, with_loss, st, err);
     if (st == NN_OK && tr->cfg.on_progress) {
         double done = (double)tr->epoch * (double)tr->steps_per_epoch + (double)tr->epoch_step;
@@ -188,7 +189,7 @@ nn_status nn_trainer_step(nn_trainer *tr, nn_error *err) {
         if (tr->cfg.on_progress(tr->cfg.user, done / total))
             st = nn_error_set(err, NN_E_STOPPED, "training stopped at epoch %d", tr->epoch);
     }
-    if (parallel) { /* an update that failed, or a stop asked on one rank, stops all */
+    if (parallel && !agreed_failure) { /* a failed update, or a stop on one rank, stops all */
         double t1 = nn_now();
         st = nn_comm_agree(tr->comm, st, err);
         tr->comm_seconds += nn_now() - t1;

@@ -72,6 +72,7 @@ struct nn_trainer {
     int epoch;
     uint64_t epoch_step;
     uint64_t samples_seen;
+    uint64_t rows_trained; /* global rows of the steps this trainer took (for the speed) */
     int epochs_run;
     int last_logged;
     nn_opt_step opt;
@@ -105,9 +106,11 @@ static inline int trainer_logs_loss(const struct nn_trainer *tr, int epoch) {
     return (tr->cfg.log_every > 0 && epoch % tr->cfg.log_every == 0) || epoch == tr->cfg.epochs - 1;
 }
 
-/* ---- trainer.c */
+/* ---- chunks.c */
 /* Make the rows of (epoch, chunk) current on the device (uploads, prefetch). */
 nn_status trainer_load_chunk(struct nn_trainer *tr, int epoch, uint64_t chunk, nn_error *err);
+/* Wait for the producer of the next chunk, if one is running. */
+void trainer_join_worker(struct nn_trainer *tr);
 
 /* ---- grad_sync.c: summing gradients over the ranks during the backward pass */
 /* Reset per-step bookkeeping. */

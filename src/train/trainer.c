@@ -1,7 +1,6 @@
 /* trainer.c — creating and releasing a trainer: validation, the plan of
- * chunks and batches, buffers, and the staging of chunks (resident data is
- * uploaded once; streamed chunks are produced on a worker thread while the
- * previous chunk trains). The steps themselves are in step.c. */
+ * chunks and batches, buffers; its results. Chunks are staged by chunks.c,
+ * the steps taken by step.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,33 +13,12 @@
         if (st_ != NN_OK) return st_;                                                              \
     } while (0)
 
+/* The config, and the model against the data (errors name the field). */
 static nn_status validate(const nn_model *m, const nn_source *src, const nn_train_config *cfg,
                           nn_error *err) {
-    if (cfg->epochs < 1) return nn_error_set(err, NN_E_INVALID, "epochs must be >= 1, got %d", cfg->epochs);
-    if (!(cfg->lr > 0.0) || !isfinite(cfg->lr))
-        return nn_error_set(err, NN_E_INVALID, "learning rate must be a positive number, got %g", cfg->lr);
-    if (cfg->log_every < 0) return nn_error_set(err, NN_E_INVALID, "log_every must be >= 0");
-    if (src->n == 0) return nn_error_set(err, NN_E_INVALID, "the training set is empty");
-    if (src->features != model_inputs(m))
-        return nn_error_set(err, NN_E_INVALID,
-                            "the data has %zu features but the first layer takes %zu inputs",
-                            src->features, model_inputs(m));
-    size_t out = model_outputs(m);
-    if (m->cfg.loss == NN_LOSS_BCE && src->classes != 2)
-        return nn_error_set(err, NN_E_INVALID,
-                            "loss bce needs 2 classes, the data has %zu (use --loss ce)", src->classes);
-    if (m->cfg.loss == NN_LOSS_CE && src->classes != out)
-        return nn_error_set(err, NN_E_INVALID,
-                            "the data has %zu classes but the last layer has %zu outputs",
-                            src->classes, out);
-    if (m->cfg.loss == NN_LOSS_MSE && out != 1)
-        return nn_error_set(err, NN_E_INVALID, "loss mse needs 1 output, the last layer has %zu", out);
-    if (cfg->optimizer == NN_OPT_MOMENTUM && !(cfg->momentum >= 0.0 && cfg->momentum < 1.0))
-        return nn_error_set(err, NN_E_INVALID, "momentum must be in [0, 1)");
-    if (cfg->optimizer == NN_OPT_ADAM &&
-        !(cfg->beta1 >= 0 && cfg->beta1 < 1 && cfg->beta2 >= 0 && cfg->beta2 < 1 && cfg->eps > 0))
-        return nn_error_set(err, NN_E_INVALID, "adam needs beta1, beta2 in [0, 1) and eps > 0");
-    return NN_OK;
+    nn_status st = nn_train_config_validate(cfg, err);
+    if (st != NN_OK) return st;
+    return nn_train_check_data(&m->cfg, src->n, src->features, src->classes, err);
 }
 
 /* Decide batch and chunk sizes from the config and the memory budget. */
@@ -114,74 +92,6 @@ static nn_status setup_buffers(nn_trainer *tr, nn_error *err) {
     return NN_OK;
 }
 
-static void join_worker(nn_trainer *tr) {
-    if (!tr->worker_running) return;
-    pthread_join(tr->worker, NULL);
-    tr->worker_running = 0;
-}
-
-static uint64_t items_total(const nn_trainer *tr) {
-    return (uint64_t)tr->cfg.epochs * tr->n_chunks;
-}
-
-/* Upload stage s into the device buffers. */
-static nn_status upload(nn_trainer *tr, const stage *s, nn_error *err) {
-    nn_backend *be = tr->m->be;
-    if (s->st != NN_OK) {
-        if (err) *err = s->err;
-        return s->st;
-    }
-    TRY(be->ops->write(be, (nn_view){tr->xd, 0}, s->x, s->rows * tr->src->features, err));
-    return be->ops->write(be, (nn_view){tr->td, 0}, s->t, s->rows * model_outputs(tr->m), err);
-}
-
-nn_status trainer_load_chunk(nn_trainer *tr, int epoch, uint64_t chunk, nn_error *err) {
-    if (tr->resident) {
-        if (tr->loaded_item == UINT64_MAX) { /* once: produce, upload, drop the host copy */
-            tr->st[0].epoch = 0;
-            tr->st[0].chunk = 0;
-            stage_produce(&tr->st[0]);
-            nn_status st = upload(tr, &tr->st[0], err);
-            stage_free(&tr->st[0]);
-            TRY(st);
-            tr->loaded_item = 0;
-        }
-        if (tr->shuffle && tr->perm_epoch != epoch) {
-            nn_backend *be = tr->m->be;
-            trainer_chunk_perm(tr, epoch, 0, tr->perm, tr->chunk_rows);
-            TRY(be->ops->write(be, (nn_view){tr->idx, 0}, tr->perm, tr->chunk_rows, err));
-            tr->perm_epoch = epoch;
-        }
-        return NN_OK;
-    }
-    const uint64_t item = (uint64_t)epoch * tr->n_chunks + chunk;
-    if (tr->loaded_item == item) return NN_OK;
-    join_worker(tr);
-    const int next = 1 - tr->cur;
-    stage *s = &tr->st[next];
-    if (tr->produced_item != item) { /* not prefetched (first chunk, or a jump after set_state) */
-        s->epoch = epoch;
-        s->chunk = chunk;
-        stage_produce(s);
-        tr->produced_item = item;
-    }
-    nn_status st = upload(tr, s, err);
-    tr->produced_item = UINT64_MAX;
-    if (st != NN_OK) return st;
-    tr->cur = next;
-    tr->loaded_item = item;
-    /* Produce the item after this one while it trains. */
-    if (item + 1 < items_total(tr)) {
-        stage *p = &tr->st[1 - tr->cur];
-        p->epoch = (int)((item + 1) / tr->n_chunks);
-        p->chunk = (item + 1) % tr->n_chunks;
-        tr->produced_item = item + 1;
-        tr->worker_running = pthread_create(&tr->worker, NULL, stage_produce, p) == 0;
-        if (!tr->worker_running) stage_produce(p);
-    }
-    return NN_OK;
-}
-
 nn_status nn_trainer_create(nn_model *m, const nn_source *src, const nn_train_config *cfg,
                             nn_trainer **out, nn_error *err) {
     if (!out) return nn_error_set(err, NN_E_INVALID, "nn_trainer_create: out is NULL");
@@ -233,7 +143,7 @@ nn_status nn_trainer_create(nn_model *m, const nn_source *src, const nn_train_co
 
 void nn_trainer_free(nn_trainer *tr) {
     if (!tr) return;
-    join_worker(tr);
+    trainer_join_worker(tr);
     nn_backend *be = tr->m->be;
     nn_buf *bufs[] = {tr->xd, tr->td, tr->idx, tr->xb, tr->tb, tr->step_acc};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
@@ -255,7 +165,7 @@ void nn_trainer_result(const nn_trainer *tr, nn_train_result *res) {
     res->final_loss = tr->final_loss;
     res->seconds = tr->seconds;
     res->samples_seen = tr->samples_seen;
-    res->steps = (uint64_t)tr->opt.t;
+    res->steps = tr->step;
     res->ranks = tr->ranks;
     res->comm_seconds = tr->comm_seconds;
     nn_backend *be = tr->m->be;
@@ -263,20 +173,7 @@ void nn_trainer_result(const nn_trainer *tr, nn_train_result *res) {
     res->comm_bytes_per_step =
         tr->ranks > 1 ? (double)tr->m->n_params * sizeof(float) + sizeof(double) : 0.0;
     if (res->seconds > 0) {
-        res->samples_per_second = (double)res->samples_seen / res->seconds;
+        res->samples_per_second = (double)tr->rows_trained / res->seconds;
         res->gflops = nn_model_flops_per_sample(tr->m, 1) * res->samples_per_second / 1e9;
     }
-}
-
-nn_status nn_train(nn_model *m, const nn_source *src, const nn_train_config *cfg,
-                   nn_train_result *res, nn_error *err) {
-    nn_train_result local;
-    if (!res) res = &local;
-    memset(res, 0, sizeof *res);
-    nn_trainer *tr;
-    TRY(nn_trainer_create(m, src, cfg, &tr, err));
-    nn_status st = nn_trainer_run(tr, err);
-    nn_trainer_result(tr, res);
-    nn_trainer_free(tr);
-    return st;
 }

@@ -7,10 +7,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
+
+void tu_split_standardized(nn_data_spec spec, double test_fraction, nn_dataset *train,
+                           nn_dataset *test) {
+    nn_dataset all;
+    nn_scaler sc;
+    nn_error err;
+    cr_assert_eq(nn_data_generate(&spec, &all, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_data_split(&all, test_fraction, spec.seed, train, test, &err), NN_OK, "%s",
+                 err.msg);
+    cr_assert_eq(nn_data_standardize(train, test, &sc, &err), NN_OK, "%s", err.msg);
+    nn_scaler_free(&sc);
+    nn_dataset_free(&all);
+}
 
 nn_backend *tu_open(const char *name, int threads) {
     nn_backend_config cfg = {threads, NULL, 0};
@@ -25,7 +39,8 @@ nn_backend *tu_open_opencl(void) {
     nn_backend *be = NULL;
     nn_error err;
     nn_status st = nn_backend_open("opencl", NULL, &be, &err);
-    if (st == NN_E_UNAVAILABLE && !strstr(err.msg, "build")) return NULL; /* no device here */
+    /* no device here, or no OpenCL in this build; a kernel that does not build fails */
+    if (st == NN_E_UNAVAILABLE && !strstr(err.msg, "build failed")) return NULL;
     cr_assert_eq(st, NN_OK, "opencl backend failed to open: %s", err.msg);
     return be;
 }
@@ -64,17 +79,37 @@ static char *slurp(int fd) {
     return s;
 }
 
+/* The folder for temporary files: $TMPDIR, else /tmp. */
+static const char *tmp_root(void) {
+    const char *t = getenv("TMPDIR");
+    return t && *t ? t : "/tmp";
+}
+
+/* A new temporary file named after `stem`, opened for reading and writing and
+ * already unlinked (it lives until closed); returns the descriptor. */
+static int anonymous_file(const char *stem) {
+    char name[1024];
+    snprintf(name, sizeof name, "%s/%s-XXXXXX", tmp_root(), stem);
+    int fd = mkstemp(name);
+    cr_assert(fd >= 0, "cannot create a temporary file in %s", tmp_root());
+    unlink(name);
+    return fd;
+}
+
 tu_result tu_run_nnbench(const char *const *args, const char *const *env, const char *dir) {
-    char outname[] = "/tmp/nnbench-out-XXXXXX", errname[] = "/tmp/nnbench-err-XXXXXX";
-    int ofd = mkstemp(outname), efd = mkstemp(errname);
-    cr_assert(ofd >= 0 && efd >= 0);
+    return tu_run_program(NNBENCH_EXE, args, env, dir);
+}
+
+tu_result tu_run_program(const char *exe, const char *const *args, const char *const *env,
+                         const char *dir) {
+    int ofd = anonymous_file("nnbench-out"), efd = anonymous_file("nnbench-err");
     size_t na = 0, ne = 0, nenv = 0;
     while (args[na]) na++;
     while (env && env[ne]) ne++;
     while (environ[nenv]) nenv++;
     char **argv = calloc(na + 2, sizeof *argv);
     char **envp = calloc(nenv + ne + 1, sizeof *envp);
-    argv[0] = (char *)NNBENCH_EXE;
+    argv[0] = (char *)exe;
     for (size_t i = 0; i < na; i++) argv[i + 1] = (char *)args[i];
     size_t k = 0;
     for (size_t i = 0; i < ne; i++) envp[k++] = (char *)env[i];
@@ -107,8 +142,6 @@ tu_result tu_run_nnbench(const char *const *args, const char *const *env, const 
     r.err = slurp(efd);
     close(ofd);
     close(efd);
-    unlink(outname);
-    unlink(errname);
     free(argv);
     free(envp);
     return r;
@@ -119,19 +152,88 @@ void tu_result_free(tu_result *r) {
     free(r->err);
 }
 
+/* Folders made by tu_tmpdir and not yet removed (each test runs in its own process). */
+#define MAX_TMPDIRS 64
+static char *tmpdirs[MAX_TMPDIRS];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Remove dir and everything below it (links are removed, not followed). */
+static void remove_tree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+static void remove_all_tmpdirs(void) {
+    for (int i = 0; i < MAX_TMPDIRS; i++)
+        if (tmpdirs[i]) {
+            remove_tree(tmpdirs[i]);
+            free(tmpdirs[i]);
+            tmpdirs[i] = NULL;
+        }
+}
+
 char *tu_tmpdir(void) {
-    char *d = strdup("/tmp/nnbench-test-XXXXXX");
-    cr_assert_not_null(mkdtemp(d));
-    return d;
+    static int registered;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/nnbench-test-XXXXXX", tmp_root());
+    cr_assert_not_null(mkdtemp(path), "cannot create a folder in %s", tmp_root());
+    if (!registered) registered = atexit(remove_all_tmpdirs) == 0;
+    int slot = 0;
+    while (slot < MAX_TMPDIRS && tmpdirs[slot]) slot++;
+    cr_assert_lt(slot, MAX_TMPDIRS, "too many temporary folders in one test");
+    tmpdirs[slot] = strdup(path);
+    return strdup(path);
+}
+
+void tu_rmtree(char *dir) {
+    if (!dir) return;
+    remove_tree(dir);
+    for (int i = 0; i < MAX_TMPDIRS; i++)
+        if (tmpdirs[i] && strcmp(tmpdirs[i], dir) == 0) {
+            free(tmpdirs[i]);
+            tmpdirs[i] = NULL;
+        }
+    free(dir);
+}
+
+char *tu_path(const char *dir, const char *name) {
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(len);
+    cr_assert_not_null(path);
+    snprintf(path, len, "%s/%s", dir, name);
+    return path;
+}
+
+char *tu_read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    int fd = fileno(f);
+    char *s = slurp(fd);
+    fclose(f);
+    return s;
 }
 
 char *tu_write_file(const char *dir, const char *name, const char *text) {
-    size_t len = strlen(dir) + strlen(name) + 2;
-    char *path = malloc(len);
-    snprintf(path, len, "%s/%s", dir, name);
+    char *path = tu_path(dir, name);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
     fputs(text, f);
     fclose(f);
+    return path;
+}
+
+const char *const TU_MPI_ENV[] = {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
+                                  "OMPI_MCA_rmaps_base_oversubscribe=1", NULL};
+
+char *tu_mpirun_path(void) {
+    tu_result r = tu_run_program("/bin/sh", (const char *const[]){"-c", "command -v mpirun", NULL},
+                                 NULL, NULL);
+    char *path = NULL;
+    if (r.status == 0 && r.out[0] == '/') {
+        r.out[strcspn(r.out, "\n")] = '\0';
+        path = strdup(r.out);
+    }
+    tu_result_free(&r);
     return path;
 }

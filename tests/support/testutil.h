@@ -7,6 +7,11 @@
 
 #include "backend.h"
 
+/* Generate spec's dataset, split off test_fraction of it (seeded by spec.seed)
+ * and standardize both parts with the training statistics, as nnbench does. */
+void tu_split_standardized(nn_data_spec spec, double test_fraction, nn_dataset *train,
+                           nn_dataset *test);
+
 /* Open a backend or fail the test. */
 nn_backend *tu_open(const char *name, int threads);
 /* Open the OpenCL backend, or NULL when no platform or device exists here;
@@ -30,10 +35,26 @@ typedef struct tu_result {
  * environment entries "NAME=VALUE" (NULL-terminated, may be NULL); the working
  * directory is dir (NULL = current). */
 tu_result tu_run_nnbench(const char *const *args, const char *const *env, const char *dir);
+/* The same for any program (exe is a path). */
+tu_result tu_run_program(const char *exe, const char *const *args, const char *const *env,
+                         const char *dir);
 void tu_result_free(tu_result *r);
-/* A new empty temporary directory (path in a static-free malloc'd string). */
+/* A new empty temporary folder under $TMPDIR (else /tmp), as a malloc'd path.
+ * Every folder made here is removed with its contents when the test process
+ * exits, also after a failed assertion; tu_rmtree removes one earlier. */
 char *tu_tmpdir(void);
+/* Environment entries that let Open MPI's mpirun run as root and with more
+ * ranks than cores (other MPIs ignore them); NULL-terminated. */
+extern const char *const TU_MPI_ENV[];
+/* The mpirun on PATH (malloc'd), or NULL. */
+char *tu_mpirun_path(void);
+/* Remove a folder made by tu_tmpdir with everything in it, and free the path. */
+void tu_rmtree(char *dir);
 /* Write text to dir/name; returns the malloc'd path. */
 char *tu_write_file(const char *dir, const char *name, const char *text);
+/* The whole file at path (NUL-terminated, malloc'd), or NULL when it cannot be read. */
+char *tu_read_file(const char *path);
+/* dir/name in a malloc'd string. */
+char *tu_path(const char *dir, const char *name);
 
 #endif

@@ -86,7 +86,7 @@ tc_group *tc_group_new(int size) {
     g->bufs = calloc((size_t)size, sizeof *g->bufs);
     g->comms = calloc((size_t)size, sizeof *g->comms);
     pthread_barrier_init(&g->barrier, NULL, (unsigned)size);
-    for (int r = 0; r < size; r++) g->comms[r] = (nn_comm){&TC_OPS, r, size, g};
+    for (int r = 0; r < size; r++) g->comms[r] = (nn_comm){&TC_OPS, r, size, r, size, g};
     return g;
 }
 
