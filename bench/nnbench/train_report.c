@@ -34,6 +34,7 @@ static void json_results(json_writer *w, const train_run *t, const run_result *r
     json_key_number(w, "samples_per_second", r->train.samples_per_second);
     json_key_number(w, "gflops", r->train.gflops);
     json_key_number(w, "peak_rss_mb", nn_peak_rss_mb());
+    json_key_int(w, "threads_used", r->train.threads_used);
     json_key_int(w, "ranks", r->train.ranks);
     json_key_number(w, "comm_seconds", r->train.comm_seconds);
     json_key_number(w, "comm_bytes_per_step", r->train.comm_bytes_per_step);
@@ -116,9 +117,13 @@ void report_results(const train_run *t, const run_result *r) {
         if (n_test) fprintf(out, "Test MSE: %.6f (%llu samples)\n", r->te.loss, n_test);
         fprintf(out, "Train MSE: %.6f (%s%llu samples)\n", r->tr.loss, first, n_eval);
     }
-    char threads[32] = "";
+    char threads[96] = "";
     int nt = nn_backend_threads(t->be);
-    if (nt > 0) snprintf(threads, sizeof threads, ", %d thread%s", nt, nt == 1 ? "" : "s");
+    int used = r->train.threads_used;
+    if (nt > 0 && used > 0 && used < nt)
+        snprintf(threads, sizeof threads, ", %d threads (%d used: the steps are small)", nt, used);
+    else if (nt > 0)
+        snprintf(threads, sizeof threads, ", %d thread%s", nt, nt == 1 ? "" : "s");
     char ranks[96] = "";
     if (r->train.ranks > 1)
         snprintf(ranks, sizeof ranks, " x %d ranks (all-reduce waits %.4f s, %.0f bytes per step)",

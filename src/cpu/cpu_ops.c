@@ -546,21 +546,6 @@ void nn_cpu_col_sum_cols(nn_cpu_path path, float *out, const float *x, size_t ro
 
 /* ------------------------------------------------------ blocks of rows */
 
-void nn_cpu_bias_block(nn_cpu_path path, float *z, size_t ld, const float *bias, size_t rows,
-                       size_t cols) {
-    if (cols == ld && cols < NARROW_ROWS && avx512_on(path)) {
-        nn_avx512_bias_narrow(z, bias, rows, cols);
-        return;
-    }
-    const range_fn body = fn_on(path, &bias_range_fns);
-    op_args a = {.out = z, .a = bias, .cols = cols};
-    if (cols == ld) {
-        body(&a, 0, rows);
-        return;
-    }
-    for (size_t r = 0; r < rows; r++, a.out += ld) body(&a, 0, 1);
-}
-
 void nn_cpu_act_block(nn_cpu_path path, nn_act act, float *y, size_t ldy, const float *z,
                       size_t ldz, size_t rows, size_t cols) {
     const int avx = avx512_on(path);
@@ -577,20 +562,6 @@ void nn_cpu_act_block(nn_cpu_path path, nn_act act, float *y, size_t ldy, const 
         a.out += run * ldy;
         a.a += run * ldz;
     }
-}
-
-void nn_cpu_bias_act_block(nn_cpu_path path, nn_act act, float *z, float *a, size_t ld,
-                           const float *bias, size_t rows, size_t cols) {
-    if (act == NN_ACT_IDENTITY && a == z) a = NULL;
-    /* narrow dense rows: the vector-wide loops of the ops (masked stores of
-     * short rows would stall the next row's load) */
-    const int simple = !a || act == NN_ACT_RELU || act == NN_ACT_IDENTITY;
-    if (simple && avx512_on(path) && !(cols == ld && cols < NARROW_ROWS)) {
-        nn_avx512_bias_act_block(z, a, ld, bias, rows, cols, act == NN_ACT_RELU);
-        return;
-    }
-    nn_cpu_bias_block(path, z, ld, bias, rows, cols);
-    if (a) nn_cpu_act_block(path, act, a, ld, z, ld, rows, cols);
 }
 
 void nn_cpu_act_backward_block(nn_cpu_path path, nn_act act, float *dz, const float *dy,

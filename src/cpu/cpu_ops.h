@@ -98,16 +98,9 @@ void nn_cpu_update_elems(nn_cpu_path path, const nn_opt_step *st, float *p, cons
 /* nn_cpu_update_elems on `rows` rows of `cols` elements at row stride ld. */
 void nn_cpu_update_block(nn_cpu_path path, const nn_opt_step *st, float *p, const float *g,
                          float *m, float *v, size_t ld, size_t rows, size_t cols);
-/* z += bias (cols) on each row, as bias_add. */
-void nn_cpu_bias_block(nn_cpu_path path, float *z, size_t ld, const float *bias, size_t rows,
-                       size_t cols);
 /* y = act(z), as act_forward (not softmax); y may equal z. */
 void nn_cpu_act_block(nn_cpu_path path, nn_act act, float *y, size_t ldy, const float *z,
                       size_t ldz, size_t rows, size_t cols);
-/* z += bias, then a = act(z) unless a is NULL, as bias_add and act_forward
- * (not softmax); a and z at stride ld; a may equal z. */
-void nn_cpu_bias_act_block(nn_cpu_path path, nn_act act, float *z, float *a, size_t ld,
-                           const float *bias, size_t rows, size_t cols);
 /* dz = dy * act'(z, y), as act_backward (not softmax); all at stride ld; dz may equal dy. */
 void nn_cpu_act_backward_block(nn_cpu_path path, nn_act act, float *dz, const float *dy,
                                const float *z, const float *y, size_t ld, size_t rows,

@@ -157,21 +157,6 @@ AVX512 void nn_avx512_bce_elems(double *out, const float *z, const float *t, siz
 
 /* ------------------------------------------------- blocks of rows (epilogues) */
 
-AVX512 void nn_avx512_bias_act_block(float *z, float *y, size_t ld, const float *bias,
-                                     size_t rows, size_t cols, int relu) {
-    const __m512 zero = _mm512_setzero_ps();
-    for (size_t r = 0; r < rows; r++, z += ld) {
-        for (size_t j = 0; j < cols; j += 16) {
-            const __mmask16 mk = lanes(cols - j);
-            const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, z + j),
-                                           _mm512_maskz_loadu_ps(mk, bias + j));
-            if (y != z) _mm512_mask_storeu_ps(z + j, mk, v);
-            if (y) _mm512_mask_storeu_ps(y + j, mk, relu ? _mm512_max_ps(v, zero) : v);
-        }
-        if (y) y += ld;
-    }
-}
-
 AVX512 void nn_avx512_relu_backward_block(float *dz, const float *dy, const float *y, size_t ld,
                                           size_t rows, size_t cols) {
     const __m512 zero = _mm512_setzero_ps();
@@ -297,10 +282,6 @@ void nn_avx512_col_sum_narrow(float *out, const float *x, size_t rows, size_t co
 }
 void nn_avx512_bce_elems(double *out, const float *z, const float *t, size_t n, double cap) {
     (void)out, (void)z, (void)t, (void)n, (void)cap;
-}
-void nn_avx512_bias_act_block(float *z, float *y, size_t ld, const float *bias, size_t rows,
-                              size_t cols, int relu) {
-    (void)z, (void)y, (void)ld, (void)bias, (void)rows, (void)cols, (void)relu;
 }
 void nn_avx512_relu_backward_block(float *dz, const float *dy, const float *y, size_t ld,
                                    size_t rows, size_t cols) {

@@ -31,9 +31,6 @@ void nn_avx512_col_sum_narrow(float *out, const float *x, size_t rows, size_t co
  * where z is not finite (as bce_elem in cpu_ops.c). */
 void nn_avx512_bce_elems(double *out, const float *z, const float *t, size_t n, double cap);
 /* Blocks of `rows` rows of `cols` elements at row stride ld, any cols: */
-/* z += bias: (cols); then, if y, y = relu ? (z > 0 ? z : 0) : z. */
-void nn_avx512_bias_act_block(float *z, float *y, size_t ld, const float *bias, size_t rows,
-                              size_t cols, int relu);
 /* dz = y > 0 ? dy : 0; dz may equal dy. */
 void nn_avx512_relu_backward_block(float *dz, const float *dy, const float *y, size_t ld,
                                    size_t rows, size_t cols);
