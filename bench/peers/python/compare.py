@@ -410,6 +410,12 @@ class Runner:
         # an OpenBLAS older than the CPU falls back to generic kernels.
         np_env = scrubbed_env(scrub_openblas=True)
         stock = probe_openblas(self.py, np_env) if have_np else None
+        if have_np and not stock:
+            msg = ("peers' BLAS: numpy does not run on OpenBLAS under %s (Debian's reference "
+                   "BLAS is several times slower and would flatter nnbench): install "
+                   "libopenblas0-pthread" % self.py)
+            log(msg)
+            self.notes.append(msg)
         tuned_core = None
         _, _, flags = cpu_info()
         if stock:
