@@ -98,7 +98,7 @@ static int generate(const predict_options *o, const nn_model_meta *meta, predict
     nn_error err;
     if (nn_data_generate(&spec, &r->ds, &err) != NN_OK)
         return opt_library_error(&PREDICT_OPTIONS, &err);
-    snprintf(r->name, sizeof r->name, "%s (%zu samples, seed %llu)", o->dataset, spec.samples,
+    snprintf(r->name, sizeof r->name, "%s, seed %llu", o->dataset,
              (unsigned long long)spec.seed);
     r->labelled = 1;
     if (meta->classes == 0) r->ds.classes = 0; /* a regression model: the labels are targets */
