@@ -90,6 +90,22 @@ Test(cli_files, ctrl_c_replaces_the_json_only_with_a_whole_record) {
     free(json);
 }
 
+Test(cli_files, a_stopped_gemm_run_leaves_the_old_json_whole) {
+    /* gemm's record used to be opened with fopen("w") before the first
+     * product: Ctrl-C during the (minutes-long) run left it empty or cut. */
+    char *json = old_file("g.json", OLD_JSON);
+    const char *args[] = {"gemm", "--json", "g.json", "--backend", "cpu", "--threads", "1",
+                          "--shape", "8x8x8", "--shape", "2048x2048x2048", "--repeats", "50",
+                          NULL};
+    tu_result r = tu_run_and_signal(dir, args, "8x8x8", 0, SIGINT);
+    cr_assert_eq(r.status, 128 + SIGINT, "%s", r.err);
+    tu_result_free(&r);
+    cr_assert(tu_file_is(json, OLD_JSON), "the old gemm record was truncated");
+    tu_expect_line(TU_NN(dir, "gemm", "--json", "/nonexistent-dir/g.json", "--shape", "8x8x8",
+                         "--backend", "cpu"), 2, "--json", "No such file");
+    free(json);
+}
+
 Test(cli_files, two_outputs_naming_one_file_are_refused) {
     char *json = old_file("r.json", OLD_JSON);
     tu_expect_line(TU_NN(dir, "--json", "r.json", "--plot", "r.json"), 2, "--json and --plot",

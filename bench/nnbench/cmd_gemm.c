@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "gemm_measure.h"
 #include "options.h"
+#include "out/outfile.h"
 
 #define MAX_SHAPES 64
 
@@ -253,11 +254,13 @@ int cmd_gemm(int argc, char **argv) {
     int rc = parse_options(argc, argv, &o, use);
     if (rc < 0) return EXIT_OK;
     if (rc != EXIT_OK) return rc;
-    FILE *json = NULL;
-    if (o.json) {
-        json = strcmp(o.json, "-") == 0 ? stdout : fopen(o.json, "w");
-        if (!json) return cli_usage_error("--json: cannot write '%s'", o.json);
-    }
+    /* The record goes to a temporary file renamed over --json only when it
+     * is complete: a run stopped midway leaves an earlier file as it was. */
+    out_file json_out = {0};
+    char msg[4200];
+    if (o.json && out_open(&json_out, o.json, 1, 0, msg, sizeof msg) != 0)
+        return cli_usage_error("--json: %s", msg);
+    FILE *json = o.json ? json_out.fp : NULL;
     FILE *out = json == stdout ? stderr : stdout;
     gemm_impl impls[GEMM_NIMPL];
     memset(impls, 0, sizeof impls);
@@ -272,8 +275,8 @@ int cmd_gemm(int argc, char **argv) {
     if (json) {
         json_end_array(&w);
         json_end_object(&w);
-        if (json != stdout && fclose(json) != 0) {
-            fprintf(stderr, "nnbench: gemm: error writing '%s'\n", o.json);
+        if (out_commit(&json_out, msg, sizeof msg) != 0) {
+            fprintf(stderr, "nnbench: --json: %s\n", msg);
             failed = 1;
         }
     }
