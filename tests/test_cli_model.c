@@ -133,6 +133,10 @@ Test(cli_model, predict_reports_accuracy_for_labelled_rows) {
     tu_write_file(dir, "bad.csv", "0.5,0.1,1\n-1,0.2,2\n");
     tu_expect_line(TU_NN(dir, "predict", "--model", "m.st", "--input", "bad.csv"), 2,
                    "bad.csv: line 2: label 2", NULL);
+    /* the label as read, not rounded to 6 digits ("1.67772e+07") */
+    tu_write_file(dir, "big.csv", "0.5,0.1,1\n-1,0.2,16777215\n");
+    tu_expect_line(TU_NN(dir, "predict", "--model", "m.st", "--input", "big.csv"), 2,
+                   "big.csv: line 2: label 16777215 ", NULL);
 }
 
 Test(cli_model, predict_regenerates_the_models_data) {

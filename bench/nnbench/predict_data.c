@@ -30,7 +30,7 @@ static int check_labels(const char *path, const nn_dataset *ds, size_t classes, 
     for (size_t i = 0; i < ds->n; i++) {
         double y = ds->y[i];
         if (y != floor(y) || y < 0 || y >= (double)classes)
-            return cli_usage_error("--input: %s: line %zu: label %g is not one of the model's "
+            return cli_usage_error("--input: %s: line %zu: label %.9g is not one of the model's "
                                    "classes 0..%zu", path, i + 1 + (size_t)header, y,
                                    classes - 1);
     }
