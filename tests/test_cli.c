@@ -172,6 +172,11 @@ Test(cli, sizes_beyond_memory_are_refused_before_running) {
     expect_usage_error(RUN("--dataset", "teacher", "--features", "4096", "--batch", "4e6",
                            "--samples", "1e7", "--layers", "4096,4096,1"), "memory");
     expect_usage_error(RUN("--layers", "2,65536,65536,1"), "--layers");
+    /* a batch above the training rows trains on the 800 rows there are:
+     * the memory estimate must not count the rows the batch names */
+    tu_result r = RUN("--batch", "4e9", "--layers", "2,512,512,1", "--epochs", "1", "-q");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    tu_result_free(&r);
 }
 
 Test(cli, layers_must_fit_the_data_and_the_loss) {

@@ -125,7 +125,9 @@ int experiment_prepare(const opt_table *t, experiment_options *o, experiment_dat
         return fail(t, d, &err);
     const size_t outputs = o->model.sizes[o->model.n_sizes - 1];
     if (d->streamed) o->train.chunk_rows = experiment_chunk_rows(d->features, outputs);
-    size_t batch = o->train.batch ? o->train.batch : (size_t)d->n_train;
+    /* the rows one step holds: a batch above the training rows takes them all */
+    size_t batch = o->train.batch && o->train.batch < d->n_train ? o->train.batch
+                                                                  : (size_t)d->n_train;
     if (cli_check_memory("--layers", nn_model_memory_bytes(&o->model, batch, o->train.optimizer),
                          "the network's parameters and activations")) {
         experiment_data_free(d);
