@@ -185,6 +185,17 @@ Test(cli_files, unwritable_outputs_fail_before_training) {
     tu_expect_line(TU_NN(dir, "--plot", dir), 2, "--plot", "folder");
 }
 
+Test(cli_files, an_output_that_fails_during_the_run_exits_1) {
+    /* README: exit 1 for "an output that could not be written", 2 only for
+     * bad input. /dev/full passes the up-front probe (a device) and fails on
+     * the first write, as a full disk would. */
+    if (access("/dev/full", W_OK) != 0) cr_skip_test("no /dev/full");
+    const char *opts[] = {"--save", "--json", "--checkpoint"};
+    for (size_t i = 0; i < 3; i++)
+        tu_expect_line(TU_NN(dir, opts[i], "/dev/full", "--epochs", "3", "-q"), 1, opts[i],
+                       "No space left");
+}
+
 Test(cli_files, outputs_replace_old_files_whole_and_leave_no_temporary_files) {
     char *json = old_file("r.json", OLD_JSON), *svg = old_file("p.svg", OLD_SVG);
     cr_assert_eq(chmod(json, 0600), 0);

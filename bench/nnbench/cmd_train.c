@@ -70,7 +70,12 @@ static int train(train_run *t, nn_model *m, run_log *log, run_result *r) {
     if (rc == EXIT_OK) {
         progress_start(&log->bar, !o->quiet && t->is_root && isatty(STDERR_FILENO));
         loop_catch_signals();
-        if (train_loop_run(&loop, &end, &err) != NN_OK) rc = opt_library_error(&TRAIN_OPTIONS, &err);
+        if (train_loop_run(&loop, &end, &err) != NN_OK) {
+            rc = opt_library_error(&TRAIN_OPTIONS, &err);
+            /* a checkpoint that cannot be written (a full disk) fails the run, exit 1 like
+             * --save; its path was checked up front, so this is no bad input */
+            if (strcmp(err.param, "checkpoint") == 0) rc = EXIT_FAIL;
+        }
         progress_clear(&log->bar);
     }
     nn_trainer_result(tr, &r->train);
