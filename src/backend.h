@@ -44,6 +44,10 @@ static inline int nn_loss_grad_factor(nn_loss loss, size_t cols, float scale, fl
     return 1;
 }
 
+/* Chunk `chunk` of a run_chunks job, run on `solo`: a one-thread backend of
+ * the same kind that reads and writes the job's backend's buffers. */
+typedef nn_status (*nn_chunk_fn)(void *ctx, nn_backend *solo, size_t chunk, nn_error *err);
+
 struct nn_backend_ops {
     const char *name;
 
@@ -161,6 +165,13 @@ struct nn_backend_ops {
     nn_status (*loss_grad_sum)(nn_backend *be, nn_loss loss, nn_view acc, nn_view dz, nn_view db,
                                nn_view z, nn_view y, nn_view t, size_t rows, size_t cols,
                                float scale, nn_error *err);
+
+    /* Optional (may be NULL): fn on chunks [0, n), each on a one-thread
+     * backend (several chunks at once, one per thread), returning when all
+     * are done. What a chunk computes must not depend on which thread runs it
+     * (chunks write disjoint outputs). Any chunk's failure is returned, the
+     * lowest failing chunk's, after every chunk ran. */
+    nn_status (*run_chunks)(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx, nn_error *err);
 
     /* Wait for all queued work. */
     nn_status (*sync)(nn_backend *be, nn_error *err);

@@ -130,7 +130,8 @@ nn_status nn_model_create(nn_backend *be, const nn_model_config *cfg, nn_model *
 void nn_model_free(nn_model *m) {
     if (!m) return;
     const struct nn_backend_ops *ops = m->be->ops;
-    nn_buf *bufs[] = {m->params, m->grads, m->opt_m, m->opt_v, m->acts, m->delta, m->loss_acc};
+    nn_buf *bufs[] = {m->params, m->grads, m->opt_m, m->opt_v, m->acts, m->delta, m->loss_acc,
+                      m->row_parts};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) ops->release(m->be, bufs[i]);
     free(m);
@@ -202,7 +203,7 @@ static nn_view zview(const nn_model *m, size_t l) { return (nn_view){m->acts, m-
 /* 0 for the hidden layers of a backend whose fused dense ops do without the
  * pre-activations (see backend.h, dense_forward), unless the model was asked
  * to keep them (nn_model_keep_preactivations). */
-static int model_keeps_z(const nn_model *m, size_t l) {
+int model_keeps_z(const nn_model *m, size_t l) {
     const struct nn_backend_ops *ops = m->be->ops;
     return m->keep_z || l + 1 == m->n_layers || !ops->dense_forward || !ops->dense_backward_dx;
 }

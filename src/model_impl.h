@@ -27,6 +27,8 @@ struct nn_model {
     nn_buf *loss_acc;           /* (2) running loss sum, a compensated float pair */
     int keep_z;                 /* keep every Z_l (nn_model_keep_preactivations) */
     unsigned char z_kept[NN_MAX_LAYERS]; /* 1: the last forward pass wrote Z_l */
+    nn_buf *row_parts; /* model_rows.c: (16, n_params) each row chunk's gradient part, then
+                          (16, 2) its loss pair; NULL until a step runs in chunks */
 };
 
 /* Width of layer boundary i (0 = inputs). */
@@ -38,6 +40,10 @@ static inline size_t model_inputs(const nn_model *m) { return m->cfg.sizes[0]; }
 nn_status model_reserve(nn_model *m, size_t rows, nn_error *err);
 /* Allocate optimizer state for `opt` if not yet there, and zero it. */
 nn_status model_reserve_optimizer(nn_model *m, nn_optimizer opt, nn_error *err);
+/* 1 if forward passes keep layer l's pre-activations Z_l (the last layer's
+ * always; hidden ones only where the backend's fused ops need them or the
+ * model was asked to keep them). */
+int model_keeps_z(const nn_model *m, size_t l);
 /* Forward pass of x: (rows, inputs) into the workspace; rows <= cap_rows. */
 nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err);
 /* View of the output activations (rows, outputs) after model_forward. */
@@ -63,5 +69,16 @@ nn_status model_backward(nn_model *m, nn_view x, nn_view t, size_t rows, float g
 nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
                               nn_view loss_acc, model_grad_hook hook, void *user,
                               const nn_opt_step *update, int *updated, nn_error *err);
+
+/* One whole training step (forward, loss, backward, update) of x: (rows,
+ * inputs) against t split into row chunks, one job of the backend's threads
+ * (model_rows.c), where the backend runs chunks and the network is small
+ * enough: then *done = 1 and the model is as after model_forward and
+ * model_backward_loss(..., no hook, update) with the update applied, except
+ * that the gradient sums over rows run chunk by chunk (float rounding; the
+ * same for any thread count). Else *done = 0 and nothing changed. */
+nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
+                           nn_view loss_acc, const nn_opt_step *update, int *done,
+                           nn_error *err);
 
 #endif

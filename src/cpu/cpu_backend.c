@@ -61,6 +61,7 @@ static nn_status cpu_open(nn_backend *be, const nn_backend_config *cfg, nn_error
 static void cpu_close(nn_backend *be) {
     nn_cpu_state *c = be->ctx;
     if (!c) return;
+    nn_cpu_solos_free(c->solos);
     nn_team_free(c->team);
     nn_gemm_workspace_free(&c->ws);
     free(c);
@@ -170,6 +171,7 @@ const struct nn_backend_ops nn_cpu_ops = {
     .dense_backward_dw_update = nn_cpu_dense_backward_dw_update,
     .act_backward_sum = nn_cpu_act_backward_sum,
     .loss_grad_sum = nn_cpu_loss_grad_sum,
+    .run_chunks = nn_cpu_run_chunks,
     .sync = cpu_sync,
     .profile = NULL,
     .host_ptr = cpu_host_ptr,

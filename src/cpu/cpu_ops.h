@@ -8,11 +8,17 @@
 #include "cpu/cpu_team.h"
 #include "cpu/gemm.h"
 
+/* One-thread copies of a backend for run_chunks (cpu_chunks.c). */
+typedef struct nn_cpu_solos nn_cpu_solos;
+/* Free the copies; NULL is a no-op. */
+void nn_cpu_solos_free(nn_cpu_solos *s);
+
 /* The CPU backend's private state (be->ctx). */
 typedef struct nn_cpu_state {
     nn_gemm_workspace ws; /* GEMM packing memory, reused by every matmul */
     nn_cpu_path path;     /* instruction-set path of every op; never AUTO */
     nn_team *team;        /* be->threads threads: the caller and its helpers */
+    nn_cpu_solos *solos;  /* run_chunks' one-thread copies, or NULL until used */
 } nn_cpu_state;
 
 /* Run every op of CPU backend be on `path` from now on (AUTO or an unsupported
@@ -77,6 +83,7 @@ nn_status nn_cpu_dense_backward_dw_update(nn_backend *be, nn_view dw, nn_view x,
                                           nn_error *err);
 nn_status nn_cpu_act_backward_sum(nn_backend *be, nn_act act, nn_view dz, nn_view db, nn_view dy,
                                   nn_view z, nn_view y, size_t rows, size_t cols, nn_error *err);
+nn_status nn_cpu_run_chunks(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx, nn_error *err);
 nn_status nn_cpu_loss_grad_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view dz, nn_view db,
                                nn_view z, nn_view y, nn_view t, size_t rows, size_t cols,
                                float scale, nn_error *err);

@@ -67,16 +67,23 @@ static void prepare_update(nn_trainer *tr) {
 }
 
 /* Forward, loss sums and backward on this rank's slice (no collectives).
- * With one rank the backend may apply the update during the backward pass
- * (*updated = 1). */
+ * With one rank the backend may apply the update during the backward pass,
+ * or the whole step runs in row chunks (model_train_rows): *updated = 1. */
 static nn_status compute(nn_trainer *tr, const batch_ref *b, int with_loss, int *updated,
                          nn_error *err) {
     nn_model *m = tr->m;
     nn_backend *be = m->be;
     const size_t o = model_outputs(m);
-    TRY(model_forward(m, b->x, b->local, err));
     if (with_loss && tr->epoch_step == 0)
         TRY(be->ops->fill(be, (nn_view){m->loss_acc, 0}, 0.0f, 2, err));
+    if (tr->ranks == 1 && !tr->cfg.step_loss) {
+        prepare_update(tr);
+        TRY(model_train_rows(m, b->x, b->t, b->local, 1.0f / (float)b->n,
+                             (nn_view){with_loss ? m->loss_acc : NULL, 0}, &tr->opt, updated,
+                             err));
+        if (*updated) return NN_OK;
+    }
+    TRY(model_forward(m, b->x, b->local, err));
     if (tr->cfg.step_loss) {
         TRY(be->ops->fill(be, (nn_view){tr->step_acc, 0}, 0.0f, 2, err));
         TRY(be->ops->loss_sum(be, m->cfg.loss, (nn_view){tr->step_acc, 0}, model_logits(m), b->t,

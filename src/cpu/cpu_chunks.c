@@ -1,0 +1,97 @@
+/* cpu_chunks.c — run_chunks (backend.h) on the CPU: a job of the backend's
+ * team whose chunks each run on a one-thread copy of the backend, one copy
+ * per thread (own GEMM workspace, a team of one), made on first use and kept
+ * with the backend. CPU buffers are host memory, so a copy works on the
+ * backend's buffers as they are. */
+#include <stdlib.h>
+
+#include "cpu/cpu_ops.h"
+
+/* The one-thread copies of a backend: the copies and their states. */
+struct nn_cpu_solos {
+    int n;                /* one per thread of the team */
+    nn_backend *be;       /* (n) */
+    nn_cpu_state *st;     /* (n) */
+    nn_error *err;        /* (n) the last failure of each thread's chunks */
+    size_t *failed;       /* (n) the lowest chunk that failed on that thread, or SIZE_MAX */
+};
+
+void nn_cpu_solos_free(nn_cpu_solos *s) {
+    if (!s) return;
+    for (int i = 0; i < s->n; i++) {
+        nn_team_free(s->st[i].team);
+        nn_gemm_workspace_free(&s->st[i].ws);
+    }
+    free(s->be);
+    free(s->st);
+    free(s->err);
+    free(s->failed);
+    free(s);
+}
+
+/* The copies of be, made on first use (NULL when out of memory). */
+static nn_cpu_solos *solos_of(nn_backend *be, nn_error *err) {
+    nn_cpu_state *cs = be->ctx;
+    if (cs->solos) return cs->solos;
+    const int n = nn_team_size(cs->team);
+    nn_cpu_solos *s = calloc(1, sizeof *s);
+    if (s) {
+        s->be = calloc((size_t)n, sizeof *s->be);
+        s->st = calloc((size_t)n, sizeof *s->st);
+        s->err = calloc((size_t)n, sizeof *s->err);
+        s->failed = calloc((size_t)n, sizeof *s->failed);
+    }
+    if (!s || !s->be || !s->st || !s->err || !s->failed) {
+        nn_cpu_solos_free(s);
+        nn_error_set(err, NN_E_NOMEM, "out of memory for %d cpu threads' workspaces", n);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        if (nn_team_create(1, 0, &s->st[i].team, err) != NN_OK) {
+            nn_cpu_solos_free(s);
+            return NULL;
+        }
+        s->n = i + 1;
+        s->st[i].path = cs->path;
+        s->be[i] = *be;
+        s->be[i].ctx = &s->st[i];
+        s->be[i].threads = 1;
+    }
+    cs->solos = s;
+    return s;
+}
+
+typedef struct chunks_job {
+    nn_cpu_solos *s;
+    nn_chunk_fn fn;
+    void *ctx;
+} chunks_job;
+
+static void run_one(void *ctx, size_t chunk, int thread) {
+    const chunks_job *j = ctx;
+    nn_cpu_solos *s = j->s;
+    nn_error e;
+    e.status = NN_OK, e.param[0] = '\0', e.msg[0] = '\0';
+    if (j->fn(j->ctx, &s->be[thread], chunk, &e) != NN_OK && chunk < s->failed[thread]) {
+        s->failed[thread] = chunk;
+        s->err[thread] = e;
+    }
+}
+
+nn_status nn_cpu_run_chunks(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx, nn_error *err) {
+    nn_cpu_state *cs = be->ctx;
+    nn_cpu_solos *s = solos_of(be, err);
+    if (!s) return err->status;
+    for (int i = 0; i < s->n; i++) {
+        s->failed[i] = SIZE_MAX;
+        s->st[i].path = cs->path; /* the backend's path, also after nn_cpu_backend_use_path */
+    }
+    chunks_job j = {s, fn, ctx};
+    nn_team_run(cs->team, n, run_one, &j, n);
+    int first = -1;
+    for (int i = 0; i < s->n; i++)
+        if (s->failed[i] != SIZE_MAX && (first < 0 || s->failed[i] < s->failed[first])) first = i;
+    if (first < 0) return NN_OK;
+    *err = s->err[first];
+    return err->status;
+}

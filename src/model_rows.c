@@ -1,0 +1,181 @@
+/* model_rows.c — one training step of a small network split into row chunks.
+ *
+ * The per-op step (model_forward, model_backward_loss) splits every product
+ * over the backend's threads: a dozen parallel jobs per step, each a few
+ * microseconds for a network like 16-64-64-1 on 256 rows, where moving rows
+ * between the cores' caches and waiting at each job's end cost more than the
+ * second thread saves. Here the batch is cut into chunks of rows instead, a
+ * rule of the batch size alone, and one job (run_chunks) runs each chunk's
+ * whole step on one thread: forward, loss gradient, backward, its own part
+ * of every weight and bias gradient. A second job sums the parts over the
+ * chunks in chunk order and applies the optimizer step, block by block of
+ * parameters. A chunk's
+ * result never depends on the thread that ran it, so the step is bit-identical
+ * for any thread count; it differs from the per-op step only in the order of
+ * the gradient sums over rows (chunk by chunk), within float rounding.
+ *
+ * Taken for small networks (the per-chunk gradient parts stay in cache) with
+ * enough work per row to amortize a chunk, on a backend with run_chunks,
+ * when nothing asks for the per-op intermediates (nn_model_keep_preactivations). */
+#include "model_impl.h"
+
+/* Chunks: at least ROW_CHUNK_MIN rows each (a multiple of 16), at most
+ * ROW_CHUNKS_MAX of them. */
+#define ROW_CHUNK_MIN 128
+#define ROW_CHUNKS_MAX 16
+/* The networks taken: at most ROW_MAX_PARAMS parameters (ROW_CHUNKS_MAX
+ * gradient parts of 4 MiB in all), at least ROW_MIN_MACS multiply-adds per row
+ * in the forward pass (below, a step is too short for a second thread). */
+#define ROW_MAX_PARAMS ((size_t)1 << 16)
+#define ROW_MIN_MACS 1024
+
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        nn_status st_ = (call);                                                                    \
+        if (st_ != NN_OK) return st_;                                                              \
+    } while (0)
+
+/* Rows per chunk for a batch of `rows`; the chunk count into *chunks (< 2:
+ * the batch is not split). */
+static size_t chunk_rows(size_t rows, size_t *chunks) {
+    size_t per = (rows + ROW_CHUNKS_MAX - 1) / ROW_CHUNKS_MAX;
+    per = (per + 15) / 16 * 16;
+    if (per < ROW_CHUNK_MIN) per = ROW_CHUNK_MIN;
+    *chunks = (rows + per - 1) / per;
+    return per;
+}
+
+/* 1 if the model's steps may run as row chunks on its backend. */
+static int takes(const nn_model *m) {
+    const struct nn_backend_ops *ops = m->be->ops;
+    if (!ops->run_chunks || !ops->host_ptr || !ops->dense_forward || !ops->dense_backward_dw ||
+        !ops->dense_backward_dx || !ops->loss_grad_sum || m->keep_z)
+        return 0;
+    size_t macs = 0;
+    for (size_t l = 0; l < m->n_layers; l++) macs += model_width(m, l) * model_width(m, l + 1);
+    return m->n_params <= ROW_MAX_PARAMS && macs >= ROW_MIN_MACS;
+}
+
+/* One step's job: the batch and where each chunk puts its parts. */
+typedef struct rows_job {
+    nn_model *m;
+    nn_view x, t;     /* (rows, inputs), (rows, outputs) */
+    size_t rows, per; /* batch rows, rows per chunk */
+    float grad_scale;
+    int want_loss;
+    size_t loss_off;  /* offset of the (chunks, 2) loss pairs in m->row_parts */
+} rows_job;
+
+/* Chunk c of the step on the one-thread backend be: forward, loss gradient
+ * (and loss pair), backward with its weight and bias gradient parts. */
+static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) {
+    const rows_job *j = ctx;
+    nn_model *m = j->m;
+    const struct nn_backend_ops *ops = be->ops;
+    const size_t r0 = c * j->per, n = j->rows - r0 < j->per ? j->rows - r0 : j->per;
+    const size_t L = m->n_layers, o = model_outputs(m);
+    /* the chunk's part of each delta area: its rows at max_width floats a
+     * row, whatever the layer's width, so chunks never overlap */
+    const size_t half = m->cap_rows * m->max_width, mine = r0 * m->max_width;
+    const nn_view none = {NULL, 0};
+    nn_view in = {j->x.buf, j->x.off + r0 * model_inputs(m)};
+    for (size_t l = 0; l < L; l++) {
+        const size_t ni = model_width(m, l), no = model_width(m, l + 1);
+        nn_view z = m->z_kept[l] ? (nn_view){m->acts, m->z_off[l] + r0 * no} : none;
+        nn_view a = {m->acts, m->a_off[l] + r0 * no};
+        TRY(ops->dense_forward(be, m->act[l], z, a, in, (nn_view){m->params, m->w_off[l]},
+                               (nn_view){m->params, m->b_off[l]}, n, ni, no, err));
+        in = a;
+    }
+    nn_view acc = none;
+    if (j->want_loss) {
+        acc = (nn_view){m->row_parts, j->loss_off + 2 * c};
+        TRY(ops->fill(be, acc, 0.0f, 2, err));
+    }
+    const size_t p0 = c * m->n_params; /* this chunk's gradient part, the slab's layout */
+    nn_view dz = {m->delta, mine};
+    TRY(ops->loss_grad_sum(be, m->cfg.loss, acc, dz, none,
+                           (nn_view){m->acts, m->z_off[L - 1] + r0 * o},
+                           (nn_view){m->acts, m->a_off[L - 1] + r0 * o},
+                           (nn_view){j->t.buf, j->t.off + r0 * o}, n, o, j->grad_scale, err));
+    for (size_t l = L; l-- > 0;) {
+        const size_t ni = model_width(m, l), no = model_width(m, l + 1);
+        nn_view x = l == 0 ? (nn_view){j->x.buf, j->x.off + r0 * ni}
+                           : (nn_view){m->acts, m->a_off[l - 1] + r0 * ni};
+        TRY(ops->dense_backward_dw(be, (nn_view){m->row_parts, p0 + m->w_off[l]},
+                                   (nn_view){m->row_parts, p0 + m->b_off[l]}, x, dz, n, ni, no,
+                                   err));
+        if (l == 0) break;
+        nn_view da = {m->delta, (dz.off < half ? half : 0) + mine};
+        nn_view zp = m->z_kept[l - 1] ? (nn_view){m->acts, m->z_off[l - 1] + r0 * ni} : none;
+        TRY(ops->dense_backward_dx(be, m->act[l - 1], da, dz, (nn_view){m->params, m->w_off[l]},
+                                   zp, x, n, ni, no, err));
+        dz = da;
+    }
+    return NN_OK;
+}
+
+/* Parameters per block of the parts' sum (a job of blocks: a rule of the
+ * model's size, not of the threads). */
+#define SUM_BLOCK 1024
+
+/* The parts' sum, then the update: parameters [SUM_BLOCK b, ...) of m->grads
+ * = part 0 + part 1 + ... in chunk order (each part's parameter at the same
+ * offset), then the optimizer step on those parameters (elementwise, so a
+ * block's step is the whole step's on its elements). */
+typedef struct sum_job {
+    nn_model *m;
+    const nn_opt_step *update;
+    float *grads;       /* (n_params) */
+    const float *parts; /* (chunks, n_params) */
+    size_t chunks;
+} sum_job;
+
+static nn_status sum_update_block(void *ctx, nn_backend *be, size_t b, nn_error *err) {
+    const sum_job *j = ctx;
+    const nn_model *m = j->m;
+    const size_t n = m->n_params, i0 = b * SUM_BLOCK, i1 = i0 + SUM_BLOCK < n ? i0 + SUM_BLOCK : n;
+    float *g = j->grads;
+    for (size_t i = i0; i < i1; i++) g[i] = j->parts[i];
+    for (size_t c = 1; c < j->chunks; c++) {
+        const float *p = j->parts + c * n;
+        for (size_t i = i0; i < i1; i++) g[i] += p[i];
+    }
+    const nn_view om = {m->opt_m, m->opt_m ? i0 : 0}, ov = {m->opt_v, m->opt_v ? i0 : 0};
+    return be->ops->update(be, j->update, (nn_view){m->params, i0}, (nn_view){m->grads, i0}, om,
+                           ov, i1 - i0, err);
+}
+
+/* loss_acc (a compensated pair) += the chunks' pairs, in chunk order, in double. */
+static void add_losses(nn_model *m, nn_view loss_acc, size_t loss_off, size_t chunks) {
+    const struct nn_backend_ops *ops = m->be->ops;
+    float *acc = ops->host_ptr(m->be, loss_acc);
+    const float *pairs = ops->host_ptr(m->be, (nn_view){m->row_parts, loss_off});
+    double sum = (double)acc[0] + (double)acc[1];
+    for (size_t c = 0; c < chunks; c++) sum += (double)pairs[2 * c] + (double)pairs[2 * c + 1];
+    acc[0] = (float)sum;
+    acc[1] = (float)(sum - (double)acc[0]);
+}
+
+nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
+                           nn_view loss_acc, const nn_opt_step *update, int *done,
+                           nn_error *err) {
+    *done = 0;
+    size_t chunks;
+    const size_t per = chunk_rows(rows, &chunks);
+    if (chunks < 2 || !takes(m)) return NN_OK;
+    nn_backend *be = m->be;
+    const struct nn_backend_ops *ops = be->ops;
+    const size_t loss_off = ROW_CHUNKS_MAX * m->n_params;
+    if (!m->row_parts) TRY(ops->alloc(be, loss_off + 2 * ROW_CHUNKS_MAX, &m->row_parts, err));
+    for (size_t l = 0; l < m->n_layers; l++) m->z_kept[l] = (unsigned char)model_keeps_z(m, l);
+    rows_job j = {m, x, t, rows, per, grad_scale, loss_acc.buf != NULL, loss_off};
+    TRY(ops->run_chunks(be, chunks, chunk_step, &j, err));
+    if (loss_acc.buf) add_losses(m, loss_acc, loss_off, chunks);
+    sum_job sj = {m, update, ops->host_ptr(be, (nn_view){m->grads, 0}),
+                  ops->host_ptr(be, (nn_view){m->row_parts, 0}), chunks};
+    TRY(ops->run_chunks(be, (m->n_params + SUM_BLOCK - 1) / SUM_BLOCK, sum_update_block, &sj,
+                        err));
+    *done = 1;
+    return NN_OK;
+}

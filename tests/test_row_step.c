@@ -1,0 +1,220 @@
+/* test_row_step.c — the training step in row chunks (model_rows.c): the same
+ * bits for 1 and 2 threads, the per-op step's result within float rounding
+ * (every loss, hidden activation and optimizer), the networks it declines,
+ * and run_chunks reporting the lowest failing chunk. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_impl.h"
+#include "testutil.h"
+
+#define STEPS 12
+
+/* One network and batch to train. */
+typedef struct net_case {
+    size_t sizes[4], n_sizes;
+    nn_act hidden;
+    nn_loss loss;
+    nn_optimizer opt;
+    size_t rows;
+} net_case;
+
+/* What STEPS steps left: the parameters and the loss pair. */
+typedef struct trained {
+    size_t n_params;
+    float *params;
+    float loss[2];
+    int rows_path; /* 1 if every step ran in row chunks */
+    int moved;     /* 1 if the parameters changed */
+} trained;
+
+static nn_opt_step opt_step(nn_optimizer kind, int t) {
+    nn_opt_step s = {.kind = kind, .lr = 0.05f, .momentum = 0.9f, .beta1 = 0.9f,
+                     .beta2 = 0.999f, .eps = 1e-8f, .t = t};
+    s.c1 = (float)(1.0 / (1.0 - pow(0.9, t)));
+    s.c2 = (float)(1.0 / (1.0 - pow(0.999, t)));
+    return s;
+}
+
+/* Inputs and targets of case c (rows, inputs), (rows, outputs). */
+static void make_batch(const net_case *c, float **x, float **t) {
+    const size_t in = c->sizes[0], out = c->sizes[c->n_sizes - 1];
+    *x = malloc(c->rows * in * sizeof(float));
+    *t = calloc(c->rows * out, sizeof(float));
+    cr_assert(*x && *t);
+    tu_fill_uniform(*x, c->rows * in, 5, -2.0f, 2.0f);
+    for (size_t r = 0; r < c->rows; r++) {
+        if (c->loss == NN_LOSS_CE) (*t)[r * out + (r * 7) % out] = 1.0f;
+        else if (c->loss == NN_LOSS_BCE) (*t)[r] = (float)((r * 5 / 3) % 2);
+        else
+            for (size_t o = 0; o < out; o++) (*t)[r * out + o] = 0.01f * (float)(r % 97) - 0.4f;
+    }
+}
+
+/* STEPS steps of case c on a cpu backend of `threads` threads (a team that
+ * always offers work to every thread), in row chunks (rows_path) or op by op. */
+static trained train(const net_case *c, int threads, int rows_path) {
+    setenv("NN_CPU_TEAM", "fixed", 1);
+    nn_backend *be = tu_open("cpu", threads);
+    nn_model_config cfg = {.n_sizes = c->n_sizes, .hidden = c->hidden, .loss = c->loss, .seed = 9};
+    memcpy(cfg.sizes, c->sizes, c->n_sizes * sizeof(size_t));
+    nn_model *m = NULL;
+    nn_error err;
+    cr_assert_eq(nn_model_create(be, &cfg, &m, &err), NN_OK, "%s", err.msg);
+    float *x, *t;
+    make_batch(c, &x, &t);
+    const size_t out = c->sizes[c->n_sizes - 1];
+    nn_buf *xb = tu_upload(be, x, c->rows * c->sizes[0]), *tb = tu_upload(be, t, c->rows * out);
+    nn_buf *acc = tu_upload(be, (float[2]){0.0f, 0.0f}, 2);
+    cr_assert_eq(model_reserve(m, c->rows, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(model_reserve_optimizer(m, c->opt, &err), NN_OK, "%s", err.msg);
+    const nn_view xv = {xb, 0}, tv = {tb, 0}, av = {acc, 0};
+    const float scale = 1.0f / (float)c->rows;
+    trained r = {.n_params = m->n_params, .rows_path = 1};
+    float *initial = tu_download(be, (nn_view){m->params, 0}, m->n_params);
+    for (int s = 1; s <= STEPS; s++) {
+        const nn_opt_step step = opt_step(c->opt, s);
+        int done = 0;
+        if (rows_path) {
+            cr_assert_eq(model_train_rows(m, xv, tv, c->rows, scale, av, &step, &done, &err), NN_OK,
+                         "%s", err.msg);
+            r.rows_path &= done;
+            if (done) continue;
+        }
+        cr_assert_eq(model_forward(m, xv, c->rows, &err), NN_OK, "%s", err.msg);
+        cr_assert_eq(model_backward_loss(m, xv, tv, c->rows, scale, av, NULL, NULL, &step, &done,
+                                         &err),
+                     NN_OK, "%s", err.msg);
+        if (!done)
+            cr_assert_eq(be->ops->update(be, &step, (nn_view){m->params, 0},
+                                         (nn_view){m->grads, 0}, (nn_view){m->opt_m, 0},
+                                         (nn_view){m->opt_v, 0}, m->n_params, &err),
+                         NN_OK, "%s", err.msg);
+    }
+    r.params = tu_download(be, (nn_view){m->params, 0}, m->n_params);
+    r.moved = memcmp(initial, r.params, m->n_params * sizeof(float)) != 0;
+    free(initial);
+    float *l = tu_download(be, av, 2);
+    memcpy(r.loss, l, sizeof r.loss);
+    free(l);
+    free(x);
+    free(t);
+    be->ops->release(be, xb);
+    be->ops->release(be, tb);
+    be->ops->release(be, acc);
+    nn_model_free(m);
+    nn_backend_close(be);
+    return r;
+}
+
+/* The row step on 1 and 2 threads gives the same bits, and the per-op step's
+ * parameters and loss within float rounding. */
+static void check_case(const net_case *c) {
+    trained one = train(c, 1, 1), two = train(c, 2, 1), ref = train(c, 2, 0);
+    cr_assert(one.rows_path && two.rows_path, "the step did not run in row chunks");
+    cr_assert_eq(memcmp(one.params, two.params, one.n_params * sizeof(float)), 0,
+                 "1 and 2 threads differ");
+    cr_assert_eq(memcmp(one.loss, two.loss, sizeof one.loss), 0, "the loss sums differ");
+    double worst = 0.0, scale = 0.0;
+    for (size_t i = 0; i < one.n_params; i++) {
+        worst = fmax(worst, fabs((double)one.params[i] - (double)ref.params[i]));
+        scale = fmax(scale, fabs((double)ref.params[i]));
+    }
+    cr_assert_lt(worst, 1e-5 * scale, "row step vs per-op step: %g (params up to %g)", worst,
+                 scale);
+    const double l1 = (double)one.loss[0] + one.loss[1], l0 = (double)ref.loss[0] + ref.loss[1];
+    cr_assert(isfinite(l1) && l1 > 0.0);
+    cr_assert_lt(fabs(l1 - l0), 1e-5 * fabs(l0), "loss sums %.9g vs %.9g", l1, l0);
+    cr_assert(one.moved, "the steps left the parameters as they were");
+    free(one.params);
+    free(two.params);
+    free(ref.params);
+}
+
+Test(row_step, teacher_bce_relu_adam_uneven_chunks) {
+    /* 300 rows: chunks of 128, 128 and 44 */
+    check_case(&(net_case){{16, 64, 64, 1}, 4, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_ADAM, 300});
+}
+
+Test(row_step, softmax_ce_tanh_momentum) {
+    check_case(&(net_case){{12, 48, 40, 5}, 4, NN_ACT_TANH, NN_LOSS_CE, NN_OPT_MOMENTUM, 512});
+}
+
+Test(row_step, mse_sigmoid_sgd_sixteen_chunks) {
+    /* 4000 rows: 16 chunks of 256 (the most), the last one shorter */
+    check_case(&(net_case){{20, 48, 3, 0}, 3, NN_ACT_SIGMOID, NN_LOSS_MSE, NN_OPT_SGD, 4000});
+}
+
+/* Networks and batches the row step leaves to the per-op step, unchanged. */
+static void check_declined(const net_case *c, int keep_z) {
+    nn_backend *be = tu_open("cpu", 2);
+    nn_model_config cfg = {.n_sizes = c->n_sizes, .hidden = c->hidden, .loss = c->loss, .seed = 9};
+    memcpy(cfg.sizes, c->sizes, c->n_sizes * sizeof(size_t));
+    nn_model *m = NULL;
+    nn_error err;
+    cr_assert_eq(nn_model_create(be, &cfg, &m, &err), NN_OK, "%s", err.msg);
+    if (keep_z) nn_model_keep_preactivations(m, 1);
+    float *x, *t;
+    make_batch(c, &x, &t);
+    nn_buf *xb = tu_upload(be, x, c->rows * c->sizes[0]);
+    nn_buf *tb = tu_upload(be, t, c->rows * c->sizes[c->n_sizes - 1]);
+    cr_assert_eq(model_reserve(m, c->rows, &err), NN_OK, "%s", err.msg);
+    float *before = tu_download(be, (nn_view){m->params, 0}, m->n_params);
+    const nn_opt_step step = opt_step(NN_OPT_SGD, 1);
+    int done = 1;
+    cr_assert_eq(model_train_rows(m, (nn_view){xb, 0}, (nn_view){tb, 0}, c->rows, 0.01f,
+                                  (nn_view){NULL, 0}, &step, &done, &err),
+                 NN_OK, "%s", err.msg);
+    cr_assert_eq(done, 0);
+    float *after = tu_download(be, (nn_view){m->params, 0}, m->n_params);
+    cr_assert_eq(memcmp(before, after, m->n_params * sizeof(float)), 0);
+    free(before);
+    free(after);
+    free(x);
+    free(t);
+    be->ops->release(be, xb);
+    be->ops->release(be, tb);
+    nn_model_free(m);
+    nn_backend_close(be);
+}
+
+Test(row_step, declines_tiny_wide_short_and_kept_layers) {
+    /* the tutorial's 2-8-1: too little work per row */
+    check_declined(&(net_case){{2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_SGD, 800}, 0);
+    /* 256-512-512-1: gradient parts too large (the per-op GEMMs are at peak) */
+    check_declined(&(net_case){{256, 512, 512, 1}, 4, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_SGD, 512},
+                   0);
+    /* one chunk's worth of rows (128) */
+    check_declined(&(net_case){{16, 64, 64, 1}, 4, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_SGD, 128}, 0);
+    /* asked to keep every layer's pre-activations (the step check reads them) */
+    check_declined(&(net_case){{16, 64, 64, 1}, 4, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_SGD, 512}, 1);
+}
+
+/* run_chunks: chunks 3 and 5 fail; the error is chunk 3's, after every chunk ran. */
+typedef struct fail_ctx {
+    int ran[8];
+} fail_ctx;
+
+static nn_status fail_some(void *ctx, nn_backend *solo, size_t chunk, nn_error *err) {
+    fail_ctx *f = ctx;
+    cr_assert_eq(solo->threads, 1);
+    f->ran[chunk] = 1;
+    if (chunk == 3 || chunk == 5)
+        return nn_error_set(err, NN_E_INVALID, "chunk %zu failed", chunk);
+    return NN_OK;
+}
+
+Test(row_step, run_chunks_reports_the_lowest_failing_chunk) {
+    setenv("NN_CPU_TEAM", "fixed", 1);
+    nn_backend *be = tu_open("cpu", 2);
+    for (int round = 0; round < 20; round++) {
+        fail_ctx f = {{0}};
+        nn_error err;
+        cr_assert_eq(be->ops->run_chunks(be, 8, fail_some, &f, &err), NN_E_INVALID);
+        cr_assert_str_eq(err.msg, "chunk 3 failed");
+        for (int c = 0; c < 8; c++) cr_assert_eq(f.ran[c], 1, "chunk %d did not run", c);
+    }
+    nn_backend_close(be);
+}
