@@ -77,8 +77,15 @@ nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, fl
  * model_backward_loss(..., no hook, update) with the update applied, except
  * that the gradient sums over rows run chunk by chunk (float rounding; the
  * same for any thread count). Else *done = 0 and nothing changed. */
-nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
-                           nn_view loss_acc, const nn_opt_step *update, int *done,
-                           nn_error *err);
+/* Rows not yet in place: row r of x and t is to be gathered from row idx[r]
+ * (uint32) of x_src, t_src (as gather_rows). */
+typedef struct model_gather {
+    nn_view idx, x_src, t_src;
+} model_gather;
+/* ... with gather not NULL, each chunk first gathers its rows of x and t
+ * (they need not be in place before; they are after, when *done). */
+nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather *gather,
+                           size_t rows, float grad_scale, nn_view loss_acc,
+                           const nn_opt_step *update, int *done, nn_error *err);
 
 #endif

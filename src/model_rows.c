@@ -60,6 +60,7 @@ static int takes(const nn_model *m) {
 typedef struct rows_job {
     nn_model *m;
     nn_view x, t;     /* (rows, inputs), (rows, outputs) */
+    const model_gather *gather; /* where x, t come from, or NULL: in place */
     size_t rows, per; /* batch rows, rows per chunk */
     float grad_scale;
     int want_loss;
@@ -79,6 +80,12 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) 
     const size_t half = m->cap_rows * m->max_width, mine = r0 * m->max_width;
     const nn_view none = {NULL, 0};
     nn_view in = {j->x.buf, j->x.off + r0 * model_inputs(m)};
+    const nn_view t = {j->t.buf, j->t.off + r0 * o};
+    if (j->gather) { /* this chunk's rows, into the cache of the thread that uses them */
+        const nn_view idx = {j->gather->idx.buf, j->gather->idx.off + r0};
+        TRY(ops->gather_rows(be, in, j->gather->x_src, idx, n, model_inputs(m), err));
+        TRY(ops->gather_rows(be, t, j->gather->t_src, idx, n, o, err));
+    }
     for (size_t l = 0; l < L; l++) {
         const size_t ni = model_width(m, l), no = model_width(m, l + 1);
         nn_view z = m->z_kept[l] ? (nn_view){m->acts, m->z_off[l] + r0 * no} : none;
@@ -97,7 +104,7 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) 
     TRY(ops->loss_grad_sum(be, m->cfg.loss, acc, dz, none,
                            (nn_view){m->acts, m->z_off[L - 1] + r0 * o},
                            (nn_view){m->acts, m->a_off[L - 1] + r0 * o},
-                           (nn_view){j->t.buf, j->t.off + r0 * o}, n, o, j->grad_scale, err));
+                           t, n, o, j->grad_scale, err));
     for (size_t l = L; l-- > 0;) {
         const size_t ni = model_width(m, l), no = model_width(m, l + 1);
         nn_view x = l == 0 ? (nn_view){j->x.buf, j->x.off + r0 * ni}
@@ -157,9 +164,9 @@ static void add_losses(nn_model *m, nn_view loss_acc, size_t loss_off, size_t ch
     acc[1] = (float)(sum - (double)acc[0]);
 }
 
-nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, size_t rows, float grad_scale,
-                           nn_view loss_acc, const nn_opt_step *update, int *done,
-                           nn_error *err) {
+nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather *gather,
+                           size_t rows, float grad_scale, nn_view loss_acc,
+                           const nn_opt_step *update, int *done, nn_error *err) {
     *done = 0;
     size_t chunks;
     const size_t per = chunk_rows(rows, &chunks);
@@ -169,7 +176,7 @@ nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, size_t rows, float
     const size_t loss_off = ROW_CHUNKS_MAX * m->n_params;
     if (!m->row_parts) TRY(ops->alloc(be, loss_off + 2 * ROW_CHUNKS_MAX, &m->row_parts, err));
     for (size_t l = 0; l < m->n_layers; l++) m->z_kept[l] = (unsigned char)model_keeps_z(m, l);
-    rows_job j = {m, x, t, rows, per, grad_scale, loss_acc.buf != NULL, loss_off};
+    rows_job j = {m, x, t, gather, rows, per, grad_scale, loss_acc.buf != NULL, loss_off};
     TRY(ops->run_chunks(be, chunks, chunk_step, &j, err));
     if (loss_acc.buf) add_losses(m, loss_acc, loss_off, chunks);
     sum_job sj = {m, update, ops->host_ptr(be, (nn_view){m->grads, 0}),

@@ -78,7 +78,7 @@ static trained train(const net_case *c, int threads, int rows_path) {
         const nn_opt_step step = opt_step(c->opt, s);
         int done = 0;
         if (rows_path) {
-            cr_assert_eq(model_train_rows(m, xv, tv, c->rows, scale, av, &step, &done, &err), NN_OK,
+            cr_assert_eq(model_train_rows(m, xv, tv, NULL, c->rows, scale, av, &step, &done, &err), NN_OK,
                          "%s", err.msg);
             r.rows_path &= done;
             if (done) continue;
@@ -164,7 +164,7 @@ static void check_declined(const net_case *c, int keep_z) {
     float *before = tu_download(be, (nn_view){m->params, 0}, m->n_params);
     const nn_opt_step step = opt_step(NN_OPT_SGD, 1);
     int done = 1;
-    cr_assert_eq(model_train_rows(m, (nn_view){xb, 0}, (nn_view){tb, 0}, c->rows, 0.01f,
+    cr_assert_eq(model_train_rows(m, (nn_view){xb, 0}, (nn_view){tb, 0}, NULL, c->rows, 0.01f,
                                   (nn_view){NULL, 0}, &step, &done, &err),
                  NN_OK, "%s", err.msg);
     cr_assert_eq(done, 0);

@@ -23,11 +23,13 @@ typedef struct batch_ref {
     size_t n;      /* rows of the global batch */
     size_t local;  /* rows of this rank's slice */
     nn_view x, t;  /* the slice: (local, features), (local, outputs) */
+    int pending;   /* 1: x, t are still to be gathered as `from` says */
+    model_gather from;
 } batch_ref;
 
-/* Locate step epoch_step's batch and make this rank's slice available. */
+/* Locate step epoch_step's batch and make this rank's slice available (a shuffled
+ * resident slice: say where to gather it from; compute gathers it). */
 static nn_status locate(nn_trainer *tr, batch_ref *b, nn_error *err) {
-    nn_backend *be = tr->m->be;
     const size_t f = tr->src->features, o = model_outputs(tr->m);
     const uint64_t s = tr->epoch_step;
     b->chunk = tr->resident ? 0 : s / tr->steps_per_chunk;
@@ -38,12 +40,12 @@ static nn_status locate(nn_trainer *tr, batch_ref *b, nn_error *err) {
     b->n = rows - r0 < tr->batch ? rows - r0 : tr->batch;
     const size_t lo = slice_lo(b->n, tr->rank, tr->ranks);
     b->local = slice_lo(b->n, tr->rank + 1, tr->ranks) - lo;
-    if (tr->resident && tr->shuffle) { /* gather the slice from the shuffled order */
-        nn_view idx = {tr->idx, r0 + lo};
+    if (tr->resident && tr->shuffle) { /* the slice comes from the shuffled order (gather) */
         b->x = (nn_view){tr->xb, 0};
         b->t = (nn_view){tr->tb, 0};
-        TRY(be->ops->gather_rows(be, b->x, (nn_view){tr->xd, 0}, idx, b->local, f, err));
-        return be->ops->gather_rows(be, b->t, (nn_view){tr->td, 0}, idx, b->local, o, err);
+        b->pending = 1;
+        b->from = (model_gather){{tr->idx, r0 + lo}, {tr->xd, 0}, {tr->td, 0}};
+        return NN_OK;
     }
     /* In order on the device: a resident batch, or this rank's staged rows
      * (full batches before this one each gave it the slice of a full batch). */
@@ -53,6 +55,17 @@ static nn_status locate(nn_trainer *tr, batch_ref *b, nn_error *err) {
     b->x = (nn_view){tr->xd, at * f};
     b->t = (nn_view){tr->td, at * o};
     return NN_OK;
+}
+
+/* Gather the slice's rows if locate left them to gather. */
+static nn_status gather(nn_trainer *tr, batch_ref *b, nn_error *err) {
+    if (!b->pending) return NN_OK;
+    nn_backend *be = tr->m->be;
+    b->pending = 0;
+    TRY(be->ops->gather_rows(be, b->x, b->from.x_src, b->from.idx, b->local, tr->src->features,
+                             err));
+    return be->ops->gather_rows(be, b->t, b->from.t_src, b->from.idx, b->local,
+                                model_outputs(tr->m), err);
 }
 
 /* The optimizer step's parameters for step tr->step + 1 into tr->opt. */
@@ -69,7 +82,7 @@ static void prepare_update(nn_trainer *tr) {
 /* Forward, loss sums and backward on this rank's slice (no collectives).
  * With one rank the backend may apply the update during the backward pass,
  * or the whole step runs in row chunks (model_train_rows): *updated = 1. */
-static nn_status compute(nn_trainer *tr, const batch_ref *b, int with_loss, int *updated,
+static nn_status compute(nn_trainer *tr, batch_ref *b, int with_loss, int *updated,
                          nn_error *err) {
     nn_model *m = tr->m;
     nn_backend *be = m->be;
@@ -78,11 +91,12 @@ static nn_status compute(nn_trainer *tr, const batch_ref *b, int with_loss, int 
         TRY(be->ops->fill(be, (nn_view){m->loss_acc, 0}, 0.0f, 2, err));
     if (tr->ranks == 1 && !tr->cfg.step_loss) {
         prepare_update(tr);
-        TRY(model_train_rows(m, b->x, b->t, b->local, 1.0f / (float)b->n,
-                             (nn_view){with_loss ? m->loss_acc : NULL, 0}, &tr->opt, updated,
-                             err));
+        TRY(model_train_rows(m, b->x, b->t, b->pending ? &b->from : NULL, b->local,
+                             1.0f / (float)b->n, (nn_view){with_loss ? m->loss_acc : NULL, 0},
+                             &tr->opt, updated, err));
         if (*updated) return NN_OK;
     }
+    TRY(gather(tr, b, err));
     TRY(model_forward(m, b->x, b->local, err));
     if (tr->cfg.step_loss) {
         TRY(be->ops->fill(be, (nn_view){tr->step_acc, 0}, 0.0f, 2, err));
