@@ -1,7 +1,8 @@
 /* test_row_step.c — the training step in row chunks (model_rows.c): the same
  * bits for 1 and 2 threads, the per-op step's result within float rounding
  * (every loss, hidden activation and optimizer), the networks it declines,
- * and run_chunks reporting the lowest failing chunk. */
+ * chunks that gather their own rows, and run_chunks reporting the lowest
+ * failing chunk. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -217,4 +218,59 @@ Test(row_step, run_chunks_reports_the_lowest_failing_chunk) {
         for (int c = 0; c < 8; c++) cr_assert_eq(f.ran[c], 1, "chunk %d did not run", c);
     }
     nn_backend_close(be);
+}
+
+/* Rows gathered by the chunks (a shuffled resident batch) train exactly as
+ * the same rows gathered before the step. */
+Test(row_step, chunks_gathering_their_rows_equal_rows_gathered_before) {
+    const net_case c = {{16, 64, 64, 1}, 4, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_ADAM, 300};
+    const size_t src_rows = 1000, in = 16;
+    float *xs = malloc(src_rows * in * sizeof(float)), *ts = malloc(src_rows * sizeof(float));
+    uint32_t *idx = malloc(c.rows * sizeof(uint32_t));
+    cr_assert(xs && ts && idx);
+    tu_fill_uniform(xs, src_rows * in, 21, -2.0f, 2.0f);
+    for (size_t r = 0; r < src_rows; r++) ts[r] = (float)(r % 3 == 0);
+    for (size_t r = 0; r < c.rows; r++) idx[r] = (uint32_t)((r * 617 + 5) % src_rows);
+    float *result[2];
+    for (int pre = 0; pre < 2; pre++) {
+        setenv("NN_CPU_TEAM", "fixed", 1);
+        nn_backend *be = tu_open("cpu", 2);
+        nn_model_config cfg = {.n_sizes = 4, .hidden = NN_ACT_RELU, .loss = NN_LOSS_BCE, .seed = 4};
+        memcpy(cfg.sizes, c.sizes, sizeof c.sizes);
+        nn_model *m = NULL;
+        nn_error err;
+        cr_assert_eq(nn_model_create(be, &cfg, &m, &err), NN_OK, "%s", err.msg);
+        cr_assert_eq(model_reserve(m, c.rows, &err), NN_OK, "%s", err.msg);
+        cr_assert_eq(model_reserve_optimizer(m, c.opt, &err), NN_OK, "%s", err.msg);
+        nn_buf *xsb = tu_upload(be, xs, src_rows * in), *tsb = tu_upload(be, ts, src_rows);
+        nn_buf *ib = tu_upload(be, idx, c.rows); /* 4-byte elements */
+        nn_buf *xb = tu_upload(be, xs, c.rows * in), *tb = tu_upload(be, ts, c.rows);
+        const model_gather g = {{ib, 0}, {xsb, 0}, {tsb, 0}};
+        for (int s = 1; s <= STEPS; s++) {
+            if (pre) {
+                cr_assert_eq(be->ops->gather_rows(be, (nn_view){xb, 0}, g.x_src, g.idx, c.rows, in,
+                                                  &err), NN_OK, "%s", err.msg);
+                cr_assert_eq(be->ops->gather_rows(be, (nn_view){tb, 0}, g.t_src, g.idx, c.rows, 1,
+                                                  &err), NN_OK, "%s", err.msg);
+            }
+            const nn_opt_step step = opt_step(c.opt, s);
+            int done = 0;
+            cr_assert_eq(model_train_rows(m, (nn_view){xb, 0}, (nn_view){tb, 0}, pre ? NULL : &g,
+                                          c.rows, 1.0f / (float)c.rows, (nn_view){NULL, 0}, &step,
+                                          &done, &err),
+                         NN_OK, "%s", err.msg);
+            cr_assert_eq(done, 1);
+        }
+        result[pre] = tu_download(be, (nn_view){m->params, 0}, m->n_params);
+        if (pre) cr_assert_eq(memcmp(result[0], result[1], m->n_params * sizeof(float)), 0);
+        nn_buf *bufs[] = {xsb, tsb, ib, xb, tb};
+        for (int i = 0; i < 5; i++) be->ops->release(be, bufs[i]);
+        nn_model_free(m);
+        nn_backend_close(be);
+    }
+    free(result[0]);
+    free(result[1]);
+    free(xs);
+    free(ts);
+    free(idx);
 }
