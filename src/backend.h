@@ -44,6 +44,16 @@ static inline int nn_loss_grad_factor(nn_loss loss, size_t cols, float scale, fl
     return 1;
 }
 
+/* A network small enough for small_step: inputs -> hidden (act) -> one
+ * output (the loss's output activation), its parameters at these offsets of
+ * the model's slab: W1 (in, hidden), b1 (hidden), W2 (hidden, 1), b2 (1). */
+typedef struct nn_small_net {
+    size_t in, hidden;
+    nn_act act;
+    nn_loss loss;
+    size_t w1, b1, w2, b2;
+} nn_small_net;
+
 /* Chunk `chunk` of a run_chunks job, run on `solo`: a one-thread backend of
  * the same kind that reads and writes the job's backend's buffers. */
 typedef nn_status (*nn_chunk_fn)(void *ctx, nn_backend *solo, size_t chunk, nn_error *err);
@@ -172,6 +182,19 @@ struct nn_backend_ops {
      * (chunks write disjoint outputs). Any chunk's failure is returned, the
      * lowest failing chunk's, after every chunk ran. */
     nn_status (*run_chunks)(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx, nn_error *err);
+
+    /* Optional (may be NULL, then so is small_step): 1 if small_step takes
+     * this network. */
+    int (*small_step_fits)(const nn_backend *be, const nn_small_net *net);
+    /* One pass over x: (rows, in) against t: (rows, 1) for a network that
+     * small_step_fits: z: (rows) = the output logits and g: (n_params, the
+     * slab's layout) = the gradient of grad_scale times the rows' summed loss
+     * (loss_grad's gradient), with params as they are. Sums over rows run in
+     * an order fixed by the rows alone (row r into partial sum r mod 16 in row
+     * order, the partials folded in halves), the same bits on every path. */
+    nn_status (*small_step)(nn_backend *be, const nn_small_net *net, nn_view x, nn_view t,
+                            nn_view params, nn_view g, nn_view z, size_t rows, float grad_scale,
+                            nn_error *err);
 
     /* Wait for all queued work. */
     nn_status (*sync)(nn_backend *be, nn_error *err);

@@ -223,6 +223,7 @@ nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err) {
     nn_backend *be = m->be;
     const struct nn_backend_ops *ops = be->ops;
     nn_view in = x;
+    m->layers_stale = 0;
     for (size_t l = 0; l < m->n_layers; l++) {
         size_t ni = model_width(m, l), no = model_width(m, l + 1);
         m->z_kept[l] = (unsigned char)model_keeps_z(m, l);

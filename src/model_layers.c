@@ -18,6 +18,10 @@ nn_status nn_model_get_layer(nn_model *m, size_t layer, size_t rows, float *z, f
         return nn_error_set(err, NN_E_INVALID,
                             "get_layer: %zu rows asked, the last pass had room for %zu", rows,
                             m->cap_rows);
+    if (m->layers_stale)
+        return nn_error_set(err, NN_E_INVALID,
+                            "get_layer: the last step ran in one pass that keeps no layer's "
+                            "values (nn_model_keep_preactivations keeps them)");
     if (z && !m->z_kept[layer])
         return nn_error_set(err, NN_E_INVALID,
                             "get_layer: the last pass did not keep the pre-activations of layer "

@@ -23,6 +23,9 @@
  * ROW_CHUNKS_MAX of them. */
 #define ROW_CHUNK_MIN 128
 #define ROW_CHUNKS_MAX 16
+/* For small_step (backend.h): at least SMALL_CHUNK_MIN rows a chunk (one pass
+ * costs a fixed fold of its lane sums). */
+#define SMALL_CHUNK_MIN 1024
 /* The networks taken: at most ROW_MAX_PARAMS parameters (ROW_CHUNKS_MAX
  * gradient parts of 4 MiB in all), at least ROW_MIN_MACS multiply-adds per row
  * in the forward pass (below, a step is too short for a second thread). */
@@ -35,22 +38,37 @@
         if (st_ != NN_OK) return st_;                                                              \
     } while (0)
 
-/* Rows per chunk for a batch of `rows`; the chunk count into *chunks (< 2:
- * the batch is not split). */
-static size_t chunk_rows(size_t rows, size_t *chunks) {
+/* Rows per chunk for a batch of `rows` (small: for small_step); the chunk
+ * count into *chunks. */
+static size_t chunk_rows(size_t rows, int small, size_t *chunks) {
     size_t per = (rows + ROW_CHUNKS_MAX - 1) / ROW_CHUNKS_MAX;
     per = (per + 15) / 16 * 16;
-    if (per < ROW_CHUNK_MIN) per = ROW_CHUNK_MIN;
+    const size_t least = small ? SMALL_CHUNK_MIN : ROW_CHUNK_MIN;
+    if (per < least) per = least;
     *chunks = (rows + per - 1) / per;
     return per;
 }
 
-/* 1 if the model's steps may run as row chunks on its backend. */
-static int takes(const nn_model *m) {
+/* The model as small_step sees it, if the backend takes it there (one
+ * hidden layer, small; backend.h); else 0. */
+static int small_net(const nn_model *m, nn_small_net *net) {
     const struct nn_backend_ops *ops = m->be->ops;
+    if (!ops->small_step_fits || !ops->small_step || m->n_layers != 2 || model_outputs(m) != 1)
+        return 0;
+    *net = (nn_small_net){model_inputs(m), model_width(m, 1), m->act[0], m->cfg.loss,
+                          m->w_off[0], m->b_off[0], m->w_off[1], m->b_off[1]};
+    return ops->small_step_fits(m->be, net);
+}
+
+/* 1 if the model's steps may run as row chunks on its backend: a network
+ * small_step takes, or one with enough work per row. */
+static int takes(const nn_model *m, nn_small_net *small, int *is_small) {
+    const struct nn_backend_ops *ops = m->be->ops;
+    *is_small = 0;
     if (!ops->run_chunks || !ops->host_ptr || !ops->dense_forward || !ops->dense_backward_dw ||
         !ops->dense_backward_dx || !ops->loss_grad_sum || m->keep_z)
         return 0;
+    if (small_net(m, small)) return *is_small = 1;
     size_t macs = 0;
     for (size_t l = 0; l < m->n_layers; l++) macs += model_width(m, l) * model_width(m, l + 1);
     return m->n_params <= ROW_MAX_PARAMS && macs >= ROW_MIN_MACS;
@@ -61,6 +79,7 @@ typedef struct rows_job {
     nn_model *m;
     nn_view x, t;     /* (rows, inputs), (rows, outputs) */
     const model_gather *gather; /* where x, t come from, or NULL: in place */
+    const nn_small_net *small;  /* the network for small_step, or NULL: the dense ops */
     size_t rows, per; /* batch rows, rows per chunk */
     float grad_scale;
     int want_loss;
@@ -86,6 +105,18 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) 
         TRY(ops->gather_rows(be, in, j->gather->x_src, idx, n, model_inputs(m), err));
         TRY(ops->gather_rows(be, t, j->gather->t_src, idx, n, o, err));
     }
+    nn_view acc = none;
+    if (j->want_loss) {
+        acc = (nn_view){m->row_parts, j->loss_off + 2 * c};
+        TRY(ops->fill(be, acc, 0.0f, 2, err));
+    }
+    const size_t p0 = c * m->n_params; /* this chunk's gradient part, the slab's layout */
+    if (j->small) { /* the whole chunk in one pass; then its loss from the logits */
+        const nn_view z = {m->acts, m->z_off[L - 1] + r0};
+        TRY(ops->small_step(be, j->small, in, t, (nn_view){m->params, 0},
+                            (nn_view){m->row_parts, p0}, z, n, j->grad_scale, err));
+        return acc.buf ? ops->loss_sum(be, m->cfg.loss, acc, z, t, n, 1, err) : NN_OK;
+    }
     for (size_t l = 0; l < L; l++) {
         const size_t ni = model_width(m, l), no = model_width(m, l + 1);
         nn_view z = m->z_kept[l] ? (nn_view){m->acts, m->z_off[l] + r0 * no} : none;
@@ -94,12 +125,7 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) 
                                (nn_view){m->params, m->b_off[l]}, n, ni, no, err));
         in = a;
     }
-    nn_view acc = none;
-    if (j->want_loss) {
-        acc = (nn_view){m->row_parts, j->loss_off + 2 * c};
-        TRY(ops->fill(be, acc, 0.0f, 2, err));
-    }
-    const size_t p0 = c * m->n_params; /* this chunk's gradient part, the slab's layout */
+
     nn_view dz = {m->delta, mine};
     TRY(ops->loss_grad_sum(be, m->cfg.loss, acc, dz, none,
                            (nn_view){m->acts, m->z_off[L - 1] + r0 * o},
@@ -168,15 +194,20 @@ nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather
                            size_t rows, float grad_scale, nn_view loss_acc,
                            const nn_opt_step *update, int *done, nn_error *err) {
     *done = 0;
+    nn_small_net small;
+    int is_small;
+    if (!takes(m, &small, &is_small)) return NN_OK;
     size_t chunks;
-    const size_t per = chunk_rows(rows, &chunks);
-    if (chunks < 2 || !takes(m)) return NN_OK;
+    const size_t per = chunk_rows(rows, is_small, &chunks);
+    if (chunks < 2 && !is_small) return NN_OK;
     nn_backend *be = m->be;
     const struct nn_backend_ops *ops = be->ops;
     const size_t loss_off = ROW_CHUNKS_MAX * m->n_params;
     if (!m->row_parts) TRY(ops->alloc(be, loss_off + 2 * ROW_CHUNKS_MAX, &m->row_parts, err));
     for (size_t l = 0; l < m->n_layers; l++) m->z_kept[l] = (unsigned char)model_keeps_z(m, l);
-    rows_job j = {m, x, t, gather, rows, per, grad_scale, loss_acc.buf != NULL, loss_off};
+    m->layers_stale = is_small; /* small_step keeps only the logits */
+    rows_job j = {m, x, t, gather, is_small ? &small : NULL, rows, per, grad_scale,
+                  loss_acc.buf != NULL, loss_off};
     TRY(ops->run_chunks(be, chunks, chunk_step, &j, err));
     if (loss_acc.buf) add_losses(m, loss_acc, loss_off, chunks);
     sum_job sj = {m, update, ops->host_ptr(be, (nn_view){m->grads, 0}),

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "cpu/cpu_exp.h"
+#include "cpu/cpu_sigmoid_avx512.h"
 #include "cpu/cpu_softplus.h"
 
 #define AVX512 __attribute__((target("avx512f")))
@@ -48,54 +49,13 @@ AVX512 void nn_avx512_relu_backward(float *dz, const float *dy, const float *y, 
 
 /* ---------------------------------------------------------------- sigmoid */
 
-/* nn_exp_f(-z) of 8 floats, in double lanes: the same operations, so the same
- * bits, before nn_exp_f's special cases (applied by the caller); -z is folded
- * into the first multiply ((-c) z = -(c z) exactly). The table entry is one
- * of two 16-entry permutes, picked by bit 4 of k. */
-AVX512 static INLINE __m256 exp8_neg(__m256 z, const __m512d tab[4]) {
-    const __m512d zs = _mm512_mul_pd(_mm512_set1_pd(-NN_EXP_INVLN2N), _mm512_cvtps_pd(z));
-    __m512d kd = _mm512_add_pd(zs, _mm512_set1_pd(NN_EXP_SHIFT));
-    const __m512i ki = _mm512_castpd_si512(kd);
-    kd = _mm512_sub_pd(kd, _mm512_set1_pd(NN_EXP_SHIFT));
-    const __m512d r = _mm512_sub_pd(zs, kd);
-    const __m512d t0 = _mm512_permutex2var_pd(tab[0], ki, tab[1]);
-    const __m512d t1 = _mm512_permutex2var_pd(tab[2], ki, tab[3]);
-    const __m512d tk = _mm512_mask_mov_pd(t0, _mm512_test_epi64_mask(ki, _mm512_set1_epi64(16)), t1);
-    const __m512i t = _mm512_add_epi64(_mm512_castpd_si512(tk), _mm512_slli_epi64(ki, 47));
-    const __m512d p = _mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(NN_EXP_C0), r),
-                                    _mm512_set1_pd(NN_EXP_C1));
-    const __m512d r2 = _mm512_mul_pd(r, r);
-    __m512d y = _mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(NN_EXP_C2), r), _mm512_set1_pd(1.0));
-    y = _mm512_add_pd(_mm512_mul_pd(p, r2), y);
-    y = _mm512_mul_pd(y, _mm512_castsi512_pd(t)); /* times 2^(k/32) */
-    return _mm512_cvtpd_ps(y);
-}
-
 /* Eight at a time: the float part in 8-lane vectors, which also run on the
  * port that 16-lane ones leave idle. */
 AVX512 void nn_avx512_sigmoid(float *y, const float *z, size_t n) {
     __m512d tab[4];
-    for (int q = 0; q < 4; q++) tab[q] = _mm512_loadu_pd((const double *)nn_exp_tab + 8 * q);
-    const __m256 one = _mm256_set1_ps(1.0f), big = _mm256_set1_ps(88.0f);
-    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    nn_avx512_exp_table(tab);
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 zv = _mm256_loadu_ps(z + i);
-        __m256 e = exp8_neg(zv, tab);
-        /* nn_exp_f's special cases, only where |z| >= 88 or z is NaN (rare) */
-        if (_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(zv, abs_mask), big, _CMP_NLT_UQ))) {
-            float ev[8];
-            _mm256_storeu_ps(ev, e);
-            for (int l = 0; l < 8; l++) {
-                const float x = -z[i + (size_t)l];
-                ev[l] = x > NN_EXP_HI ? INFINITY : ev[l];
-                ev[l] = x < NN_EXP_LO ? 0.0f : ev[l];
-                ev[l] = x != x ? x + x : ev[l];
-            }
-            e = _mm256_loadu_ps(ev);
-        }
-        _mm256_storeu_ps(y + i, _mm256_div_ps(one, _mm256_add_ps(one, e)));
-    }
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, nn_avx512_sigmoid8(_mm256_loadu_ps(z + i), tab));
     for (; i < n; i++) y[i] = 1.0f / (1.0f + nn_exp_f(-z[i])); /* the last n mod 8 */
 }
 
