@@ -297,6 +297,7 @@ static outputs run_path(nn_cpu_path path, int threads, size_t rows, size_t cols)
     snprintf(what, sizeof what, "path %s, %zu x %zu, %d thread%s", nn_cpu_path_name(path), rows,
              cols, threads, threads > 1 ? "s" : "");
     check_dense(be, rows, cols, cols % 13 + 3, what);
+    check_dense(be, rows, cols, 1, what); /* one output: dx is an outer product (k = 1) */
     check_dense_updates(be, rows, cols, cols % 7 + 1, what);
     nn_backend_close(be);
     return o;

@@ -133,11 +133,49 @@ rows_block(float *c, size_t ldc, const int SCATTER, const int NROWS, view a, con
     }
 }
 
+/* Items [lo, hi) of the rows form with k == 1 (an outer product, the
+ * backward pass through a one-unit layer), not scattered: rows_block's
+ * operations (one product each, fma(a, b, 0)), in a loop of one row and one
+ * 16-column chunk at a time; with the usual epilogue of that pass (ReLU's
+ * mask alone, no accumulation) the product and the mask are one masked FMA. */
+AVX512 static void rows_items_k1(float *c, size_t ldc, view a, const float *b, size_t m, size_t n,
+                                 int accumulate, size_t lo, size_t hi, const nn_gemm_epi *ep) {
+    nn_gemm_epi copy;
+    if (ep) copy = *ep;
+    const nn_gemm_epi *e = ep ? &copy : NULL;
+    const int mask_only = e && !e->bias && !e->relu && e->mask && !accumulate;
+    const __m512 zero = _mm512_setzero_ps();
+    const size_t groups = (m + 3) / 4;
+    for (size_t q = lo; q < hi; q++) {
+        const size_t j = q / groups * 16, i0 = q % groups * 4, i1 = i0 + 4 < m ? i0 + 4 : m;
+        const __mmask16 mk = first_lanes(n - j);
+        const __m512 bv = _mm512_maskz_loadu_ps(mk, b + j);
+        for (size_t i = i0; i < i1; i++) {
+            const __m512 av = _mm512_set1_ps(a.p[i * a.rs]);
+            float *cr = c + i * ldc + j;
+            if (mask_only) {
+                const __m512 y = _mm512_maskz_loadu_ps(mk, e->mask + i * ldc + j);
+                const __mmask16 on = _mm512_cmp_ps_mask(y, zero, _CMP_GT_OQ);
+                _mm512_mask_storeu_ps(cr, mk, _mm512_maskz_fmadd_ps(on, av, bv, zero));
+                continue;
+            }
+            __m512 s = _mm512_fmadd_ps(av, bv, zero);
+            if (accumulate) s = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, cr), s);
+            if (e) s = simple16(s, e, ldc, i, j, mk);
+            _mm512_mask_storeu_ps(cr, mk, s);
+        }
+    }
+}
+
 /* Items [lo, hi) of the rows form on c (m, n) (row-major, stride ldc; with
  * scatter: c^T stored as (n, m)). Item q = (16-column chunk q / groups, 4-row group q % groups). */
 AVX512 static void rows_items(float *c, size_t ldc, int scatter, view a, const float *b,
                               size_t ldb, size_t m, size_t n, size_t k, int accumulate, size_t lo,
                               size_t hi, const nn_gemm_epi *e) {
+    if (k == 1 && !scatter) {
+        rows_items_k1(c, ldc, a, b, m, n, accumulate, lo, hi, e);
+        return;
+    }
     const size_t groups = (m + 3) / 4;
     size_t j = lo / groups * 16, i0 = lo % groups * 4; /* item lo; then stepped */
     for (size_t q = lo; q < hi; q++, i0 += 4) {
