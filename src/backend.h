@@ -118,6 +118,10 @@ struct nn_backend_ops {
      * below the number of rows of src (others are invalid input). */
     nn_status (*gather_rows)(nn_backend *be, nn_view dst, nn_view src, nn_view idx, size_t rows,
                              size_t cols, nn_error *err);
+    /* Optional (may be NULL): a hint that gather_rows will soon read rows
+     * idx[0..rows) of src: (?, cols), e.g. the next step's; changes nothing,
+     * never fails. */
+    void (*prefetch_rows)(nn_backend *be, nn_view src, nn_view idx, size_t rows, size_t cols);
     /* One optimizer step on n parameters p with gradients g and state m, v
      * (m: momentum velocity or Adam first moment; v: Adam second moment), in float:
      *   sgd:      p -= lr * g

@@ -82,6 +82,8 @@ nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, fl
  * (uint32) of x_src, t_src (as gather_rows). */
 typedef struct model_gather {
     nn_view idx, x_src, t_src;
+    nn_view next;     /* the next step's idx, when next_rows > 0: each chunk prefetches */
+    size_t next_rows; /* its rows of the next step while it computes */
 } model_gather;
 /* ... with gather not NULL, each chunk first gathers its rows of x and t
  * (they need not be in place before; they are after, when *done). */

@@ -86,6 +86,23 @@ typedef struct rows_job {
     size_t loss_off;  /* offset of the (chunks, 2) loss pairs in m->row_parts */
 } rows_job;
 
+/* Part `part` of `parts` of chunk c's rows of the next step: a prefetch
+ * hint, spread over the chunk's ops so that the misses of the next gather
+ * overlap this step's arithmetic (the rows of a large shuffled set are cache
+ * misses; the same thread takes chunk c again). */
+static void prefetch_next(const rows_job *j, nn_backend *be, size_t c, size_t part,
+                          size_t parts) {
+    const model_gather *g = j->gather;
+    const size_t r0 = c * j->per;
+    if (!g || !be->ops->prefetch_rows || r0 >= g->next_rows) return;
+    const size_t n = g->next_rows - r0 < j->per ? g->next_rows - r0 : j->per;
+    const size_t q = (n + parts - 1) / parts, p0 = part * q;
+    if (p0 >= n) return;
+    const nn_view idx = {g->next.buf, g->next.off + r0 + p0};
+    be->ops->prefetch_rows(be, g->x_src, idx, n - p0 < q ? n - p0 : q, model_inputs(j->m));
+    be->ops->prefetch_rows(be, g->t_src, idx, n - p0 < q ? n - p0 : q, model_outputs(j->m));
+}
+
 /* Chunk c of the step on the one-thread backend be: forward, loss gradient
  * (and loss pair), backward with its weight and bias gradient parts. */
 static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) {
@@ -123,6 +140,7 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) 
         nn_view a = {m->acts, m->a_off[l] + r0 * no};
         TRY(ops->dense_forward(be, m->act[l], z, a, in, (nn_view){m->params, m->w_off[l]},
                                (nn_view){m->params, m->b_off[l]}, n, ni, no, err));
+        prefetch_next(j, be, c, l, 2 * L);
         in = a;
     }
 
@@ -138,6 +156,7 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) 
         TRY(ops->dense_backward_dw(be, (nn_view){m->row_parts, p0 + m->w_off[l]},
                                    (nn_view){m->row_parts, p0 + m->b_off[l]}, x, dz, n, ni, no,
                                    err));
+        prefetch_next(j, be, c, 2 * L - 1 - l, 2 * L);
         if (l == 0) break;
         nn_view da = {m->delta, (dz.off < half ? half : 0) + mine};
         nn_view zp = m->z_kept[l - 1] ? (nn_view){m->acts, m->z_off[l - 1] + r0 * ni} : none;

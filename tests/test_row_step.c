@@ -288,8 +288,8 @@ Test(row_step, run_chunks_reports_the_lowest_failing_chunk) {
     nn_backend_close(be);
 }
 
-/* Rows gathered by the chunks (a shuffled resident batch) train exactly as
- * the same rows gathered before the step. */
+/* Rows gathered by the chunks (a shuffled resident batch, the next step's
+ * rows prefetched) train exactly as the same rows gathered before the step. */
 Test(row_step, chunks_gathering_their_rows_equal_rows_gathered_before) {
     const net_case c = {{16, 64, 64, 1}, 4, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_ADAM, 300};
     const size_t src_rows = 1000, in = 16;
@@ -313,7 +313,8 @@ Test(row_step, chunks_gathering_their_rows_equal_rows_gathered_before) {
         nn_buf *xsb = tu_upload(be, xs, src_rows * in), *tsb = tu_upload(be, ts, src_rows);
         nn_buf *ib = tu_upload(be, idx, c.rows); /* 4-byte elements */
         nn_buf *xb = tu_upload(be, xs, c.rows * in), *tb = tu_upload(be, ts, c.rows);
-        const model_gather g = {{ib, 0}, {xsb, 0}, {tsb, 0}};
+        /* with a next step to prefetch (a hint: the same bits) */
+        const model_gather g = {{ib, 0}, {xsb, 0}, {tsb, 0}, {ib, 7}, c.rows - 7};
         for (int s = 1; s <= STEPS; s++) {
             if (pre) {
                 cr_assert_eq(be->ops->gather_rows(be, (nn_view){xb, 0}, g.x_src, g.idx, c.rows, in,

@@ -163,6 +163,7 @@ const struct nn_backend_ops nn_cpu_ops = {
     .loss_grad = nn_cpu_loss_grad,
     .col_sum = nn_cpu_col_sum,
     .gather_rows = nn_cpu_gather_rows,
+    .prefetch_rows = nn_cpu_prefetch_rows,
     .update = nn_cpu_update,
     .dense_forward = nn_cpu_dense_forward,
     .bias_act = nn_cpu_bias_act,

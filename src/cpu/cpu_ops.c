@@ -624,6 +624,16 @@ nn_status nn_cpu_gather_rows(nn_backend *be, nn_view dst, nn_view src, nn_view i
     return NN_OK;
 }
 
+void nn_cpu_prefetch_rows(nn_backend *be, nn_view src, nn_view idx, size_t rows, size_t cols) {
+    (void)be;
+    const float *s = nn_cpu_ptr(src);
+    const uint32_t *ix = (const uint32_t *)nn_cpu_ptr(idx);
+    for (size_t r = 0; r < rows; r++) {
+        const char *p = (const char *)(s + (size_t)ix[r] * cols);
+        for (size_t b = 0; b < cols * sizeof(float); b += 64) __builtin_prefetch(p + b, 0, 2);
+    }
+}
+
 /* -------------------------------------------------------------- optimizer */
 
 /* One optimizer step on elements [i0, i1) of p, g, m, v (see nn_cpu_update;

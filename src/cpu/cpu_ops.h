@@ -87,6 +87,7 @@ int nn_cpu_small_step_fits(const nn_backend *be, const nn_small_net *net);
 nn_status nn_cpu_small_step(nn_backend *be, const nn_small_net *net, nn_view x, nn_view t,
                             nn_view params, nn_view g, nn_view z, size_t rows, float grad_scale,
                             nn_error *err);
+void nn_cpu_prefetch_rows(nn_backend *be, nn_view src, nn_view idx, size_t rows, size_t cols);
 nn_status nn_cpu_run_chunks(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx, nn_error *err);
 nn_status nn_cpu_loss_grad_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view dz, nn_view db,
                                nn_view z, nn_view y, nn_view t, size_t rows, size_t cols,

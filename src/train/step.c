@@ -44,7 +44,14 @@ static nn_status locate(nn_trainer *tr, batch_ref *b, nn_error *err) {
         b->x = (nn_view){tr->xb, 0};
         b->t = (nn_view){tr->tb, 0};
         b->pending = 1;
-        b->from = (model_gather){{tr->idx, r0 + lo}, {tr->xd, 0}, {tr->td, 0}};
+        b->from = (model_gather){{tr->idx, r0 + lo}, {tr->xd, 0}, {tr->td, 0}, {NULL, 0}, 0};
+        const size_t r1 = r0 + b->n; /* the next step's slice, in this epoch's order */
+        if (s + 1 < tr->steps_per_epoch && r1 < rows) {
+            const size_t n1 = rows - r1 < tr->batch ? rows - r1 : tr->batch;
+            const size_t lo1 = slice_lo(n1, tr->rank, tr->ranks);
+            b->from.next = (nn_view){tr->idx, r1 + lo1};
+            b->from.next_rows = slice_lo(n1, tr->rank + 1, tr->ranks) - lo1;
+        }
         return NN_OK;
     }
     /* In order on the device: a resident batch, or this rank's staged rows
