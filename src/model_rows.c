@@ -4,19 +4,22 @@
  * over the backend's threads: a dozen parallel jobs per step, each a few
  * microseconds for a network like 16-64-64-1 on 256 rows, where moving rows
  * between the cores' caches and waiting at each job's end cost more than the
- * second thread saves. Here the batch is cut into chunks of rows instead, a
- * rule of the batch size alone, and one job (run_chunks) runs each chunk's
- * whole step on one thread: forward, loss gradient, backward, its own part
- * of every weight and bias gradient. A second job sums the parts over the
- * chunks in chunk order and applies the optimizer step, block by block of
- * parameters. A chunk's
- * result never depends on the thread that ran it, so the step is bit-identical
- * for any thread count; it differs from the per-op step only in the order of
- * the gradient sums over rows (chunk by chunk), within float rounding.
+ * second thread saves. Here the batch is cut into chunks of rows instead (a
+ * rule of the batch size alone) and one job (run_chunks) runs each chunk's
+ * whole step on one thread: gather its rows (a shuffled resident batch),
+ * forward, loss gradient, backward, its own part of every weight and bias
+ * gradient, and a prefetch of its rows of the next step. A second job sums
+ * the parts in chunk order and applies the optimizer step, block by block of
+ * parameters. A chunk's result never depends on the thread that ran it, so
+ * the step is bit-identical for any thread count; it differs from the per-op
+ * step only in the order of the gradient sums over rows (chunk by chunk),
+ * within float rounding.
  *
  * Taken for small networks (the per-chunk gradient parts stay in cache) with
- * enough work per row to amortize a chunk, on a backend with run_chunks,
- * when nothing asks for the per-op intermediates (nn_model_keep_preactivations). */
+ * enough work per row to amortize a chunk, and for the networks of the
+ * backend's small_step (one hidden layer kept in registers: each chunk is one
+ * pass over its rows), on a backend with run_chunks, when nothing asks for
+ * the per-op intermediates (nn_model_keep_preactivations). */
 #include "model_impl.h"
 
 /* Chunks: at least ROW_CHUNK_MIN rows each (a multiple of 16), at most
