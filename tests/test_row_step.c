@@ -55,34 +55,65 @@ static void make_batch(const net_case *c, float **x, float **t) {
     }
 }
 
+/* A model of case c on a cpu backend of `threads` threads (a team that
+ * always offers work to every thread) on `path`, with c's batch uploaded. */
+typedef struct rig {
+    nn_backend *be;
+    nn_model *m;
+    float *x, *t;     /* the batch on the host */
+    nn_buf *xb, *tb;  /* and on the backend */
+} rig;
+
+static rig rig_open(const net_case *c, int threads, nn_cpu_path path, int keep_z) {
+    rig r;
+    setenv("NN_CPU_TEAM", "fixed", 1);
+    r.be = tu_open("cpu", threads);
+    nn_cpu_backend_use_path(r.be, path);
+    nn_model_config cfg = {.n_sizes = c->n_sizes, .hidden = c->hidden, .loss = c->loss, .seed = 9};
+    memcpy(cfg.sizes, c->sizes, c->n_sizes * sizeof(size_t));
+    nn_error err;
+    cr_assert_eq(nn_model_create(r.be, &cfg, &r.m, &err), NN_OK, "%s", err.msg);
+    if (keep_z) nn_model_keep_preactivations(r.m, 1);
+    make_batch(c, &r.x, &r.t);
+    r.xb = tu_upload(r.be, r.x, c->rows * c->sizes[0]);
+    r.tb = tu_upload(r.be, r.t, c->rows * c->sizes[c->n_sizes - 1]);
+    cr_assert_eq(model_reserve(r.m, c->rows, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(model_reserve_optimizer(r.m, c->opt, &err), NN_OK, "%s", err.msg);
+    return r;
+}
+
+static void rig_close(rig *r) {
+    free(r->x);
+    free(r->t);
+    r->be->ops->release(r->be, r->xb);
+    r->be->ops->release(r->be, r->tb);
+    nn_model_free(r->m);
+    nn_backend_close(r->be);
+}
+
+/* The model's parameters, downloaded (free them). */
+static float *params_of(const rig *r) {
+    return tu_download(r->be, (nn_view){r->m->params, 0}, r->m->n_params);
+}
+
 /* STEPS steps of case c on a cpu backend of `threads` threads (a team that
  * always offers work to every thread), in row chunks (rows_path) or op by op. */
 static trained train_on(const net_case *c, int threads, int rows_path, nn_cpu_path path) {
-    setenv("NN_CPU_TEAM", "fixed", 1);
-    nn_backend *be = tu_open("cpu", threads);
-    nn_cpu_backend_use_path(be, path);
-    nn_model_config cfg = {.n_sizes = c->n_sizes, .hidden = c->hidden, .loss = c->loss, .seed = 9};
-    memcpy(cfg.sizes, c->sizes, c->n_sizes * sizeof(size_t));
-    nn_model *m = NULL;
+    rig g = rig_open(c, threads, path, 0);
+    nn_backend *be = g.be;
+    nn_model *m = g.m;
     nn_error err;
-    cr_assert_eq(nn_model_create(be, &cfg, &m, &err), NN_OK, "%s", err.msg);
-    float *x, *t;
-    make_batch(c, &x, &t);
-    const size_t out = c->sizes[c->n_sizes - 1];
-    nn_buf *xb = tu_upload(be, x, c->rows * c->sizes[0]), *tb = tu_upload(be, t, c->rows * out);
     nn_buf *acc = tu_upload(be, (float[2]){0.0f, 0.0f}, 2);
-    cr_assert_eq(model_reserve(m, c->rows, &err), NN_OK, "%s", err.msg);
-    cr_assert_eq(model_reserve_optimizer(m, c->opt, &err), NN_OK, "%s", err.msg);
-    const nn_view xv = {xb, 0}, tv = {tb, 0}, av = {acc, 0};
+    const nn_view xv = {g.xb, 0}, tv = {g.tb, 0}, av = {acc, 0};
     const float scale = 1.0f / (float)c->rows;
     trained r = {.n_params = m->n_params, .rows_path = 1};
-    float *initial = tu_download(be, (nn_view){m->params, 0}, m->n_params);
+    float *initial = params_of(&g);
     for (int s = 1; s <= STEPS; s++) {
         const nn_opt_step step = opt_step(c->opt, s);
         int done = 0;
         if (rows_path) {
-            cr_assert_eq(model_train_rows(m, xv, tv, NULL, c->rows, scale, av, &step, &done, &err), NN_OK,
-                         "%s", err.msg);
+            cr_assert_eq(model_train_rows(m, xv, tv, NULL, c->rows, scale, av, &step, &done, &err),
+                         NN_OK, "%s", err.msg);
             r.rows_path &= done;
             if (done) continue;
         }
@@ -96,19 +127,14 @@ static trained train_on(const net_case *c, int threads, int rows_path, nn_cpu_pa
                                          (nn_view){m->opt_v, 0}, m->n_params, &err),
                          NN_OK, "%s", err.msg);
     }
-    r.params = tu_download(be, (nn_view){m->params, 0}, m->n_params);
+    r.params = params_of(&g);
     r.moved = memcmp(initial, r.params, m->n_params * sizeof(float)) != 0;
     free(initial);
     float *l = tu_download(be, av, 2);
     memcpy(r.loss, l, sizeof r.loss);
     free(l);
-    free(x);
-    free(t);
-    be->ops->release(be, xb);
-    be->ops->release(be, tb);
     be->ops->release(be, acc);
-    nn_model_free(m);
-    nn_backend_close(be);
+    rig_close(&g);
     return r;
 }
 
@@ -156,35 +182,20 @@ Test(row_step, mse_sigmoid_sgd_sixteen_chunks) {
 
 /* Networks and batches the row step leaves to the per-op step, unchanged. */
 static void check_declined(const net_case *c, int keep_z) {
-    nn_backend *be = tu_open("cpu", 2);
-    nn_model_config cfg = {.n_sizes = c->n_sizes, .hidden = c->hidden, .loss = c->loss, .seed = 9};
-    memcpy(cfg.sizes, c->sizes, c->n_sizes * sizeof(size_t));
-    nn_model *m = NULL;
+    rig g = rig_open(c, 2, NN_CPU_PATH_AUTO, keep_z);
     nn_error err;
-    cr_assert_eq(nn_model_create(be, &cfg, &m, &err), NN_OK, "%s", err.msg);
-    if (keep_z) nn_model_keep_preactivations(m, 1);
-    float *x, *t;
-    make_batch(c, &x, &t);
-    nn_buf *xb = tu_upload(be, x, c->rows * c->sizes[0]);
-    nn_buf *tb = tu_upload(be, t, c->rows * c->sizes[c->n_sizes - 1]);
-    cr_assert_eq(model_reserve(m, c->rows, &err), NN_OK, "%s", err.msg);
-    float *before = tu_download(be, (nn_view){m->params, 0}, m->n_params);
+    float *before = params_of(&g);
     const nn_opt_step step = opt_step(NN_OPT_SGD, 1);
     int done = 1;
-    cr_assert_eq(model_train_rows(m, (nn_view){xb, 0}, (nn_view){tb, 0}, NULL, c->rows, 0.01f,
-                                  (nn_view){NULL, 0}, &step, &done, &err),
+    cr_assert_eq(model_train_rows(g.m, (nn_view){g.xb, 0}, (nn_view){g.tb, 0}, NULL, c->rows,
+                                  0.01f, (nn_view){NULL, 0}, &step, &done, &err),
                  NN_OK, "%s", err.msg);
     cr_assert_eq(done, 0);
-    float *after = tu_download(be, (nn_view){m->params, 0}, m->n_params);
-    cr_assert_eq(memcmp(before, after, m->n_params * sizeof(float)), 0);
+    float *after = params_of(&g);
+    cr_assert_eq(memcmp(before, after, g.m->n_params * sizeof(float)), 0);
     free(before);
     free(after);
-    free(x);
-    free(t);
-    be->ops->release(be, xb);
-    be->ops->release(be, tb);
-    nn_model_free(m);
-    nn_backend_close(be);
+    rig_close(&g);
 }
 
 Test(row_step, declines_other_small_wide_short_and_kept_layers) {
@@ -232,33 +243,21 @@ Test(row_step, small_networks_of_other_widths) {
  * for them is refused, not answered with stale numbers. */
 Test(row_step, layers_after_a_one_pass_step_are_refused) {
     const net_case c = {{2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_SGD, 64};
-    nn_backend *be = tu_open("cpu", 1);
-    nn_model_config cfg = {.n_sizes = 3, .hidden = NN_ACT_RELU, .loss = NN_LOSS_BCE, .seed = 9};
-    memcpy(cfg.sizes, c.sizes, sizeof c.sizes);
-    nn_model *m = NULL;
+    rig g = rig_open(&c, 1, NN_CPU_PATH_AUTO, 0);
     nn_error err;
-    cr_assert_eq(nn_model_create(be, &cfg, &m, &err), NN_OK, "%s", err.msg);
-    float *x, *t;
-    make_batch(&c, &x, &t);
-    nn_buf *xb = tu_upload(be, x, c.rows * 2), *tb = tu_upload(be, t, c.rows);
-    cr_assert_eq(model_reserve(m, c.rows, &err), NN_OK, "%s", err.msg);
     const nn_opt_step step = opt_step(NN_OPT_SGD, 1);
     int done = 0;
-    cr_assert_eq(model_train_rows(m, (nn_view){xb, 0}, (nn_view){tb, 0}, NULL, c.rows, 0.01f,
-                                  (nn_view){NULL, 0}, &step, &done, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(model_train_rows(g.m, (nn_view){g.xb, 0}, (nn_view){g.tb, 0}, NULL, c.rows,
+                                  0.01f, (nn_view){NULL, 0}, &step, &done, &err),
+                 NN_OK, "%s", err.msg);
     cr_assert_eq(done, 1);
     float a[64 * 8];
-    cr_assert_eq(nn_model_get_layer(m, 0, c.rows, NULL, a, &err), NN_E_INVALID);
+    cr_assert_eq(nn_model_get_layer(g.m, 0, c.rows, NULL, a, &err), NN_E_INVALID);
     cr_assert(strstr(err.msg, "nn_model_keep_preactivations"), "%s", err.msg);
     /* a forward pass writes them again */
-    cr_assert_eq(model_forward(m, (nn_view){xb, 0}, c.rows, &err), NN_OK, "%s", err.msg);
-    cr_assert_eq(nn_model_get_layer(m, 0, c.rows, NULL, a, &err), NN_OK, "%s", err.msg);
-    free(x);
-    free(t);
-    be->ops->release(be, xb);
-    be->ops->release(be, tb);
-    nn_model_free(m);
-    nn_backend_close(be);
+    cr_assert_eq(model_forward(g.m, (nn_view){g.xb, 0}, c.rows, &err), NN_OK, "%s", err.msg);
+    cr_assert_eq(nn_model_get_layer(g.m, 0, c.rows, NULL, a, &err), NN_OK, "%s", err.msg);
+    rig_close(&g);
 }
 
 /* run_chunks: chunks 3 and 5 fail; the error is chunk 3's, after every chunk ran. */
