@@ -187,15 +187,18 @@ struct nn_backend_ops {
      * lowest failing chunk's, after every chunk ran. */
     nn_status (*run_chunks)(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx, nn_error *err);
 
-    /* Optional (may be NULL, then so is small_step): 1 if small_step takes
-     * this network. */
+    /* Optional (may be NULL, then so is small_step): 1 if the step should
+     * run this network through small_step (a backend says so only where the
+     * one pass is faster than its dense ops). */
     int (*small_step_fits)(const nn_backend *be, const nn_small_net *net);
-    /* One pass over x: (rows, in) against t: (rows, 1) for a network that
-     * small_step_fits: z: (rows) = the output logits and g: (n_params, the
+    /* One pass over x: (rows, in) against t: (rows, 1) for a one-hidden-
+     * layer ReLU network of at most 4 inputs and 16 hidden units with a BCE
+     * or MSE output: z: (rows) = the output logits and g: (n_params, the
      * slab's layout) = the gradient of grad_scale times the rows' summed loss
      * (loss_grad's gradient), with params as they are. Sums over rows run in
      * an order fixed by the rows alone (row r into partial sum r mod 16 in row
-     * order, the partials folded in halves), the same bits on every path. */
+     * order, the partials folded in halves), the same bits on every path (but
+     * for the sign of a NaN). */
     nn_status (*small_step)(nn_backend *be, const nn_small_net *net, nn_view x, nn_view t,
                             nn_view params, nn_view g, nn_view z, size_t rows, float grad_scale,
                             nn_error *err);

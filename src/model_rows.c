@@ -135,6 +135,7 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) 
         const nn_view z = {m->acts, m->z_off[L - 1] + r0};
         TRY(ops->small_step(be, j->small, in, t, (nn_view){m->params, 0},
                             (nn_view){m->row_parts, p0}, z, n, j->grad_scale, err));
+        prefetch_next(j, be, c, 0, 1);
         return acc.buf ? ops->loss_sum(be, m->cfg.loss, acc, z, t, n, 1, err) : NN_OK;
     }
     for (size_t l = 0; l < L; l++) {
@@ -218,14 +219,16 @@ nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather
     *done = 0;
     nn_small_net small;
     int is_small;
-    if (!takes(m, &small, &is_small)) return NN_OK;
+    if (rows == 0 || !takes(m, &small, &is_small)) return NN_OK;
     size_t chunks;
     const size_t per = chunk_rows(rows, is_small, &chunks);
     if (chunks < 2 && !is_small) return NN_OK;
     nn_backend *be = m->be;
     const struct nn_backend_ops *ops = be->ops;
     const size_t loss_off = ROW_CHUNKS_MAX * m->n_params;
-    if (!m->row_parts) TRY(ops->alloc(be, loss_off + 2 * ROW_CHUNKS_MAX, &m->row_parts, err));
+    nn_error ignored; /* without room for the parts, the per-op step does without them */
+    if (!m->row_parts && ops->alloc(be, loss_off + 2 * ROW_CHUNKS_MAX, &m->row_parts, &ignored))
+        return NN_OK;
     for (size_t l = 0; l < m->n_layers; l++) m->z_kept[l] = (unsigned char)model_keeps_z(m, l);
     m->layers_stale = is_small; /* small_step keeps only the logits */
     rows_job j = {m, x, t, gather, is_small ? &small : NULL, rows, per, grad_scale,

@@ -1,8 +1,10 @@
-/* test_row_step.c — the training step in row chunks (model_rows.c): the same
- * bits for 1 and 2 threads, the per-op step's result within float rounding
- * (every loss, hidden activation and optimizer), the networks it declines,
- * chunks that gather their own rows, and run_chunks reporting the lowest
- * failing chunk. */
+/* test_row_step.c — the training step in row chunks (model_rows.c) and the
+ * one-pass step of small networks (small_step): the same bits for 1 and 2
+ * threads, the per-op step's result within float rounding (every loss,
+ * hidden activation and optimizer), small_step's portable and AVX-512
+ * versions bit for bit (special values included), the networks declined,
+ * chunks that gather and prefetch their own rows, nn_train taking the step on
+ * shuffled mini-batches, and run_chunks reporting the lowest failing chunk. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -213,19 +215,13 @@ Test(row_step, declines_other_small_wide_short_and_kept_layers) {
     check_declined(&(net_case){{2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_SGD, 800}, 1);
 }
 
-/* One-hidden-layer ReLU networks take small_step (one pass over the rows):
- * the checks of check_case, and the portable C path gives the AVX-512 path's
- * bits. Hidden widths below, at and between the kernel's 8 and 16, 1-4
- * inputs, rows that end mid-vector, one chunk or several. */
+/* One-hidden-layer ReLU networks take small_step (one pass over the rows) on
+ * the AVX-512 path (elsewhere the per-op step is faster and runs instead):
+ * the checks of check_case. */
 static void check_small(const net_case *c) {
+    if (!nn_cpu_path_supported(NN_CPU_PATH_AVX512))
+        cr_skip_test("no AVX-512 here: small networks take the per-op step");
     check_case(c);
-    trained portable = train_on(c, 1, 1, NN_CPU_PATH_C), best = train_on(c, 2, 1, NN_CPU_PATH_AUTO);
-    cr_assert(portable.rows_path && best.rows_path);
-    cr_assert_eq(memcmp(portable.params, best.params, best.n_params * sizeof(float)), 0,
-                 "the C and the best path differ");
-    cr_assert_eq(memcmp(portable.loss, best.loss, sizeof best.loss), 0);
-    free(portable.params);
-    free(best.params);
 }
 
 Test(row_step, small_tutorial_network_full_batch) {
@@ -235,13 +231,94 @@ Test(row_step, small_tutorial_network_full_batch) {
 Test(row_step, small_networks_of_other_widths) {
     check_small(&(net_case){{1, 5, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_MOMENTUM, 300});
     check_small(&(net_case){{3, 12, 1}, 3, NN_ACT_RELU, NN_LOSS_MSE, NN_OPT_ADAM, 1000});
-    check_small(&(net_case){{4, 16, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_ADAM, 2000});
     check_small(&(net_case){{2, 9, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_SGD, 37});
+}
+
+Test(row_step, small_networks_in_several_chunks) {
+    /* chunks of 1024 rows: 2 and 5 of them, the last one shorter */
+    check_small(&(net_case){{4, 16, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_ADAM, 2000});
+    check_small(&(net_case){{2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_MSE, NN_OPT_SGD, 4500});
+}
+
+/* A value for the op test: ordinary numbers, and now and then -0, +-inf,
+ * NaN, a huge or tiny one (the sigmoid's special cases at |z| >= 88). */
+static float odd_value(uint64_t *s) {
+    *s = *s * 6364136223846793005u + 1442695040888963407u;
+    const uint32_t r = (uint32_t)(*s >> 33);
+    switch (r % 23) {
+    case 0: return -0.0f;
+    case 1: return INFINITY;
+    case 2: return -INFINITY;
+    case 3: return NAN;
+    case 4: return 1e30f;
+    case 5: return -95.0f;
+    case 6: return 1e-40f;
+    default: return (float)((int)(r % 20001) - 10000) / 2500.0f;
+    }
+}
+
+/* 1 if a and b have the same bits, or are both NaN (a NaN's sign depends on
+ * which operand the instruction took it from). */
+static int same_bits(const float *a, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float)) != 0 && !(isnan(a[i]) && isnan(b[i]))) return 0;
+    return 1;
+}
+
+/* small_step itself: the portable reference and the AVX-512 version give the
+ * same bits (NaN signs aside), for 1-4 inputs, 1-16 hidden units, BCE and
+ * MSE, 1-70 rows (rows that end mid-vector), with special values. */
+Test(row_step, small_step_paths_give_the_same_bits) {
+    if (!nn_cpu_path_supported(NN_CPU_PATH_AVX512)) cr_skip_test("no AVX-512 here");
+    nn_backend *be = tu_open("cpu", 1);
+    uint64_t seed = 7;
+    for (int round = 0; round < 400; round++) {
+        const size_t in = 1 + round % 4, hid = 1 + (round / 4) % 16, rows = 1 + (round * 7) % 70;
+        const nn_loss loss = round % 3 ? NN_LOSS_BCE : NN_LOSS_MSE;
+        const size_t np = in * hid + hid + hid + 1;
+        const nn_small_net net = {in, hid, NN_ACT_RELU, loss, 0, in * hid, in * hid + hid,
+                                  in * hid + 2 * hid};
+        float *x = malloc(rows * in * sizeof(float)), *t = malloc(rows * sizeof(float));
+        float *p = malloc(np * sizeof(float));
+        cr_assert(x && t && p);
+        const int odd = round % 5 == 0; /* every fifth round: special values */
+        for (size_t i = 0; i < rows * in; i++)
+            x[i] = odd ? odd_value(&seed) : (float)(round % 7) * 0.3f - 1.0f + 0.01f * (float)i;
+        for (size_t i = 0; i < rows; i++) t[i] = (float)((i * 3 + round) % 2);
+        for (size_t i = 0; i < np; i++)
+            p[i] = odd && i % 5 == 0 ? odd_value(&seed) : (float)((int)(i * 37 % 17) - 8) * 0.11f;
+        nn_buf *xb = tu_upload(be, x, rows * in), *tb = tu_upload(be, t, rows);
+        nn_buf *pb = tu_upload(be, p, np), *gb[2], *zb[2];
+        float *g[2], *z[2];
+        for (int q = 0; q < 2; q++) {
+            nn_cpu_backend_use_path(be, q ? NN_CPU_PATH_AVX512 : NN_CPU_PATH_C);
+            gb[q] = tu_upload(be, p, np); /* overwritten */
+            zb[q] = tu_upload(be, t, rows);
+            nn_error err;
+            cr_assert_eq(be->ops->small_step(be, &net, (nn_view){xb, 0}, (nn_view){tb, 0},
+                                             (nn_view){pb, 0}, (nn_view){gb[q], 0},
+                                             (nn_view){zb[q], 0}, rows, 0.25f, &err),
+                         NN_OK, "%s", err.msg);
+            g[q] = tu_download(be, (nn_view){gb[q], 0}, np);
+            z[q] = tu_download(be, (nn_view){zb[q], 0}, rows);
+        }
+        cr_assert(same_bits(z[0], z[1], rows), "round %d: logits differ", round);
+        cr_assert(same_bits(g[0], g[1], np), "round %d (%zu-%zu-1, %zu rows): gradients differ",
+                  round, in, hid, rows);
+        for (int q = 0; q < 2; q++) {
+            free(g[q]), free(z[q]);
+            be->ops->release(be, gb[q]), be->ops->release(be, zb[q]);
+        }
+        be->ops->release(be, xb), be->ops->release(be, tb), be->ops->release(be, pb);
+        free(x), free(t), free(p);
+    }
+    nn_backend_close(be);
 }
 
 /* After a one-pass step the hidden layers' values were never written: asking
  * for them is refused, not answered with stale numbers. */
 Test(row_step, layers_after_a_one_pass_step_are_refused) {
+    if (!nn_cpu_path_supported(NN_CPU_PATH_AVX512)) cr_skip_test("no AVX-512 here");
     const net_case c = {{2, 8, 1}, 3, NN_ACT_RELU, NN_LOSS_BCE, NN_OPT_SGD, 64};
     rig g = rig_open(&c, 1, NN_CPU_PATH_AUTO, 0);
     nn_error err;
@@ -341,4 +418,63 @@ Test(row_step, chunks_gathering_their_rows_equal_rows_gathered_before) {
     free(xs);
     free(ts);
     free(idx);
+}
+
+/* Through nn_train: a shuffled resident teacher set with a short last batch
+ * (2400 rows in batches of 350) and 16-64-64-1 (small: circles and 2-8-1)
+ * runs the row-chunk step: the
+ * same bits on 1 and 2 threads, and bits of its own (chunk-wise sums), within
+ * float rounding of the per-op step's (the model asked to keep its layers). */
+static float *train_shuffled(int small, int threads, int per_op, size_t *n_params) {
+    nn_data_spec spec = nn_data_spec_default(small ? NN_DATA_CIRCLES : NN_DATA_TEACHER);
+    if (!small) spec.samples = 3000, spec.features = 16, spec.classes = 2, spec.seed = 5;
+    nn_dataset tr, te;
+    tu_split_standardized(spec, 0.2, &tr, &te);
+    setenv("NN_CPU_TEAM", "fixed", 1);
+    nn_backend *be = tu_open("cpu", threads);
+    nn_model_config cfg = {.n_sizes = small ? 3 : 4, .sizes = {16, 64, 64, 1},
+                           .hidden = NN_ACT_RELU, .loss = NN_LOSS_BCE, .seed = 3};
+    if (small) cfg.sizes[0] = 2, cfg.sizes[1] = 8, cfg.sizes[2] = 1;
+    nn_model *m = NULL;
+    nn_error err;
+    cr_assert_eq(nn_model_create(be, &cfg, &m, &err), NN_OK, "%s", err.msg);
+    if (per_op) nn_model_keep_preactivations(m, 1);
+    nn_train_config tc = nn_train_config_default();
+    tc.epochs = 3, tc.batch = small ? 300 : 350, tc.optimizer = NN_OPT_ADAM, tc.lr = 0.01;
+    tc.log_every = 1;
+    nn_source src = nn_source_from_dataset(&tr);
+    nn_train_result res;
+    cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
+    *n_params = nn_model_param_count(m);
+    float *p = malloc(*n_params * sizeof(float));
+    cr_assert_eq(nn_model_get_params(m, p, *n_params, &err), NN_OK, "%s", err.msg);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+    return p;
+}
+
+static void check_shuffled(int small) {
+    size_t n;
+    float *one = train_shuffled(small, 1, 0, &n), *two = train_shuffled(small, 2, 0, &n);
+    float *per_op = train_shuffled(small, 2, 1, &n);
+    cr_assert_eq(memcmp(one, two, n * sizeof(float)), 0, "1 and 2 threads differ");
+    double worst = 0.0, scale = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs((double)one[i] - (double)per_op[i]));
+        scale = fmax(scale, fabs((double)per_op[i]));
+    }
+    cr_assert_gt(worst, 0.0, "the per-op step's bits exactly: the row-chunk step did not run");
+    cr_assert_lt(worst, 1e-4 * scale, "row step vs per-op step after 21 steps: %g (params to %g)",
+                 worst, scale);
+    free(one), free(two), free(per_op);
+}
+
+Test(row_step, nn_train_takes_the_row_step_on_shuffled_batches) { check_shuffled(0); }
+
+/* The same for the tutorial's network in batches of 300 (800 rows: the last
+ * one 200): each batch in one pass of small_step, its rows gathered there. */
+Test(row_step, nn_train_takes_the_one_pass_step_on_shuffled_batches) {
+    if (!nn_cpu_path_supported(NN_CPU_PATH_AVX512)) cr_skip_test("no AVX-512 here");
+    check_shuffled(1);
 }

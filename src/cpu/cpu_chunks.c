@@ -3,6 +3,7 @@
  * per thread (own GEMM workspace, a team of one), made on first use and kept
  * with the backend. CPU buffers are host memory, so a copy works on the
  * backend's buffers as they are. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "cpu/cpu_ops.h"
@@ -87,7 +88,8 @@ nn_status nn_cpu_run_chunks(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx,
         s->st[i].path = cs->path; /* the backend's path, also after nn_cpu_backend_use_path */
     }
     chunks_job j = {s, fn, ctx};
-    nn_team_run(cs->team, n, run_one, &j, n);
+    /* the team tells job kinds apart by (run_one, n, size): fn in the size */
+    nn_team_run(cs->team, n, run_one, &j, n ^ (size_t)(uintptr_t)fn);
     int first = -1;
     for (int i = 0; i < s->n; i++)
         if (s->failed[i] != SIZE_MAX && (first < 0 || s->failed[i] < s->failed[first])) first = i;

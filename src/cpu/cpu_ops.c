@@ -628,9 +628,10 @@ void nn_cpu_prefetch_rows(nn_backend *be, nn_view src, nn_view idx, size_t rows,
     (void)be;
     const float *s = nn_cpu_ptr(src);
     const uint32_t *ix = (const uint32_t *)nn_cpu_ptr(idx);
-    for (size_t r = 0; r < rows; r++) {
-        const char *p = (const char *)(s + (size_t)ix[r] * cols);
-        for (size_t b = 0; b < cols * sizeof(float); b += 64) __builtin_prefetch(p + b, 0, 2);
+    for (size_t r = 0; r < rows; r++) { /* every 64-byte line the row touches */
+        const uintptr_t a = (uintptr_t)(s + (size_t)ix[r] * cols), end = a + cols * sizeof(float);
+        for (uintptr_t p = a & ~(uintptr_t)63; p < end; p += 64)
+            __builtin_prefetch((const void *)p, 0, 2);
     }
 }
 

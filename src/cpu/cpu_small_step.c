@@ -12,10 +12,13 @@
  * partial sums each). Lane l sums rows l, l + 16, l + 32, ... in row order;
  * the 16 partial sums are folded in halves at the end (as col_sum folds).
  *
- * Two versions compute the same bits: small_c (portable C, the reference,
- * every path) and small_avx512 (the AVX-512 path), with the same operations
- * in the same order (an FMA where the reference calls fmaf, the sigmoid of
- * cpu_exp.h). Hidden widths below 8 or between 8 and 16 are padded with units
+ * Two versions compute the same bits (NaN signs aside): small_c (portable C,
+ * the reference, which the op runs on the other paths) and small_avx512, with
+ * the same operations in the same order (an FMA where the reference calls
+ * fmaf, the sigmoid of cpu_exp.h). The training step uses the op on the
+ * AVX-512 path only (small_step_fits): elsewhere fmaf is a library call and
+ * the dense ops are faster, so there a run of such a network keeps the per-op
+ * step's sums, and its bits differ from an AVX-512 machine's within rounding. Hidden widths below 8 or between 8 and 16 are padded with units
  * whose weights are 0 (their output and gradients are 0 and are dropped). */
 #include <math.h>
 #include <string.h>
@@ -216,16 +219,22 @@ AVX512 static void small_avx512(small_args *a) {
 }
 #endif
 
-int nn_cpu_small_step_fits(const nn_backend *be, const nn_small_net *net) {
-    (void)be;
+/* 1 if small_step computes this network. */
+static int small_net_ok(const nn_small_net *net) {
     return net->in >= 1 && net->in <= MAX_IN && net->hidden >= 1 && net->hidden <= MAX_HIDDEN &&
            net->act == NN_ACT_RELU && (net->loss == NN_LOSS_BCE || net->loss == NN_LOSS_MSE);
+}
+
+/* Only on the AVX-512 path: the reference's fmaf is a library call where the
+ * baseline has no FMA, and the pass is then slower than the dense ops. */
+int nn_cpu_small_step_fits(const nn_backend *be, const nn_small_net *net) {
+    return NN_GEMM_HAVE_AVX512 && nn_cpu_path_of(be) == NN_CPU_PATH_AVX512 && small_net_ok(net);
 }
 
 nn_status nn_cpu_small_step(nn_backend *be, const nn_small_net *net, nn_view x, nn_view t,
                             nn_view params, nn_view g, nn_view z, size_t rows, float grad_scale,
                             nn_error *err) {
-    if (!nn_cpu_small_step_fits(be, net))
+    if (!small_net_ok(net))
         return nn_error_set(err, NN_E_INVALID, "small_step: a network it does not take");
     static const small_args blank;
     small_args a = blank;
