@@ -211,12 +211,6 @@ static nn_view aview(const nn_model *m, size_t l) { return (nn_view){m->acts, m-
 nn_view model_output(const nn_model *m) { return aview(m, m->n_layers - 1); }
 nn_view model_logits(const nn_model *m) { return zview(m, m->n_layers - 1); }
 
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        nn_status st_ = (call);                                                                    \
-        if (st_ != NN_OK) return st_;                                                              \
-    } while (0)
-
 /* Forward pass: per layer one fused op when the backend has it, else
  * matmul then bias and activation (fused or not). */
 nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err) {

@@ -4,6 +4,13 @@
 
 #include "backend.h"
 
+/* Return the status of `call` from the enclosing function if it failed. */
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        nn_status st_ = (call);                                                                    \
+        if (st_ != NN_OK) return st_;                                                              \
+    } while (0)
+
 struct nn_model {
     nn_backend *be;
     nn_model_config cfg;

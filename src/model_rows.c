@@ -35,12 +35,6 @@
 #define ROW_MAX_PARAMS ((size_t)1 << 16)
 #define ROW_MIN_MACS 1024
 
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        nn_status st_ = (call);                                                                    \
-        if (st_ != NN_OK) return st_;                                                              \
-    } while (0)
-
 /* Rows per chunk for a batch of `rows` (small: for small_step); the chunk
  * count into *chunks. */
 static size_t chunk_rows(size_t rows, int small, size_t *chunks) {

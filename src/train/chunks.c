@@ -6,12 +6,6 @@
 
 #include "train/train_internal.h"
 
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        nn_status st_ = (call);                                                                    \
-        if (st_ != NN_OK) return st_;                                                              \
-    } while (0)
-
 void trainer_join_worker(nn_trainer *tr) {
     if (!tr->worker_running) return;
     pthread_join(tr->worker, NULL);

@@ -7,12 +7,6 @@
 
 #include "train/train_internal.h"
 
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        nn_status st_ = (call);                                                                    \
-        if (st_ != NN_OK) return st_;                                                              \
-    } while (0)
-
 void nn_train_state_free(nn_train_state *s) {
     if (!s) return;
     free(s->params);

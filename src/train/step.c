@@ -11,12 +11,6 @@
 
 #include "train/train_internal.h"
 
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        nn_status st_ = (call);                                                                    \
-        if (st_ != NN_OK) return st_;                                                              \
-    } while (0)
-
 /* Where the next step's rows are. */
 typedef struct batch_ref {
     uint64_t chunk;

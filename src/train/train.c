@@ -3,20 +3,15 @@
 
 #include "nn.h"
 
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        nn_status st_ = (call);                                                                    \
-        if (st_ != NN_OK) return st_;                                                              \
-    } while (0)
-
 nn_status nn_train(nn_model *m, const nn_source *src, const nn_train_config *cfg,
                    nn_train_result *res, nn_error *err) {
     nn_train_result local;
     if (!res) res = &local;
     memset(res, 0, sizeof *res);
     nn_trainer *tr;
-    TRY(nn_trainer_create(m, src, cfg, &tr, err));
-    nn_status st = nn_trainer_run(tr, err);
+    nn_status st = nn_trainer_create(m, src, cfg, &tr, err);
+    if (st != NN_OK) return st;
+    st = nn_trainer_run(tr, err);
     nn_trainer_result(tr, res);
     nn_trainer_free(tr);
     return st;

@@ -7,12 +7,6 @@
 
 #include "train/train_internal.h"
 
-#define TRY(call)                                                                                  \
-    do {                                                                                           \
-        nn_status st_ = (call);                                                                    \
-        if (st_ != NN_OK) return st_;                                                              \
-    } while (0)
-
 /* The config, and the model against the data (errors name the field). */
 static nn_status validate(const nn_model *m, const nn_source *src, const nn_train_config *cfg,
                           nn_error *err) {
