@@ -82,7 +82,8 @@ static void prepare_update(nn_trainer *tr) {
 
 /* Forward, loss sums and backward on this rank's slice (no collectives).
  * With one rank the backend may apply the update during the backward pass,
- * or the whole step runs in row chunks (model_train_rows): *updated = 1. */
+ * or the whole step runs in row chunks (model_train_rows): *updated = 1.
+ * The update is tr->opt, prepared by nn_trainer_step. */
 static nn_status compute(nn_trainer *tr, batch_ref *b, int with_loss, int *updated,
                          nn_error *err) {
     nn_model *m = tr->m;
@@ -91,7 +92,6 @@ static nn_status compute(nn_trainer *tr, batch_ref *b, int with_loss, int *updat
     if (with_loss && tr->epoch_step == 0)
         TRY(be->ops->fill(be, (nn_view){m->loss_acc, 0}, 0.0f, 2, err));
     if (tr->ranks == 1 && !tr->cfg.step_loss) {
-        prepare_update(tr);
         TRY(model_train_rows(m, b->x, b->t, b->pending ? &b->from : NULL, b->local,
                              1.0f / (float)b->n, (nn_view){with_loss ? m->loss_acc : NULL, 0},
                              &tr->opt, updated, err));
@@ -106,7 +106,6 @@ static nn_status compute(nn_trainer *tr, batch_ref *b, int with_loss, int *updat
     }
     /* the epoch's loss sum is added in the loss gradient's pass */
     const nn_view acc = {with_loss ? m->loss_acc : NULL, 0};
-    if (tr->ranks == 1) prepare_update(tr);
     return model_backward_loss(m, b->x, b->t, b->local, 1.0f / (float)b->n, acc,
                                tr->ranks > 1 ? grad_sync_layer : NULL, tr,
                                tr->ranks == 1 ? &tr->opt : NULL, updated, err);
@@ -124,11 +123,10 @@ static nn_status read_step_loss(nn_trainer *tr, const batch_ref *b, nn_status st
     return st != NN_OK ? st : s;
 }
 
-/* Count the step and apply its update, unless the backward pass did (updated). */
+/* Count the step and apply its update (tr->opt), unless the backward pass did (updated). */
 static nn_status apply_update(nn_trainer *tr, int updated, nn_error *err) {
     nn_model *m = tr->m;
     nn_backend *be = m->be;
-    prepare_update(tr);
     tr->step++;
     if (updated) return NN_OK;
     return be->ops->update(be, &tr->opt, (nn_view){m->params, 0}, (nn_view){m->grads, 0},
@@ -191,6 +189,7 @@ nn_status nn_trainer_step(nn_trainer *tr, nn_error *err) {
     memset(&b, 0, sizeof b);
     b.n = 1;
     if (parallel) grad_sync_begin(tr);
+    prepare_update(tr); /* for an update fused into the backward pass, or apply_update */
     int updated = 0;
     nn_status st = locate(tr, &b, err);
     if (st == NN_OK) st = compute(tr, &b, with_loss, &updated, err);
