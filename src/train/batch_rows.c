@@ -1,8 +1,8 @@
 /* batch_rows.c — which rows of the source the next step takes (for checking
- * a step against a recomputation on the host; nn_tools.h section 4). The same
- * plan as locate() in step.c and select_rows() in stage.c: batch k of a chunk
- * is rows [k*batch, k*batch + n) of the chunk's shuffle (or of the chunk in
- * order when a batch covers it). */
+ * a step against a recomputation on the host; nn_tools.h section 4). The
+ * batch is trainer_batch_at's, as for locate() in step.c, and the shuffle
+ * select_rows()'s in stage.c: batch k of a chunk is rows [k*batch, k*batch + n)
+ * of the chunk's shuffle (or of the chunk in order when a batch covers it). */
 #include <stdlib.h>
 
 #include "nn_tools.h"
@@ -12,18 +12,15 @@ nn_status nn_trainer_batch_rows(const nn_trainer *tr, uint64_t *rows, size_t cap
                                 nn_error *err) {
     if (nn_trainer_finished(tr))
         return nn_error_set(err, NN_E_INVALID, "training is finished (%d epochs)", tr->cfg.epochs);
-    const uint64_t s = tr->epoch_step;
-    const uint64_t chunk = tr->resident ? 0 : s / tr->steps_per_chunk;
-    const uint64_t k = tr->resident ? s : s % tr->steps_per_chunk; /* batch within the chunk */
-    const size_t chunk_rows = trainer_chunk_size(tr, chunk);
-    const size_t r0 = (size_t)k * tr->batch;
-    const size_t n = chunk_rows - r0 < tr->batch ? chunk_rows - r0 : tr->batch;
+    const batch_pos p = trainer_batch_at(tr, tr->epoch_step);
+    const uint64_t chunk = p.chunk;
+    const size_t chunk_rows = p.chunk_rows, r0 = p.r0, n = p.n;
     if (n > cap)
         return nn_error_set(err, NN_E_INVALID, "the next batch has %zu rows, room for %zu", n,
                             cap);
-    /* a resident chunk is shuffled when a batch is smaller than it; a streamed
-     * chunk when a batch is smaller than that chunk's rows */
-    const int shuffle = tr->resident ? tr->shuffle : tr->batch < chunk_rows;
+    /* a chunk is shuffled when a batch is smaller than it (a resident chunk
+     * has tr->chunk_rows rows: then this is tr->shuffle) */
+    const int shuffle = tr->batch < chunk_rows;
     uint32_t *perm = NULL; /* (chunk_rows) the chunk's shuffle */
     if (shuffle) {
         perm = malloc(chunk_rows * sizeof *perm);

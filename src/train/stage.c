@@ -70,7 +70,7 @@ static size_t select_rows(const stage *s, size_t rows) {
     if (shuffle) trainer_chunk_perm(tr, s->epoch, s->chunk, s->perm, rows);
     size_t held = 0;
     for (size_t r0 = 0; r0 < rows; r0 += tr->batch) {
-        size_t n = rows - r0 < tr->batch ? rows - r0 : tr->batch;
+        size_t n = batch_len(rows, r0, tr->batch);
         size_t lo = slice_lo(n, tr->rank, tr->ranks), hi = slice_lo(n, tr->rank + 1, tr->ranks);
         for (size_t j = lo; j < hi; j++) s->rows_of[held++] = shuffle ? s->perm[r0 + j] : r0 + j;
     }

@@ -91,8 +91,7 @@ nn_status nn_trainer_set_state(nn_trainer *tr, const nn_train_state *s, nn_error
     tr->samples_seen = s->samples_seen;
     tr->epochs_run = s->epoch;
     if (s->epoch < tr->cfg.epochs) {
-        uint64_t chunk = tr->resident ? 0 : s->epoch_step / tr->steps_per_chunk;
-        TRY(trainer_load_chunk(tr, s->epoch, chunk, err));
+        TRY(trainer_load_chunk(tr, s->epoch, trainer_batch_at(tr, s->epoch_step).chunk, err));
     }
     return NN_OK;
 }

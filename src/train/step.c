@@ -26,12 +26,11 @@ typedef struct batch_ref {
 static nn_status locate(nn_trainer *tr, batch_ref *b, nn_error *err) {
     const size_t f = tr->src->features, o = model_outputs(tr->m);
     const uint64_t s = tr->epoch_step;
-    b->chunk = tr->resident ? 0 : s / tr->steps_per_chunk;
-    const uint64_t k = tr->resident ? s : s % tr->steps_per_chunk; /* batch within the chunk */
+    const batch_pos p = trainer_batch_at(tr, s);
+    const size_t rows = p.chunk_rows, r0 = p.r0;
+    b->chunk = p.chunk;
+    b->n = p.n;
     TRY(trainer_load_chunk(tr, tr->epoch, b->chunk, err));
-    const size_t rows = trainer_chunk_size(tr, b->chunk);
-    const size_t r0 = (size_t)k * tr->batch;
-    b->n = rows - r0 < tr->batch ? rows - r0 : tr->batch;
     const size_t lo = slice_lo(b->n, tr->rank, tr->ranks);
     b->local = slice_lo(b->n, tr->rank + 1, tr->ranks) - lo;
     if (tr->resident && tr->shuffle) { /* the slice comes from the shuffled order (gather) */
@@ -41,7 +40,7 @@ static nn_status locate(nn_trainer *tr, batch_ref *b, nn_error *err) {
         b->from = (model_gather){{tr->idx, r0 + lo}, {tr->xd, 0}, {tr->td, 0}, {NULL, 0}, 0};
         const size_t r1 = r0 + b->n; /* the next step's slice, in this epoch's order */
         if (s + 1 < tr->steps_per_epoch && r1 < rows) {
-            const size_t n1 = rows - r1 < tr->batch ? rows - r1 : tr->batch;
+            const size_t n1 = batch_len(rows, r1, tr->batch);
             const size_t lo1 = slice_lo(n1, tr->rank, tr->ranks);
             b->from.next = (nn_view){tr->idx, r1 + lo1};
             b->from.next_rows = slice_lo(n1, tr->rank + 1, tr->ranks) - lo1;
@@ -51,8 +50,8 @@ static nn_status locate(nn_trainer *tr, batch_ref *b, nn_error *err) {
     /* In order on the device: a resident batch, or this rank's staged rows
      * (full batches before this one each gave it the slice of a full batch). */
     size_t at = tr->resident ? r0 + lo
-                             : (size_t)k * (slice_lo(tr->batch, tr->rank + 1, tr->ranks) -
-                                            slice_lo(tr->batch, tr->rank, tr->ranks));
+                             : (size_t)p.k * (slice_lo(tr->batch, tr->rank + 1, tr->ranks) -
+                                              slice_lo(tr->batch, tr->rank, tr->ranks));
     b->x = (nn_view){tr->xd, at * f};
     b->t = (nn_view){tr->td, at * o};
     return NN_OK;

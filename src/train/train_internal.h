@@ -27,6 +27,11 @@ typedef struct stage {
     nn_error err;
 } stage;
 
+/* Rows of the batch that starts at row r0 of a chunk of `rows` rows. */
+static inline size_t batch_len(size_t rows, size_t r0, size_t batch) {
+    return rows - r0 < batch ? rows - r0 : batch;
+}
+
 /* Rows of a batch of n rows that rank r of p takes: [lo, hi). */
 static inline size_t slice_lo(size_t n, int r, int p) {
     return (size_t)((uint64_t)n * (uint64_t)r / (uint64_t)p); /* n < 2^33, r < 2^30 */
@@ -100,6 +105,22 @@ void trainer_chunk_perm(const struct nn_trainer *tr, int epoch, uint64_t chunk, 
                         size_t rows);
 /* Rows of chunk `chunk` (the last one may be short). */
 size_t trainer_chunk_size(const struct nn_trainer *tr, uint64_t chunk);
+
+/* Where step `epoch_step` of an epoch takes its batch: batch k of chunk
+ * `chunk` (of chunk_rows rows), rows [r0, r0 + n) of the chunk's order. */
+typedef struct batch_pos {
+    uint64_t chunk, k;
+    size_t chunk_rows, r0, n;
+} batch_pos;
+static inline batch_pos trainer_batch_at(const struct nn_trainer *tr, uint64_t epoch_step) {
+    batch_pos p;
+    p.chunk = tr->resident ? 0 : epoch_step / tr->steps_per_chunk;
+    p.k = tr->resident ? epoch_step : epoch_step % tr->steps_per_chunk;
+    p.chunk_rows = trainer_chunk_size(tr, p.chunk);
+    p.r0 = (size_t)p.k * tr->batch;
+    p.n = batch_len(p.chunk_rows, p.r0, tr->batch);
+    return p;
+}
 
 /* 1 if epoch `epoch` computes its loss (logging epochs and the last one). */
 static inline int trainer_logs_loss(const struct nn_trainer *tr, int epoch) {
