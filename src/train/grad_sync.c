@@ -8,10 +8,15 @@
 
 #include "train/train_internal.h"
 
+/* Floats of layer l's gradients (W_l then b_l, contiguous). */
+static size_t layer_count(const nn_model *m, size_t l) {
+    return m->b_off[l] + model_width(m, l + 1) - m->w_off[l];
+}
+
 /* Host pointer to the gradients of layer l, staging them if needed. */
 static nn_status layer_grads(struct nn_trainer *tr, size_t l, float **out, nn_error *err) {
     nn_model *m = tr->m;
-    const size_t off = m->w_off[l], count = m->b_off[l] + model_width(m, l + 1) - off;
+    const size_t off = m->w_off[l];
     nn_backend *be = m->be;
     float *host = be->ops->host_ptr ? be->ops->host_ptr(be, (nn_view){m->grads, off}) : NULL;
     if (host) {
@@ -19,11 +24,7 @@ static nn_status layer_grads(struct nn_trainer *tr, size_t l, float **out, nn_er
         return NN_OK;
     }
     *out = tr->grad_host + off;
-    return be->ops->read(be, (nn_view){m->grads, off}, *out, count, err);
-}
-
-static size_t layer_count(const nn_model *m, size_t l) {
-    return m->b_off[l] + model_width(m, l + 1) - m->w_off[l];
+    return be->ops->read(be, (nn_view){m->grads, off}, *out, layer_count(m, l), err);
 }
 
 void grad_sync_begin(struct nn_trainer *tr) {
@@ -54,7 +55,7 @@ nn_status grad_sync_finish(struct nn_trainer *tr, nn_status local, nn_error *err
      * join them with whatever the buffers hold (the step is discarded). */
     for (size_t l = m->n_layers; l-- > 0;) {
         if (tr->started[l]) continue;
-        float *g = tr->grad_host + m->w_off[l];
+        float *g; /* set by layer_grads even when it fails */
         nn_status s = layer_grads(tr, l, &g, SINK);
         if (s != NN_OK && st == NN_OK) st = s;
         s = c->ops->start_allreduce_f32(c, g, layer_count(m, l), &tr->req[l], SINK);
