@@ -110,16 +110,25 @@ static nn_status compute(nn_trainer *tr, batch_ref *b, int with_loss, int *updat
                                tr->ranks == 1 ? &tr->opt : NULL, updated, err);
 }
 
-/* The step's mean batch loss (summed over the ranks). Collective with ranks. */
-static nn_status read_step_loss(nn_trainer *tr, const batch_ref *b, nn_status st, nn_error *err) {
+/* The compensated loss pair in buf (2), read when st is NN_OK (else zeros),
+ * summed over the ranks into *sum; returns st, or the read's or the sum's
+ * failure. Collective with ranks: every rank calls it whatever st. */
+static nn_status read_loss_sum(nn_trainer *tr, nn_buf *buf, nn_status st, double *sum,
+                               nn_error *err) {
     float acc[2] = {0.0f, 0.0f};
     nn_backend *be = tr->m->be;
-    if (st == NN_OK) st = be->ops->read(be, (nn_view){tr->step_acc, 0}, acc, 2, err);
-    double sum;
+    if (st == NN_OK) st = be->ops->read(be, (nn_view){buf, 0}, acc, 2, err);
     nn_error ignored;
-    nn_status s = trainer_sum_loss(tr, acc, &sum, st == NN_OK ? err : &ignored);
-    tr->step_loss = sum / (double)b->n;
+    nn_status s = trainer_sum_loss(tr, acc, sum, st == NN_OK ? err : &ignored);
     return st != NN_OK ? st : s;
+}
+
+/* The step's mean batch loss (summed over the ranks). Collective with ranks. */
+static nn_status read_step_loss(nn_trainer *tr, const batch_ref *b, nn_status st, nn_error *err) {
+    double sum;
+    st = read_loss_sum(tr, tr->step_acc, st, &sum, err);
+    tr->step_loss = sum / (double)b->n;
+    return st;
 }
 
 /* Count the step and apply its update (tr->opt), unless the backward pass did (updated). */
@@ -135,12 +144,7 @@ static nn_status apply_update(nn_trainer *tr, int updated, nn_error *err) {
 /* After an epoch's last step: its mean loss, NN_E_NUMERIC when not finite.
  * Collective with ranks; `st` is the step's status so far. */
 static nn_status epoch_loss(nn_trainer *tr, nn_status st, double *loss, nn_error *err) {
-    nn_model *m = tr->m;
-    float acc[2] = {0.0f, 0.0f}; /* compensated pair */
-    if (st == NN_OK) st = m->be->ops->read(m->be, (nn_view){m->loss_acc, 0}, acc, 2, err);
-    nn_error ignored;
-    nn_status s = trainer_sum_loss(tr, acc, loss, st == NN_OK ? err : &ignored);
-    if (st != NN_OK || s != NN_OK) return st != NN_OK ? st : s;
+    TRY(read_loss_sum(tr, tr->m->loss_acc, st, loss, err));
     *loss /= (double)tr->src->n;
     if (isfinite(*loss)) return NN_OK;
     const char *what = isnan(*loss) ? "NaN" : "Inf";
