@@ -107,6 +107,26 @@ static nn_status stream_begin(const nn_data_spec *spec, stream_ctx *ctx, nn_teac
     return spec->kind == NN_DATA_TEACHER ? nn_teacher_make(spec, teacher, err) : NN_OK;
 }
 
+/* Rows first + i (rows NULL) or first + rows[i], i < count, of a checked
+ * spec's streamed form into x: (count, features) and y: (count). */
+static nn_status stream_rows(const nn_data_spec *spec, uint64_t first, const uint64_t *rows,
+                             size_t count, float *x, float *y, nn_error *err) {
+    stream_ctx ctx;
+    nn_teacher teacher;
+    nn_status st = stream_begin(spec, &ctx, &teacher, err);
+    if (st == NN_OK && spec->kind == NN_DATA_TEACHER)
+        st = rows ? nn_teacher_rows_at(&teacher, spec, ctx.rows_seed, first, rows, count, x, y, err)
+                  : nn_teacher_rows(&teacher, spec, ctx.rows_seed, first, count, x, y, err);
+    else if (st == NN_OK) {
+        const size_t f = spec->features;
+#pragma omp parallel for schedule(static) if (count >= STREAM_PAR_ROWS)
+        for (size_t i = 0; i < count; i++)
+            make_row(&ctx, first + (rows ? rows[i] : i), x + i * f, y + i);
+    }
+    nn_teacher_free(&teacher);
+    return st;
+}
+
 /* Rows [first, first+count) of the streamed form into x: (count, features)
  * and y: (count); features is 2 for the 2-D kinds. */
 nn_status nn_data_generate_range(const nn_data_spec *spec, uint64_t first, size_t count, float *x,
@@ -120,18 +140,7 @@ nn_status nn_data_generate_range(const nn_data_spec *spec, uint64_t first, size_
     if (count == 0) return NN_OK;
     if (x == NULL || y == NULL)
         return nn_error_set(err, NN_E_INVALID, "nn_data_generate_range: NULL output buffer");
-    stream_ctx ctx;
-    nn_teacher teacher;
-    st = stream_begin(spec, &ctx, &teacher, err);
-    if (st == NN_OK && spec->kind == NN_DATA_TEACHER)
-        st = nn_teacher_rows(&teacher, spec, ctx.rows_seed, first, count, x, y, err);
-    else if (st == NN_OK) {
-        const size_t f = spec->features;
-#pragma omp parallel for schedule(static) if (count >= STREAM_PAR_ROWS)
-        for (size_t i = 0; i < count; i++) make_row(&ctx, first + i, x + i * f, y + i);
-    }
-    nn_teacher_free(&teacher);
-    return st;
+    return stream_rows(spec, first, NULL, count, x, y, err);
 }
 
 nn_status nn_data_generate_rows(const nn_data_spec *spec, uint64_t offset, const uint64_t *rows,
@@ -146,16 +155,5 @@ nn_status nn_data_generate_rows(const nn_data_spec *spec, uint64_t offset, const
             return nn_error_set(err, NN_E_INVALID,
                                 "nn_data_generate_rows: offset=%llu + row %llu overflows 64 bits",
                                 (unsigned long long)offset, (unsigned long long)rows[i]);
-    stream_ctx ctx;
-    nn_teacher teacher;
-    st = stream_begin(spec, &ctx, &teacher, err);
-    if (st == NN_OK && spec->kind == NN_DATA_TEACHER)
-        st = nn_teacher_rows_at(&teacher, spec, ctx.rows_seed, offset, rows, count, x, y, err);
-    else if (st == NN_OK) {
-        const size_t f = spec->features;
-#pragma omp parallel for schedule(static) if (count >= STREAM_PAR_ROWS)
-        for (size_t i = 0; i < count; i++) make_row(&ctx, offset + rows[i], x + i * f, y + i);
-    }
-    nn_teacher_free(&teacher);
-    return st;
+    return stream_rows(spec, offset, rows, count, x, y, err);
 }
