@@ -31,22 +31,24 @@ static MPI_Comm comm_of(nn_comm *c) { return ((mpi_ctx *)c->ctx)->comm; }
 /* MPI counts are int: large buffers are summed in pieces. */
 #define PIECE ((size_t)1 << 30)
 
-static nn_status mpi_allreduce_f32(nn_comm *c, float *buf, size_t count, nn_error *err) {
+/* In-place sum of count elements of `size` bytes (MPI type `type`), in pieces. */
+static nn_status allreduce(nn_comm *c, void *buf, size_t count, MPI_Datatype type, size_t size,
+                           nn_error *err) {
     for (size_t off = 0; off < count; off += PIECE) {
         int n = (int)(count - off < PIECE ? count - off : PIECE);
-        int rc = MPI_Allreduce(MPI_IN_PLACE, buf + off, n, MPI_FLOAT, MPI_SUM, comm_of(c));
+        char *piece = (char *)buf + off * size;
+        int rc = MPI_Allreduce(MPI_IN_PLACE, piece, n, type, MPI_SUM, comm_of(c));
         if (rc != MPI_SUCCESS) return mpi_fail(err, rc, "all-reduce");
     }
     return NN_OK;
 }
 
+static nn_status mpi_allreduce_f32(nn_comm *c, float *buf, size_t count, nn_error *err) {
+    return allreduce(c, buf, count, MPI_FLOAT, sizeof *buf, err);
+}
+
 static nn_status mpi_allreduce_f64(nn_comm *c, double *buf, size_t count, nn_error *err) {
-    for (size_t off = 0; off < count; off += PIECE) {
-        int n = (int)(count - off < PIECE ? count - off : PIECE);
-        int rc = MPI_Allreduce(MPI_IN_PLACE, buf + off, n, MPI_DOUBLE, MPI_SUM, comm_of(c));
-        if (rc != MPI_SUCCESS) return mpi_fail(err, rc, "all-reduce");
-    }
-    return NN_OK;
+    return allreduce(c, buf, count, MPI_DOUBLE, sizeof *buf, err);
 }
 
 static nn_status mpi_start(nn_comm *c, float *buf, size_t count, nn_comm_request **req,
