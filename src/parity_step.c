@@ -125,13 +125,6 @@ static void compare(nn_parity_item *it, const float *xr, const float *xo, const 
     item_end(it);
 }
 
-static size_t np_of(const nn_model_config *mc) {
-    size_t n = 0;
-    for (size_t l = 0; l + 1 < mc->n_sizes; l++)
-        n += mc->sizes[l] * mc->sizes[l + 1] + mc->sizes[l + 1];
-    return n;
-}
-
 static int finite_all(const float *x, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return 0;
@@ -304,7 +297,7 @@ nn_status nn_parity_step_check(nn_trainer *ref, nn_model *ref_model, nn_trainer 
         .opt_m = before.opt_m, .opt_v = before.opt_v, .z_ref = zr, .z_other = zo};
     TRY(pb_step(&in, &res, err));
     fill_items(out, mc, &before, &r, &o, &res, R);
-    out->ref_finite = all_finite(&r, np_of(mc), mc, R);
+    out->ref_finite = all_finite(&r, nn_model_param_count(ref_model), mc, R);
     verdict(out);
 done:
     pb_free(&res);
