@@ -319,6 +319,8 @@ void nn_cl_arg_u64(nn_cl_call *k, cl_ulong v);
 void nn_cl_arg_u32(nn_cl_call *k, cl_uint v);
 void nn_cl_arg_i32(nn_cl_call *k, cl_int v);
 void nn_cl_arg_f32(nn_cl_call *k, cl_float v);
+/* A view as the kernels take one: its buffer, then its offset in elements (ulong). */
+void nn_cl_arg_view(nn_cl_call *k, nn_view v);
 /* Enqueue over `work` items per dimension (rounded up to the local size);
  * returns NN_OK without launching when any work[d] is 0. NN_E_BACKEND on failure. */
 nn_status nn_cl_launch(nn_cl_ctx *c, nn_cl_call *k, cl_uint dims, const size_t *work,
