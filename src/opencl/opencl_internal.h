@@ -178,6 +178,10 @@ typedef struct nn_cl_sources {
  * that cannot be read. Release with nn_cl_sources_free even on failure. */
 nn_status nn_cl_sources_load(nn_cl_sources *s, nn_error *err);
 void nn_cl_sources_free(nn_cl_sources *s);
+/* FNV-1a 64 of n bytes at p, continuing from h (NN_CL_FNV_BASIS to start):
+ * the kernels' hash and the tune cache's line checksums. */
+#define NN_CL_FNV_BASIS 14695981039346656037ULL
+unsigned long long nn_cl_fnv(unsigned long long h, const char *p, size_t n);
 
 /* One built program of a unit with its kernels (NULL for kernels of other
  * units) and the values it was built with. */

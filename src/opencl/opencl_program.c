@@ -79,8 +79,7 @@ static char *read_file(const char *path) {
     return buf;
 }
 
-/* FNV-1a 64 of n bytes, continuing from h. */
-static unsigned long long fnv(unsigned long long h, const char *p, size_t n) {
+unsigned long long nn_cl_fnv(unsigned long long h, const char *p, size_t n) {
     for (size_t i = 0; i < n; i++) {
         h ^= (unsigned char)p[i];
         h *= 1099511628211ULL;
@@ -94,7 +93,7 @@ nn_status nn_cl_sources_load(nn_cl_sources *s, nn_error *err) {
         return nn_error_set(err, NN_E_UNAVAILABLE, "OpenCL: %zu embedded kernel files",
                             nn_cl_embedded_count);
     const char *dir = getenv("NN_KERNEL_DIR");
-    unsigned long long h = 14695981039346656037ULL;
+    unsigned long long h = NN_CL_FNV_BASIS;
     s->count = nn_cl_embedded_count;
     for (size_t i = 0; i < s->count; i++) {
         s->name[i] = nn_cl_embedded_sources[i].name;
@@ -108,8 +107,8 @@ nn_status nn_cl_sources_load(nn_cl_sources *s, nn_error *err) {
                                     path, strerror(errno));
             s->text[i] = s->owned[i];
         }
-        h = fnv(h, s->name[i], strlen(s->name[i]) + 1);
-        h = fnv(h, s->text[i], strlen(s->text[i]) + 1);
+        h = nn_cl_fnv(h, s->name[i], strlen(s->name[i]) + 1);
+        h = nn_cl_fnv(h, s->text[i], strlen(s->text[i]) + 1);
     }
     s->hash = h;
     return NN_OK;

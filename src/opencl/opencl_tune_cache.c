@@ -22,16 +22,6 @@
 #define MAX_LINE 4096
 #define N_FIELDS 9
 
-/* FNV-1a 64 of n bytes. */
-static unsigned long long fnv(const char *p, size_t n) {
-    unsigned long long h = 14695981039346656037ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 /* Replace tabs and line breaks (the file's separators) by spaces. */
 static void sanitize(char *s) {
     for (; *s; s++)
@@ -58,7 +48,8 @@ void nn_cl_cache_line(int format, const nn_cl_ident *id, long long when, const c
         if (len) buf[0] = '\0';
         return;
     }
-    snprintf(buf + w, len - (size_t)w, "check=%016llx", fnv(buf, (size_t)w));
+    snprintf(buf + w, len - (size_t)w, "check=%016llx",
+             nn_cl_fnv(NN_CL_FNV_BASIS, buf, (size_t)w));
 }
 
 /* The whole file into a malloc'ed NUL-terminated buffer, *n bytes (NULs
@@ -129,7 +120,7 @@ static void judge(const char *p, size_t n, const line *l, const nn_cl_ident *id,
     const char *chk = l->nf == N_FIELDS ? l->f[N_FIELDS - 1] : "";
     const size_t body = n - strlen(chk); /* bytes before "check=" */
     char want[32];
-    snprintf(want, sizeof want, "check=%016llx", fnv(p, body));
+    snprintf(want, sizeof want, "check=%016llx", nn_cl_fnv(NN_CL_FNV_BASIS, p, body));
     if (l->nf != N_FIELDS || strcmp(chk, want) != 0) {
         snprintf(info->detail, sizeof info->detail,
                  "line %zu: the entry of this device is corrupt or truncated (%zu of %d fields, "
