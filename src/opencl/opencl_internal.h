@@ -178,6 +178,10 @@ typedef struct nn_cl_sources {
  * that cannot be read. Release with nn_cl_sources_free even on failure. */
 nn_status nn_cl_sources_load(nn_cl_sources *s, nn_error *err);
 void nn_cl_sources_free(nn_cl_sources *s);
+/* The whole file at path in a malloc'ed buffer with a NUL after its *n bytes
+ * (n may be NULL; NULs inside are kept). NULL with errno: EFBIG when it is
+ * over max bytes. */
+char *nn_cl_read_file(const char *path, size_t max, size_t *n);
 /* FNV-1a 64 of n bytes at p, continuing from h (NN_CL_FNV_BASIS to start):
  * the kernels' hash and the tune cache's line checksums. */
 #define NN_CL_FNV_BASIS 14695981039346656037ULL

@@ -3,6 +3,7 @@
  * reduce, matmul per shape class), builds with log, kernel objects. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,35 +48,35 @@ const char *nn_cl_kernel_name(nn_cl_kernel_id id) {
     return (unsigned)id < NN_K_COUNT ? KERNEL_NAMES[id] : "?";
 }
 
-/* Whole file at path into a malloc'ed NUL-terminated string; NULL with errno. */
-static char *read_file(const char *path) {
+char *nn_cl_read_file(const char *path, size_t max, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     char *buf = NULL;
     size_t len = 0, cap = 0, got;
+    int fail = 0; /* errno to return with, or 0 */
     do {
         if (len + 4096 + 1 > cap) {
             cap = cap ? 2 * cap : 16384;
             char *grown = realloc(buf, cap);
             if (!grown) {
-                free(buf);
-                fclose(f);
-                errno = ENOMEM;
-                return NULL;
+                fail = ENOMEM;
+                break;
             }
             buf = grown;
         }
         got = fread(buf + len, 1, 4096, f);
         len += got;
-    } while (got == 4096);
-    int bad = ferror(f);
+    } while (got == 4096 && len <= max);
+    if (!fail && ferror(f)) fail = EIO;
+    if (!fail && len > max) fail = EFBIG;
     fclose(f);
-    if (bad) {
+    if (fail) {
         free(buf);
-        errno = EIO;
+        errno = fail;
         return NULL;
     }
     buf[len] = '\0';
+    if (n) *n = len;
     return buf;
 }
 
@@ -101,7 +102,7 @@ nn_status nn_cl_sources_load(nn_cl_sources *s, nn_error *err) {
         if (dir && *dir) {
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", dir, s->name[i]);
-            s->owned[i] = read_file(path);
+            s->owned[i] = nn_cl_read_file(path, SIZE_MAX, NULL);
             if (!s->owned[i])
                 return nn_error_set(err, NN_E_UNAVAILABLE, "NN_KERNEL_DIR: cannot read %s: %s",
                                     path, strerror(errno));

@@ -52,30 +52,6 @@ void nn_cl_cache_line(int format, const nn_cl_ident *id, long long when, const c
              nn_cl_fnv(NN_CL_FNV_BASIS, buf, (size_t)w));
 }
 
-/* The whole file into a malloc'ed NUL-terminated buffer, *n bytes (NULs
- * inside are kept). NULL with errno (EFBIG when over MAX_FILE). */
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = malloc(MAX_FILE + 2);
-    if (!buf) {
-        fclose(f);
-        errno = ENOMEM;
-        return NULL;
-    }
-    size_t got = fread(buf, 1, MAX_FILE + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || got > MAX_FILE) {
-        free(buf);
-        errno = bad ? EIO : EFBIG;
-        return NULL;
-    }
-    buf[got] = '\0';
-    *n = got;
-    return buf;
-}
-
 /* A line split into tab-separated fields (in a private copy). */
 typedef struct line {
     char text[MAX_LINE];
@@ -188,7 +164,7 @@ void nn_cl_cache_lookup(const nn_cl_ident *id, size_t max_wg, nn_cl_tune *t,
         return;
     }
     size_t n = 0;
-    char *data = slurp(info->path, &n);
+    char *data = nn_cl_read_file(info->path, MAX_FILE, &n);
     if (!data) {
         if (errno == ENOENT) return; /* never tuned */
         info->state = NN_TUNE_IGNORED;
@@ -281,7 +257,8 @@ nn_status nn_cl_cache_save(const nn_cl_ident *id, const nn_cl_tune *t, char *pat
         return nn_error_set(err, NN_E_IO, "cannot create the folder of %s: %s", path,
                             strerror(errno));
     size_t n = 0;
-    char *old = slurp(path, &n); /* NULL: no file, or unreadable: start afresh */
+    /* NULL: no file, or unreadable: start afresh */
+    char *old = nn_cl_read_file(path, MAX_FILE, &n);
     size_t cap = (old ? n : 0) + 2 * MAX_LINE + 256;
     char *out = malloc(cap);
     line *l = malloc(sizeof *l);
