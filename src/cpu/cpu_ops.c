@@ -518,17 +518,15 @@ PATH_VARIANTS(col_sum_narrow)
 nn_status nn_cpu_col_sum(nn_backend *be, nn_view out, nn_view x, size_t rows, size_t cols,
                          nn_error *err) {
     (void)err;
-    if (cols > 0 && cols < NARROW_ROWS && COL_PARTS == 16 && use_avx512(be)) {
-        nn_avx512_col_sum_narrow(nn_cpu_ptr(out), nn_cpu_ptr(x), rows, cols); /* one thread */
+    if (cols > 0 && cols < NARROW_ROWS) { /* one thread */
+        nn_cpu_col_sum_cols(nn_cpu_path_of(be), nn_cpu_ptr(out), nn_cpu_ptr(x), rows, cols, 0,
+                            cols);
         return NN_OK;
     }
     op_args a = {.out = nn_cpu_ptr(out) /* (cols) */, .a = nn_cpu_ptr(x) /* (rows, cols) */,
                  .cols = cols, .rows = rows};
-    if (cols > 0 && cols < NARROW_ROWS)
-        on_path(be, &col_sum_narrow_fns)(&a, 0, cols); /* one thread */
-    else
-        par_for(be, cols, rows * cols >= PAR_MIN_ELEMS ? 128 : SIZE_MAX,
-                on_path(be, &col_sum_range_fns), &a);
+    par_for(be, cols, rows * cols >= PAR_MIN_ELEMS ? 128 : SIZE_MAX,
+            on_path(be, &col_sum_range_fns), &a);
     return NN_OK;
 }
 

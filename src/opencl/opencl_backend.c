@@ -252,8 +252,7 @@ static nn_status cl_fill(nn_backend *be, nn_view dst, float value, size_t count,
     nn_status st = nn_cl_check_view(dst, count, "fill", "dst", err);
     if (st != NN_OK || count == 0) return st;
     nn_cl_call k = nn_cl_begin(c, NN_K_FILL);
-    nn_cl_arg_mem(&k, dst.buf->mem); /* dst: (count) */
-    nn_cl_arg_u64(&k, dst.off);
+    nn_cl_arg_view(&k, dst); /* dst: (count) */
     nn_cl_arg_f32(&k, value);
     nn_cl_arg_u64(&k, count);
     return nn_cl_launch_1d(c, &k, count, err);

@@ -36,12 +36,9 @@ nn_status nn_cl_bias_act(nn_backend *be, nn_act act, nn_view z, nn_view a, nn_vi
     if (st == NN_OK) st = nn_cl_check_view(b, cols, "bias_act", "b", err); /* (cols) */
     if (st != NN_OK || n == 0) return st;
     nn_cl_call k = nn_cl_begin(c, code < 0 ? NN_K_BIAS_SOFTMAX_ROWS : NN_K_BIAS_ACT);
-    nn_cl_arg_mem(&k, z.buf->mem);
-    nn_cl_arg_u64(&k, z.off);
-    nn_cl_arg_mem(&k, a.buf->mem);
-    nn_cl_arg_u64(&k, a.off);
-    nn_cl_arg_mem(&k, b.buf->mem);
-    nn_cl_arg_u64(&k, b.off);
+    nn_cl_arg_view(&k, z);
+    nn_cl_arg_view(&k, a);
+    nn_cl_arg_view(&k, b);
     nn_cl_arg_u32(&k, (cl_uint)rows);
     nn_cl_arg_u32(&k, (cl_uint)cols);
     if (code < 0) return nn_cl_launch_1d(c, &k, rows, err);
@@ -67,14 +64,10 @@ nn_status nn_cl_act_backward_sum(nn_backend *be, nn_act act, nn_view dz, nn_view
     if (st == NN_OK) st = nn_cl_check_view(db, cols, "act_backward_sum", "db", err); /* (cols) */
     if (st != NN_OK || cols == 0) return st;
     nn_cl_call k = nn_cl_begin(c, NN_K_ACT_BACKWARD_COL_SUM);
-    nn_cl_arg_mem(&k, dz.buf->mem);
-    nn_cl_arg_u64(&k, dz.off);
-    nn_cl_arg_mem(&k, dy.buf->mem);
-    nn_cl_arg_u64(&k, dy.off);
-    nn_cl_arg_mem(&k, src.buf->mem);
-    nn_cl_arg_u64(&k, src.off);
-    nn_cl_arg_mem(&k, db.buf->mem);
-    nn_cl_arg_u64(&k, db.off);
+    nn_cl_arg_view(&k, dz);
+    nn_cl_arg_view(&k, dy);
+    nn_cl_arg_view(&k, src);
+    nn_cl_arg_view(&k, db);
     nn_cl_arg_u32(&k, (cl_uint)rows);
     nn_cl_arg_u32(&k, (cl_uint)cols);
     nn_cl_arg_i32(&k, code);
@@ -85,15 +78,11 @@ nn_status nn_cl_act_backward_sum(nn_backend *be, nn_act act, nn_view dz, nn_view
 static nn_status grad_col_sum(nn_cl_ctx *c, nn_view dz, nn_view db, nn_view y, nn_view t, float s,
                               size_t rows, size_t cols, nn_error *err) {
     nn_cl_call k = nn_cl_begin(c, NN_K_LOSS_GRAD_COL_SUM);
-    nn_cl_arg_mem(&k, dz.buf->mem);
-    nn_cl_arg_u64(&k, dz.off);
-    nn_cl_arg_mem(&k, y.buf->mem);
-    nn_cl_arg_u64(&k, y.off);
-    nn_cl_arg_mem(&k, t.buf->mem);
-    nn_cl_arg_u64(&k, t.off);
+    nn_cl_arg_view(&k, dz);
+    nn_cl_arg_view(&k, y);
+    nn_cl_arg_view(&k, t);
     nn_cl_arg_f32(&k, s);
-    nn_cl_arg_mem(&k, db.buf->mem);
-    nn_cl_arg_u64(&k, db.off);
+    nn_cl_arg_view(&k, db);
     nn_cl_arg_u32(&k, (cl_uint)rows);
     nn_cl_arg_u32(&k, (cl_uint)cols);
     return nn_cl_launch_1d(c, &k, cols, err);
@@ -112,20 +101,15 @@ static nn_status grad_rows(nn_cl_ctx *c, int kind, nn_view acc, nn_view dz, nn_v
     nn_cl_call k = nn_cl_begin(c, NN_K_LOSS_GRAD_ROWS);
     nn_cl_arg_mem(&k, buf);
     nn_cl_arg_u64(&k, 0);
-    nn_cl_arg_mem(&k, z.buf->mem);
-    nn_cl_arg_u64(&k, z.off);
-    nn_cl_arg_mem(&k, y.buf->mem);
-    nn_cl_arg_u64(&k, y.off);
-    nn_cl_arg_mem(&k, t.buf->mem);
-    nn_cl_arg_u64(&k, t.off);
-    nn_cl_arg_mem(&k, dz.buf->mem);
-    nn_cl_arg_u64(&k, dz.off);
+    nn_cl_arg_view(&k, z);
+    nn_cl_arg_view(&k, y);
+    nn_cl_arg_view(&k, t);
+    nn_cl_arg_view(&k, dz);
     nn_cl_arg_f32(&k, s);
     nn_cl_arg_u32(&k, (cl_uint)rows);
     nn_cl_arg_u32(&k, (cl_uint)cols);
     nn_cl_arg_i32(&k, kind);
-    nn_cl_arg_mem(&k, acc.buf->mem);
-    nn_cl_arg_u64(&k, acc.off);
+    nn_cl_arg_view(&k, acc);
     nn_cl_arg_i32(&k, groups == 1);
     const size_t work = groups * c->reduce.red_wg, local = c->reduce.red_wg;
     st = nn_cl_launch(c, &k, 1, &work, &local, err);

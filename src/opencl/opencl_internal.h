@@ -178,6 +178,14 @@ typedef struct nn_cl_sources {
  * that cannot be read. Release with nn_cl_sources_free even on failure. */
 nn_status nn_cl_sources_load(nn_cl_sources *s, nn_error *err);
 void nn_cl_sources_free(nn_cl_sources *s);
+/* The whole file at path in a malloc'ed buffer with a NUL after its *n bytes
+ * (n may be NULL; NULs inside are kept). NULL with errno: EFBIG when it is
+ * over max bytes. */
+char *nn_cl_read_file(const char *path, size_t max, size_t *n);
+/* FNV-1a 64 of n bytes at p, continuing from h (NN_CL_FNV_BASIS to start):
+ * the kernels' hash and the tune cache's line checksums. */
+#define NN_CL_FNV_BASIS 14695981039346656037ULL
+unsigned long long nn_cl_fnv(unsigned long long h, const char *p, size_t n);
 
 /* One built program of a unit with its kernels (NULL for kernels of other
  * units) and the values it was built with. */
@@ -319,6 +327,8 @@ void nn_cl_arg_u64(nn_cl_call *k, cl_ulong v);
 void nn_cl_arg_u32(nn_cl_call *k, cl_uint v);
 void nn_cl_arg_i32(nn_cl_call *k, cl_int v);
 void nn_cl_arg_f32(nn_cl_call *k, cl_float v);
+/* A view as the kernels take one: its buffer, then its offset in elements (ulong). */
+void nn_cl_arg_view(nn_cl_call *k, nn_view v);
 /* Enqueue over `work` items per dimension (rounded up to the local size);
  * returns NN_OK without launching when any work[d] is 0. NN_E_BACKEND on failure. */
 nn_status nn_cl_launch(nn_cl_ctx *c, nn_cl_call *k, cl_uint dims, const size_t *work,

@@ -26,6 +26,11 @@ void nn_cl_arg_u32(nn_cl_call *k, cl_uint v) { set_arg(k, sizeof v, &v); }
 void nn_cl_arg_i32(nn_cl_call *k, cl_int v) { set_arg(k, sizeof v, &v); }
 void nn_cl_arg_f32(nn_cl_call *k, cl_float v) { set_arg(k, sizeof v, &v); }
 
+void nn_cl_arg_view(nn_cl_call *k, nn_view v) {
+    nn_cl_arg_mem(k, v.buf->mem);
+    nn_cl_arg_u64(k, v.off);
+}
+
 nn_status nn_cl_launch(nn_cl_ctx *c, nn_cl_call *k, cl_uint dims, const size_t *work,
                        const size_t *local, nn_error *err) {
     const char *name = nn_cl_kernel_name(k->id);

@@ -150,8 +150,7 @@ nn_status nn_cl_matmul_with(nn_cl_ctx *ctx, const nn_cl_prog *p, nn_view c, nn_v
 
     const nn_cl_mm *t = &p->mm;
     nn_cl_call kc = nn_cl_begin_in(p, t->local ? NN_K_MATMUL_LOCAL : NN_K_MATMUL);
-    nn_cl_arg_mem(&kc, c.buf->mem);
-    nn_cl_arg_u64(&kc, c.off);
+    nn_cl_arg_view(&kc, c);
     nn_cl_arg_mem(&kc, oa.mem);
     nn_cl_arg_u64(&kc, oa.off);
     nn_cl_arg_u64(&kc, oa.blk);

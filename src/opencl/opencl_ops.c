@@ -17,13 +17,10 @@ nn_status nn_cl_elems(const char *op, size_t rows, size_t cols, size_t *n, nn_er
 static nn_status unary(nn_cl_ctx *c, nn_cl_kernel_id id, nn_view out, nn_view in,
                        const nn_view *in2, size_t n, nn_error *err) {
     nn_cl_call k = nn_cl_begin(c, id);
-    nn_cl_arg_mem(&k, out.buf->mem);
-    nn_cl_arg_u64(&k, out.off);
-    nn_cl_arg_mem(&k, in.buf->mem);
-    nn_cl_arg_u64(&k, in.off);
+    nn_cl_arg_view(&k, out);
+    nn_cl_arg_view(&k, in);
     if (in2) {
-        nn_cl_arg_mem(&k, in2->buf->mem);
-        nn_cl_arg_u64(&k, in2->off);
+        nn_cl_arg_view(&k, *in2);
     }
     nn_cl_arg_u64(&k, n);
     return nn_cl_launch_1d(c, &k, n, err);
@@ -39,10 +36,8 @@ nn_status nn_cl_bias_add(nn_backend *be, nn_view z, nn_view bias, size_t rows, s
     if (st == NN_OK) st = nn_cl_check_view(bias, cols, "bias_add", "bias", err);
     if (st != NN_OK || n == 0) return st;
     nn_cl_call k = nn_cl_begin(c, NN_K_BIAS_ADD);
-    nn_cl_arg_mem(&k, z.buf->mem); /* z: (rows, cols) */
-    nn_cl_arg_u64(&k, z.off);
-    nn_cl_arg_mem(&k, bias.buf->mem); /* bias: (cols) */
-    nn_cl_arg_u64(&k, bias.off);
+    nn_cl_arg_view(&k, z); /* z: (rows, cols) */
+    nn_cl_arg_view(&k, bias); /* bias: (cols) */
     nn_cl_arg_u32(&k, (cl_uint)rows);
     nn_cl_arg_u32(&k, (cl_uint)cols);
     return nn_cl_launch_2d(c, &k, cols, rows, err);
@@ -68,10 +63,8 @@ nn_status nn_cl_act_forward(nn_backend *be, nn_act act, nn_view y, nn_view z, si
         st = nn_cl_check_dims("act_forward", rows, cols, 0, err);
         if (st != NN_OK) return st;
         nn_cl_call k = nn_cl_begin(c, NN_K_SOFTMAX_ROWS);
-        nn_cl_arg_mem(&k, y.buf->mem);
-        nn_cl_arg_u64(&k, y.off);
-        nn_cl_arg_mem(&k, z.buf->mem);
-        nn_cl_arg_u64(&k, z.off);
+        nn_cl_arg_view(&k, y);
+        nn_cl_arg_view(&k, z);
         nn_cl_arg_u32(&k, (cl_uint)rows);
         nn_cl_arg_u32(&k, (cl_uint)cols);
         return nn_cl_launch_1d(c, &k, rows, err);
@@ -119,8 +112,7 @@ nn_status nn_cl_reduce_into(nn_cl_ctx *c, cl_mem buf, size_t n, nn_view acc, nn_
         nn_cl_arg_u64(&k, n);
         nn_cl_arg_mem(&k, buf);
         nn_cl_arg_u64(&k, out_off);
-        nn_cl_arg_mem(&k, acc.buf->mem);
-        nn_cl_arg_u64(&k, acc.off);
+        nn_cl_arg_view(&k, acc);
         nn_cl_arg_i32(&k, groups == 1);
         const size_t work = groups * c->reduce.red_wg, local = c->reduce.red_wg;
         nn_status st = nn_cl_launch(c, &k, 1, &work, &local, err);
@@ -159,10 +151,8 @@ nn_status nn_cl_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, n
     nn_cl_call k = nn_cl_begin(c, id);
     nn_cl_arg_mem(&k, buf); /* (rows) per-row losses */
     nn_cl_arg_u64(&k, 0);
-    nn_cl_arg_mem(&k, z.buf->mem); /* z: (rows, cols) logits */
-    nn_cl_arg_u64(&k, z.off);
-    nn_cl_arg_mem(&k, t.buf->mem); /* t: (rows, cols) targets */
-    nn_cl_arg_u64(&k, t.off);
+    nn_cl_arg_view(&k, z); /* z: (rows, cols) logits */
+    nn_cl_arg_view(&k, t); /* t: (rows, cols) targets */
     nn_cl_arg_u32(&k, (cl_uint)rows);
     nn_cl_arg_u32(&k, (cl_uint)cols);
     st = nn_cl_launch_1d(c, &k, rows, err);
@@ -183,12 +173,9 @@ nn_status nn_cl_loss_grad(nn_backend *be, nn_loss loss, nn_view dz, nn_view y, n
     if (st == NN_OK) st = nn_cl_check_view(t, n, "loss_grad", "t", err);   /* (rows, cols) */
     if (st != NN_OK || n == 0) return st;
     nn_cl_call k = nn_cl_begin(c, NN_K_LOSS_GRAD);
-    nn_cl_arg_mem(&k, dz.buf->mem);
-    nn_cl_arg_u64(&k, dz.off);
-    nn_cl_arg_mem(&k, y.buf->mem);
-    nn_cl_arg_u64(&k, y.off);
-    nn_cl_arg_mem(&k, t.buf->mem);
-    nn_cl_arg_u64(&k, t.off);
+    nn_cl_arg_view(&k, dz);
+    nn_cl_arg_view(&k, y);
+    nn_cl_arg_view(&k, t);
     nn_cl_arg_f32(&k, s);
     nn_cl_arg_u64(&k, n);
     return nn_cl_launch_1d(c, &k, n, err);
@@ -204,10 +191,8 @@ nn_status nn_cl_col_sum(nn_backend *be, nn_view out, nn_view x, size_t rows, siz
     if (st == NN_OK) st = nn_cl_check_view(x, n, "col_sum", "x", err);
     if (st != NN_OK || cols == 0) return st;
     nn_cl_call k = nn_cl_begin(c, NN_K_COL_SUM);
-    nn_cl_arg_mem(&k, out.buf->mem); /* out: (cols) */
-    nn_cl_arg_u64(&k, out.off);
-    nn_cl_arg_mem(&k, x.buf->mem); /* x: (rows, cols) */
-    nn_cl_arg_u64(&k, x.off);
+    nn_cl_arg_view(&k, out); /* out: (cols) */
+    nn_cl_arg_view(&k, x); /* x: (rows, cols) */
     nn_cl_arg_u32(&k, (cl_uint)rows);
     nn_cl_arg_u32(&k, (cl_uint)cols);
     return nn_cl_launch_1d(c, &k, cols, err);
@@ -225,12 +210,9 @@ nn_status nn_cl_gather_rows(nn_backend *be, nn_view dst, nn_view src, nn_view id
     if (st != NN_OK || n == 0) return st;
     const size_t src_rows = (src.buf->count - src.off) / cols; /* rows readable from src */
     nn_cl_call k = nn_cl_begin(c, NN_K_GATHER_ROWS);
-    nn_cl_arg_mem(&k, dst.buf->mem); /* dst: (rows, cols) */
-    nn_cl_arg_u64(&k, dst.off);
-    nn_cl_arg_mem(&k, src.buf->mem); /* src: (src_rows, cols) */
-    nn_cl_arg_u64(&k, src.off);
-    nn_cl_arg_mem(&k, idx.buf->mem); /* idx: (rows) uint32 */
-    nn_cl_arg_u64(&k, idx.off);
+    nn_cl_arg_view(&k, dst); /* dst: (rows, cols) */
+    nn_cl_arg_view(&k, src); /* src: (src_rows, cols) */
+    nn_cl_arg_view(&k, idx); /* idx: (rows) uint32 */
     nn_cl_arg_u32(&k, (cl_uint)rows);
     nn_cl_arg_u32(&k, (cl_uint)cols);
     nn_cl_arg_u64(&k, src_rows);
@@ -252,17 +234,13 @@ nn_status nn_cl_update(nn_backend *be, const nn_opt_step *step, nn_view p, nn_vi
                          : step->kind == NN_OPT_MOMENTUM ? NN_K_MOMENTUM
                                                          : NN_K_ADAM;
     nn_cl_call k = nn_cl_begin(c, id);
-    nn_cl_arg_mem(&k, p.buf->mem);
-    nn_cl_arg_u64(&k, p.off);
-    nn_cl_arg_mem(&k, g.buf->mem);
-    nn_cl_arg_u64(&k, g.off);
+    nn_cl_arg_view(&k, p);
+    nn_cl_arg_view(&k, g);
     if (step->kind != NN_OPT_SGD) {
-        nn_cl_arg_mem(&k, m.buf->mem);
-        nn_cl_arg_u64(&k, m.off);
+        nn_cl_arg_view(&k, m);
     }
     if (step->kind == NN_OPT_ADAM) {
-        nn_cl_arg_mem(&k, v.buf->mem);
-        nn_cl_arg_u64(&k, v.off);
+        nn_cl_arg_view(&k, v);
     }
     nn_cl_arg_f32(&k, step->lr);
     if (step->kind == NN_OPT_MOMENTUM) nn_cl_arg_f32(&k, step->momentum);

@@ -3,6 +3,7 @@
  * reduce, matmul per shape class), builds with log, kernel objects. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,40 +48,39 @@ const char *nn_cl_kernel_name(nn_cl_kernel_id id) {
     return (unsigned)id < NN_K_COUNT ? KERNEL_NAMES[id] : "?";
 }
 
-/* Whole file at path into a malloc'ed NUL-terminated string; NULL with errno. */
-static char *read_file(const char *path) {
+char *nn_cl_read_file(const char *path, size_t max, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     char *buf = NULL;
     size_t len = 0, cap = 0, got;
+    int fail = 0; /* errno to return with, or 0 */
     do {
         if (len + 4096 + 1 > cap) {
             cap = cap ? 2 * cap : 16384;
             char *grown = realloc(buf, cap);
             if (!grown) {
-                free(buf);
-                fclose(f);
-                errno = ENOMEM;
-                return NULL;
+                fail = ENOMEM;
+                break;
             }
             buf = grown;
         }
         got = fread(buf + len, 1, 4096, f);
         len += got;
-    } while (got == 4096);
-    int bad = ferror(f);
+    } while (got == 4096 && len <= max);
+    if (!fail && ferror(f)) fail = EIO;
+    if (!fail && len > max) fail = EFBIG;
     fclose(f);
-    if (bad) {
+    if (fail) {
         free(buf);
-        errno = EIO;
+        errno = fail;
         return NULL;
     }
     buf[len] = '\0';
+    if (n) *n = len;
     return buf;
 }
 
-/* FNV-1a 64 of n bytes, continuing from h. */
-static unsigned long long fnv(unsigned long long h, const char *p, size_t n) {
+unsigned long long nn_cl_fnv(unsigned long long h, const char *p, size_t n) {
     for (size_t i = 0; i < n; i++) {
         h ^= (unsigned char)p[i];
         h *= 1099511628211ULL;
@@ -94,7 +94,7 @@ nn_status nn_cl_sources_load(nn_cl_sources *s, nn_error *err) {
         return nn_error_set(err, NN_E_UNAVAILABLE, "OpenCL: %zu embedded kernel files",
                             nn_cl_embedded_count);
     const char *dir = getenv("NN_KERNEL_DIR");
-    unsigned long long h = 14695981039346656037ULL;
+    unsigned long long h = NN_CL_FNV_BASIS;
     s->count = nn_cl_embedded_count;
     for (size_t i = 0; i < s->count; i++) {
         s->name[i] = nn_cl_embedded_sources[i].name;
@@ -102,14 +102,14 @@ nn_status nn_cl_sources_load(nn_cl_sources *s, nn_error *err) {
         if (dir && *dir) {
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", dir, s->name[i]);
-            s->owned[i] = read_file(path);
+            s->owned[i] = nn_cl_read_file(path, SIZE_MAX, NULL);
             if (!s->owned[i])
                 return nn_error_set(err, NN_E_UNAVAILABLE, "NN_KERNEL_DIR: cannot read %s: %s",
                                     path, strerror(errno));
             s->text[i] = s->owned[i];
         }
-        h = fnv(h, s->name[i], strlen(s->name[i]) + 1);
-        h = fnv(h, s->text[i], strlen(s->text[i]) + 1);
+        h = nn_cl_fnv(h, s->name[i], strlen(s->name[i]) + 1);
+        h = nn_cl_fnv(h, s->text[i], strlen(s->text[i]) + 1);
     }
     s->hash = h;
     return NN_OK;

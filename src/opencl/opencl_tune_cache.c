@@ -22,16 +22,6 @@
 #define MAX_LINE 4096
 #define N_FIELDS 9
 
-/* FNV-1a 64 of n bytes. */
-static unsigned long long fnv(const char *p, size_t n) {
-    unsigned long long h = 14695981039346656037ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 /* Replace tabs and line breaks (the file's separators) by spaces. */
 static void sanitize(char *s) {
     for (; *s; s++)
@@ -58,31 +48,8 @@ void nn_cl_cache_line(int format, const nn_cl_ident *id, long long when, const c
         if (len) buf[0] = '\0';
         return;
     }
-    snprintf(buf + w, len - (size_t)w, "check=%016llx", fnv(buf, (size_t)w));
-}
-
-/* The whole file into a malloc'ed NUL-terminated buffer, *n bytes (NULs
- * inside are kept). NULL with errno (EFBIG when over MAX_FILE). */
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = malloc(MAX_FILE + 2);
-    if (!buf) {
-        fclose(f);
-        errno = ENOMEM;
-        return NULL;
-    }
-    size_t got = fread(buf, 1, MAX_FILE + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || got > MAX_FILE) {
-        free(buf);
-        errno = bad ? EIO : EFBIG;
-        return NULL;
-    }
-    buf[got] = '\0';
-    *n = got;
-    return buf;
+    snprintf(buf + w, len - (size_t)w, "check=%016llx",
+             nn_cl_fnv(NN_CL_FNV_BASIS, buf, (size_t)w));
 }
 
 /* A line split into tab-separated fields (in a private copy). */
@@ -129,7 +96,7 @@ static void judge(const char *p, size_t n, const line *l, const nn_cl_ident *id,
     const char *chk = l->nf == N_FIELDS ? l->f[N_FIELDS - 1] : "";
     const size_t body = n - strlen(chk); /* bytes before "check=" */
     char want[32];
-    snprintf(want, sizeof want, "check=%016llx", fnv(p, body));
+    snprintf(want, sizeof want, "check=%016llx", nn_cl_fnv(NN_CL_FNV_BASIS, p, body));
     if (l->nf != N_FIELDS || strcmp(chk, want) != 0) {
         snprintf(info->detail, sizeof info->detail,
                  "line %zu: the entry of this device is corrupt or truncated (%zu of %d fields, "
@@ -197,7 +164,7 @@ void nn_cl_cache_lookup(const nn_cl_ident *id, size_t max_wg, nn_cl_tune *t,
         return;
     }
     size_t n = 0;
-    char *data = slurp(info->path, &n);
+    char *data = nn_cl_read_file(info->path, MAX_FILE, &n);
     if (!data) {
         if (errno == ENOENT) return; /* never tuned */
         info->state = NN_TUNE_IGNORED;
@@ -290,7 +257,8 @@ nn_status nn_cl_cache_save(const nn_cl_ident *id, const nn_cl_tune *t, char *pat
         return nn_error_set(err, NN_E_IO, "cannot create the folder of %s: %s", path,
                             strerror(errno));
     size_t n = 0;
-    char *old = slurp(path, &n); /* NULL: no file, or unreadable: start afresh */
+    /* NULL: no file, or unreadable: start afresh */
+    char *old = nn_cl_read_file(path, MAX_FILE, &n);
     size_t cap = (old ? n : 0) + 2 * MAX_LINE + 256;
     char *out = malloc(cap);
     line *l = malloc(sizeof *l);
