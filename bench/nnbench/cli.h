@@ -52,12 +52,12 @@ int cli_parse_layers(const char *opt, const char *s, size_t max_width, nn_model_
  * memory; `what` describes the request, e.g. "1e9 samples of 16 features". */
 int cli_check_memory(const char *opt, double bytes, const char *what);
 
+/* Print each line of a backend's notes (nn_backend_notes) as a warning. */
+void cli_warn_notes(const char *notes);
 /* Open the requested backend ("cpu", "opencl", "auto"). When OpenCL cannot be
  * used and no_fallback is 0, prints one warning and opens "cpu", copying the
  * reason into fallback_reason (else ""). Returns EXIT_OK, EXIT_NO_OPENCL or
  * EXIT_USAGE (unknown name). */
-/* Print each line of a backend's notes (nn_backend_notes) as a warning. */
-void cli_warn_notes(const char *notes);
 int cli_open_backend(const char *requested, const nn_backend_config *cfg, int no_fallback,
                      nn_backend **out, char *fallback_reason, size_t reason_len);
 /* The first line of a (possibly multi-line) library message, into buf. */

@@ -80,19 +80,16 @@ static int on_progress(void *user, const nn_tune_progress *p) {
         break;
     case NN_TUNE_EV_CANDIDATE:
         v->candidates++;
-        if (v->verbose) {
-                fprintf(v->out, "  candidate %u: %s\n", p->candidate, p->params);
-        }
+        if (v->verbose) fprintf(v->out, "  candidate %u: %s\n", p->candidate, p->params);
         break;
     case NN_TUNE_EV_BUILD_FAILED:
     case NN_TUNE_EV_LAUNCH_FAILED:
     case NN_TUNE_EV_VERIFY_FAILED:
         v->failed++;
-        if (v->verbose) {
-                fprintf(v->out, "  candidate %u discarded (%s%s%s): %s\n", p->candidate,
+        if (v->verbose)
+            fprintf(v->out, "  candidate %u discarded (%s%s%s): %s\n", p->candidate,
                     event_name(p->event), p->shape ? " on " : "", p->shape ? p->shape : "",
                     p->detail ? p->detail : "");
-        }
         break;
     case NN_TUNE_EV_ACCEPTED:
         fprintf(v->out, "  %.2fx over the previous best: %s\n", p->rate, p->params);
@@ -108,9 +105,9 @@ static void print_report(FILE *out, const nn_tune_report *r) {
             "tuned/d", "tried (failed: build, launch, verify)");
     for (size_t i = 0; i < r->n_shapes; i++) {
         const nn_tune_shape *s = &r->shapes[i];
+        const char *unit = strncmp(s->unit, "GF", 2) == 0 ? "GF" : "Ge";
         fprintf(out, "%-7s %-22s %8.2f %-3s %8.2f %-3s %6.2fx  %u (%u, %u, %u)%s\n", s->group,
-                s->label, s->default_rate, s->unit[0] == 'G' && s->unit[1] == 'F' ? "GF" : "Ge",
-                s->tuned_rate, s->unit[0] == 'G' && s->unit[1] == 'F' ? "GF" : "Ge",
+                s->label, s->default_rate, unit, s->tuned_rate, unit,
                 s->default_rate > 0 ? s->tuned_rate / s->default_rate : 0.0, s->tried,
                 s->build_failed, s->launch_failed, s->verify_failed,
                 strcmp(s->default_params, s->tuned_params) == 0 ? "  (defaults kept)" : "");

@@ -66,8 +66,7 @@ float *tu_download(nn_backend *be, nn_view v, size_t count) {
     return x;
 }
 
-/* Read all of fd into a malloc'd string. */
-static char *slurp(int fd) {
+char *tu_slurp(int fd) {
     size_t cap = 4096, len = 0;
     char *s = malloc(cap);
     ssize_t n;
@@ -85,9 +84,7 @@ static const char *tmp_root(void) {
     return t && *t ? t : "/tmp";
 }
 
-/* A new temporary file named after `stem`, opened for reading and writing and
- * already unlinked (it lives until closed); returns the descriptor. */
-static int anonymous_file(const char *stem) {
+int tu_anonymous_file(const char *stem) {
     char name[1024];
     snprintf(name, sizeof name, "%s/%s-XXXXXX", tmp_root(), stem);
     int fd = mkstemp(name);
@@ -102,7 +99,7 @@ tu_result tu_run_nnbench(const char *const *args, const char *const *env, const 
 
 tu_result tu_run_program(const char *exe, const char *const *args, const char *const *env,
                          const char *dir) {
-    int ofd = anonymous_file("nnbench-out"), efd = anonymous_file("nnbench-err");
+    int ofd = tu_anonymous_file("nnbench-out"), efd = tu_anonymous_file("nnbench-err");
     size_t na = 0, ne = 0, nenv = 0;
     while (args[na]) na++;
     while (env && env[ne]) ne++;
@@ -138,8 +135,8 @@ tu_result tu_run_program(const char *exe, const char *const *args, const char *c
     r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     lseek(ofd, 0, SEEK_SET);
     lseek(efd, 0, SEEK_SET);
-    r.out = slurp(ofd);
-    r.err = slurp(efd);
+    r.out = tu_slurp(ofd);
+    r.err = tu_slurp(efd);
     close(ofd);
     close(efd);
     free(argv);
@@ -209,7 +206,7 @@ char *tu_read_file(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     int fd = fileno(f);
-    char *s = slurp(fd);
+    char *s = tu_slurp(fd);
     fclose(f);
     return s;
 }

@@ -39,6 +39,12 @@ tu_result tu_run_nnbench(const char *const *args, const char *const *env, const 
 tu_result tu_run_program(const char *exe, const char *const *args, const char *const *env,
                          const char *dir);
 void tu_result_free(tu_result *r);
+/* A new temporary file named after `stem` under $TMPDIR (else /tmp), opened
+ * for reading and writing and already unlinked (it lives until closed);
+ * returns the descriptor, or fails the test. */
+int tu_anonymous_file(const char *stem);
+/* Read fd from its current offset to the end into a malloc'd, NUL-terminated string. */
+char *tu_slurp(int fd);
 /* A new empty temporary folder under $TMPDIR (else /tmp), as a malloc'd path.
  * Every folder made here is removed with its contents when the test process
  * exits, also after a failed assertion; tu_rmtree removes one earlier. */

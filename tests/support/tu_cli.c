@@ -86,10 +86,7 @@ tu_result tu_run_and_signal(const char *dir, const char *const *args, const char
                             int delay_us, int sig) {
     int p[2];
     cr_assert_eq(pipe(p), 0);
-    char tmpl[] = "/tmp/nnbench-sig-XXXXXX";
-    int efd = mkstemp(tmpl);
-    cr_assert_geq(efd, 0);
-    unlink(tmpl);
+    int efd = tu_anonymous_file("nnbench-sig");
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) exec_child(dir, args, p[1], efd);
@@ -113,15 +110,10 @@ tu_result tu_run_and_signal(const char *dir, const char *const *args, const char
     close(p[0]);
     int ws = 0;
     waitpid(pid, &ws, 0);
-    tu_result r = {WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws), out, NULL};
-    char *err = NULL;
-    size_t en = 0, ecap = 0;
     lseek(efd, 0, SEEK_SET);
-    while (read_some(efd, &err, &en, &ecap) > 0) {
-    }
+    tu_result r = {WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws), out, tu_slurp(efd)};
     close(efd);
-    r.err = err;
-    cr_assert(sent, "'%s' never appeared; stdout: %s\nstderr: %s", wait_for, out, err);
+    cr_assert(sent, "'%s' never appeared; stdout: %s\nstderr: %s", wait_for, out, r.err);
     return r;
 }
 

@@ -82,10 +82,7 @@ const char *tu_find_python(const char *modules) {
 }
 
 int tu_run_cmd(const char *const *argv, const char *const *env_add, char **output) {
-    char tmpl[] = "/tmp/nnbench-cmd-XXXXXX";
-    int fd = mkstemp(tmpl);
-    cr_assert_geq(fd, 0);
-    unlink(tmpl);
+    int fd = tu_anonymous_file("nnbench-cmd");
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
@@ -97,12 +94,9 @@ int tu_run_cmd(const char *const *argv, const char *const *env_add, char **outpu
     }
     int ws = 0;
     waitpid(pid, &ws, 0);
-    off_t len = lseek(fd, 0, SEEK_END);
-    char *out = malloc((size_t)len + 1);
-    cr_assert_eq(pread(fd, out, (size_t)len, 0), len);
-    out[len] = '\0';
+    lseek(fd, 0, SEEK_SET);
+    *output = tu_slurp(fd);
     close(fd);
-    *output = out;
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }
 
