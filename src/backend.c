@@ -55,7 +55,7 @@ nn_status nn_backend_open(const char *name, const nn_backend_config *cfg, nn_bac
         if (!ops) {
             if (strcmp(name, "opencl") == 0)
                 return nn_error_set(err, NN_E_UNAVAILABLE,
-                                    "this build of nnbench has no OpenCL support");
+                                    "this library was built without OpenCL");
             return nn_error_set(err, NN_E_INVALID,
                                 "unknown backend '%s' (expected cpu, opencl or auto)", name);
         }

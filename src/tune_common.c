@@ -1,11 +1,20 @@
 /* tune_common.c — the parts of nn_tune.h that need no device, with or
- * without OpenCL: the matrix-product shape classes and the cache path. */
+ * without OpenCL: the options' defaults, the matrix-product shape classes and
+ * the cache path. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nn_tune.h"
 
 #define CACHE_FILE "opencl-tune.txt"
+
+nn_tune_options nn_tune_options_default(void) {
+    nn_tune_options o;
+    memset(&o, 0, sizeof o);
+    o.save = 1;
+    return o;
+}
 
 nn_tune_class nn_tune_shape_class(size_t m, size_t n, size_t k) {
     const double v = (double)m * (double)n * (double)k;

@@ -52,9 +52,3 @@ nn_status nn_tune_device_status(size_t device, nn_tune_entry_info *out, nn_error
     return st;
 }
 
-nn_tune_options nn_tune_options_default(void) {
-    nn_tune_options o;
-    memset(&o, 0, sizeof o);
-    o.save = 1;
-    return o;
-}
