@@ -435,6 +435,56 @@ Test(fused, bce_elems_simd_matches_portable_and_libm) {
     free(z), free(t), free(v), free(s);
 }
 
+/* loss_sum's BCE in its documented order (cpu_ops.h, NN_CPU_LOSS_BLOCKS),
+ * bit for bit, for 1-3 threads: blocks of a row or two (small batches),
+ * blocks that end inside a batch of elements, rows of several columns. */
+Test(fused, bce_loss_sum_in_block_order) {
+    setenv("NN_CPU_TEAM", "fixed", 1);
+    const size_t rows_list[] = {1, 2, 63, 64, 65, 129, 257, 4099, 40000}, cols_list[] = {1, 3};
+    for (size_t ir = 0; ir < sizeof rows_list / sizeof rows_list[0]; ir++)
+        for (size_t ic = 0; ic < 2; ic++) {
+            const size_t rows = rows_list[ir], cols = cols_list[ic], n = rows * cols;
+            float *z = malloc(n * sizeof(float)), *t = malloc(n * sizeof(float));
+            double *e = malloc(n * sizeof(double));
+            tu_fill_uniform(z, n, 7 + ir, -30.0f, 30.0f);
+            for (size_t i = 0; i < n; i++) t[i] = (float)(i % 3 == 0);
+            nn_cpu_bce_elems(NN_CPU_PATH_C, e, z, t, n);
+            const size_t per = (rows + NN_CPU_LOSS_BLOCKS - 1) / NN_CPU_LOSS_BLOCKS;
+            double total = 0.0;
+            for (size_t r0 = 0; r0 < rows; r0 += per) {
+                double block = 0.0;
+                for (size_t r = r0; r < r0 + per && r < rows; r++) {
+                    double row = 0.0;
+                    for (size_t j = 0; j < cols; j++) row += e[r * cols + j];
+                    block += row;
+                }
+                total += block;
+            }
+            const double sum = (double)0.25f + total;
+            const float want[2] = {(float)sum, (float)(sum - (double)(float)sum)};
+            for (int threads = 1; threads <= 3; threads++) {
+                nn_backend *be = tu_open("cpu", threads);
+                nn_error err;
+                const float start[2] = {0.25f, 0.0f};
+                nn_buf *zb = tu_upload(be, z, n), *tb = tu_upload(be, t, n);
+                nn_buf *acc = tu_upload(be, start, 2);
+                cr_assert_eq(be->ops->loss_sum(be, NN_LOSS_BCE, (nn_view){acc, 0},
+                                               (nn_view){zb, 0}, (nn_view){tb, 0}, rows, cols,
+                                               &err),
+                             NN_OK);
+                float *got = tu_download(be, (nn_view){acc, 0}, 2);
+                cr_assert(memcmp(got, want, sizeof want) == 0,
+                          "rows %zu cols %zu, %d threads: %.9g %.9g, want %.9g %.9g", rows, cols,
+                          threads, got[0], got[1], want[0], want[1]);
+                free(got);
+                be->ops->release(be, zb), be->ops->release(be, tb), be->ops->release(be, acc);
+                nn_backend_close(be);
+            }
+            free(z), free(t), free(e);
+        }
+    unsetenv("NN_CPU_TEAM");
+}
+
 Test(fused, avx512_relu_backward_block_matches_scalar) {
     if (!NN_CPU_HAVE_AVX512 || !nn_cpu_path_supported(NN_CPU_PATH_AVX512))
         cr_skip_test("no AVX-512 on this CPU");

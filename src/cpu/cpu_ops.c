@@ -21,8 +21,6 @@
 #define PAR_MIN_ELEMS ((size_t)1 << 15)
 /* Elements below which a row gather stays on the calling thread. */
 #define GATHER_MIN_ELEMS ((size_t)1 << 11)
-/* Fixed number of row blocks for the deterministic loss reduction. */
-#define LOSS_BLOCKS 64
 /* Rows per contiguous run in the loops over narrow rows (cols < this). */
 #define NARROW_ROWS 16
 /* col_sum: partial sums per column (row r goes to partial r mod COL_PARTS),
@@ -68,7 +66,7 @@ typedef struct op_args {
     size_t cols;
     float s;           /* scalar: value, scale, learning rate */
     const nn_opt_step *step;
-    double *part;      /* (LOSS_BLOCKS) loss partial sums */
+    double *part;      /* (NN_CPU_LOSS_BLOCKS) loss partial sums */
     size_t rows;
     size_t ld;         /* row stride of blocks of rows (update_block_range) */
     nn_cpu_path path;  /* of the loops an op calls itself (the BCE loss) */
@@ -345,7 +343,7 @@ void nn_cpu_bce_elems(nn_cpu_path path, double *out, const float *z, const float
 }
 
 /* Loss of one row of logits z against targets t (both (cols)), in double,
- * for CE and MSE (BCE: see bce_block). */
+ * for CE and MSE (BCE: see bce_blocks). */
 static double row_loss(int loss, const float *z, const float *t, size_t cols) {
     const double cap = -log(NN_BCE_EPS);
     double s = 0.0;
@@ -372,42 +370,49 @@ static double row_loss(int loss, const float *z, const float *t, size_t cols) {
     return s;
 }
 
-/* The BCE loss of rows [r0, r1) of z, t: (rows, cols): the sum over rows of
- * each row's sum over its columns, both in order; elements computed 256 at a
- * time. */
-static double bce_block(nn_cpu_path path, const float *z, const float *t, size_t cols, size_t r0,
-                        size_t r1) {
+/* The BCE losses of the row blocks [b0, b1) of z, t: (rows, cols), `per` rows
+ * a block: part[blk] = the sum over the block's rows of each row's sum over
+ * its columns, both in order. The elements are computed BATCH at a time
+ * across block boundaries (a block of a small batch may hold a row or two:
+ * one vector pass per block would cost more than the sums). */
+static void bce_blocks(nn_cpu_path path, const float *z, const float *t, size_t cols, size_t rows,
+                       size_t per, size_t b0, size_t b1, double *part) {
     enum { BATCH = 256 };
     const double cap = -log(NN_BCE_EPS);
     double e[BATCH]; /* element losses */
+    size_t blk = b0, r = b0 * per, j = 0; /* the block, row and column of the next element */
+    const size_t r_end = b1 * per < rows ? b1 * per : rows;
+    for (size_t b = b0; b < b1; b++) part[b] = 0.0;
     double s = 0.0, row = 0.0;
-    size_t j = 0; /* column of the next element */
-    for (size_t i = r0 * cols, end = r1 * cols; i < end; i += BATCH) {
+    for (size_t i = r * cols, end = r_end * cols; i < end; i += BATCH) {
         const size_t n = end - i < BATCH ? end - i : BATCH;
         bce_elems(path, e, z + i, t + i, n, cap);
         for (size_t q = 0; q < n; q++) {
             row += e[q];
-            if (++j == cols) {
-                s += row;
-                row = 0.0;
-                j = 0;
+            if (++j < cols) continue;
+            s += row;
+            row = 0.0;
+            j = 0;
+            if (++r == (blk + 1) * per || r == r_end) {
+                part[blk++] = s;
+                s = 0.0;
             }
         }
     }
-    return s;
 }
 
-/* Blocks [b0, b1) of LOSS_BLOCKS fixed row blocks: part[blk] = sum of row losses. */
+/* Blocks [b0, b1) of loss_sum's row blocks: part[blk] = the sum of their row losses. */
 static void loss_range(op_args *a, size_t b0, size_t b1) {
-    const size_t per = (a->rows + LOSS_BLOCKS - 1) / LOSS_BLOCKS, cols = a->cols;
+    const size_t per = (a->rows + NN_CPU_LOSS_BLOCKS - 1) / NN_CPU_LOSS_BLOCKS, cols = a->cols;
+    if (a->kind == NN_LOSS_BCE) {
+        bce_blocks(a->path, a->a, a->b, cols, a->rows, per, b0, b1, a->part);
+        return;
+    }
     for (size_t blk = b0; blk < b1; blk++) {
         size_t r0 = blk * per, r1 = r0 + per < a->rows ? r0 + per : a->rows;
         double s = 0.0;
-        if (a->kind == NN_LOSS_BCE)
-            s = r0 < r1 ? bce_block(a->path, a->a, a->b, cols, r0, r1) : 0.0;
-        else
-            for (size_t r = r0; r < r1; r++)
-                s += row_loss(a->kind, a->a + r * cols, a->b + r * cols, cols);
+        for (size_t r = r0; r < r1; r++)
+            s += row_loss(a->kind, a->a + r * cols, a->b + r * cols, cols);
         a->part[blk] = s;
     }
 }
@@ -416,17 +421,17 @@ nn_status nn_cpu_loss_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view z, 
                           size_t rows, size_t cols, nn_error *err) {
     if (loss != NN_LOSS_BCE && loss != NN_LOSS_CE && loss != NN_LOSS_MSE)
         return nn_error_set(err, NN_E_INVALID, "loss_sum: unknown loss %d", (int)loss);
-    double part[LOSS_BLOCKS] = {0}; /* per-block sums; block bounds depend on rows only */
+    double part[NN_CPU_LOSS_BLOCKS] = {0}; /* per-block sums; block bounds depend on rows only */
     op_args a = {.kind = loss, .a = nn_cpu_ptr(z) /* (rows, cols) logits */,
                  .b = nn_cpu_ptr(t) /* (rows, cols) targets */, .cols = cols, .rows = rows,
                  .part = part, .path = nn_cpu_path_of(be)};
     if (cols) {
         /* the reduction is in blocks; parallel only when there is enough work */
-        if (rows * cols < PAR_MIN_ELEMS / 4) loss_range(&a, 0, LOSS_BLOCKS);
-        else par_for(be, LOSS_BLOCKS, 0, loss_range, &a);
+        if (rows * cols < PAR_MIN_ELEMS / 4) loss_range(&a, 0, NN_CPU_LOSS_BLOCKS);
+        else par_for(be, NN_CPU_LOSS_BLOCKS, 0, loss_range, &a);
     }
     double total = 0.0;
-    for (int blk = 0; blk < LOSS_BLOCKS; blk++) total += part[blk];
+    for (int blk = 0; blk < NN_CPU_LOSS_BLOCKS; blk++) total += part[blk];
     float *ap = nn_cpu_ptr(acc); /* (2) compensated pair */
     double sum = (double)ap[0] + (double)ap[1] + total;
     ap[0] = (float)sum;

@@ -100,6 +100,10 @@ nn_status nn_cpu_loss_grad_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_vie
 /* out[c] for columns [c0, c1) of x (rows, cols) in col_sum's order. */
 void nn_cpu_col_sum_cols(nn_cpu_path path, float *out, const float *x, size_t rows, size_t cols,
                          size_t c0, size_t c1);
+/* loss_sum's order: the rows are cut into this many blocks of ceil(rows /
+ * NN_CPU_LOSS_BLOCKS) rows; each block sums its rows' losses in order (in
+ * double, from 0), then the blocks' sums are added in order. */
+#define NN_CPU_LOSS_BLOCKS 64
 /* out: (n) = BCE element losses of logits z: (n) against targets t: (n), as
  * loss_sum computes them (capped, NaN for a non-finite z), on path (AUTO or
  * unsupported: the best; for tests: the paths give the same bits). */
