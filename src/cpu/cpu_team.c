@@ -27,7 +27,9 @@
  *   - progress = the jobs' one-thread cost: each job kind (its function,
  *     chunk count and the caller's size hint) has a running average of its
  *     time when run alone;
- *   - a window lasts at least WINDOW_NS and MIN_WINDOW_JOBS jobs; its rate is
+ *   - a window lasts at least WINDOW_NS and MIN_WINDOW_JOBS jobs (the first
+ *     comparison, FIRST_WINDOW_NS: in a short run the solo window is a large
+ *     share of the time, and its verdict holds only HOLD_FIRST_NS); its rate is
  *     its progress per wall second, so time between jobs (the single-threaded
  *     parts of a training step, which a spinning helper may slow) counts too;
  *   - the team wins if its rate beats the solo rate by MARGIN; the choice
@@ -60,6 +62,7 @@
  * remembered, and the CPU pressure (share of a window some task waited for a
  * CPU) above which the team is not tried. */
 #define WINDOW_NS 15000000L
+#define FIRST_WINDOW_NS 5000000L
 #define MIN_WINDOW_JOBS 16
 #define MARGIN 0.10
 #define HOLD_FIRST_NS 200000000L
@@ -355,7 +358,8 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
         t->win_unknown += (double)wall;
     }
     const long span = end - t->win_start;
-    if (span < WINDOW_NS || t->win_jobs < MIN_WINDOW_JOBS) return;
+    const long window = t->last_choice < 0 ? FIRST_WINDOW_NS : WINDOW_NS;
+    if (span < window || t->win_jobs < MIN_WINDOW_JOBS) return;
     const double rate = t->win_progress / ((double)span - t->win_unknown);
     int choice, busy = 0;
     if (t->phase == SOLO_WINDOW) {
@@ -373,11 +377,13 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
     } else {
         choice = rate > (1.0 + MARGIN) * t->solo_rate;
     }
-    /* a clear verdict (one side 25% faster) holds longer; so does a busy machine */
+    /* a clear verdict (one side 25% faster) holds longer, except the first (short
+     * windows); so does a busy machine */
     const int clear = busy || rate > 1.25 * t->solo_rate || rate < 0.8 * t->solo_rate;
     const long grown = t->hold_ns * (clear ? 4 : 2);
     t->hold_ns = choice == t->last_choice ? (grown < HOLD_MAX_NS ? grown : HOLD_MAX_NS)
-                                          : (clear ? 2 * HOLD_FIRST_NS : HOLD_FIRST_NS);
+                                          : (clear && t->last_choice >= 0 ? 2 * HOLD_FIRST_NS
+                                                                          : HOLD_FIRST_NS);
     t->last_choice = choice;
     t->phase = HOLD;
     t->team_mode = choice;
