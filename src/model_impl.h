@@ -35,8 +35,9 @@ struct nn_model {
     int keep_z;                 /* keep every Z_l (nn_model_keep_preactivations) */
     unsigned char z_kept[NN_MAX_LAYERS]; /* 1: the last forward pass wrote Z_l */
     int layers_stale;  /* 1: the last step ran as small_step, which keeps only the logits */
-    nn_buf *row_parts; /* model_rows.c: (16, n_params) each row chunk's gradient part, then
-                          (16, 2) its loss pair; NULL until a step runs in chunks */
+    nn_buf *row_parts; /* model_rows.c: (16, n_params up to whole cache lines) each row
+                          chunk's gradient part, then (16, 16) its loss pair (2 used);
+                          NULL until a step runs in chunks */
 };
 
 /* Width of layer boundary i (0 = inputs). */

@@ -34,6 +34,14 @@
  * in the forward pass (below, a step is too short for a second thread). */
 #define ROW_MAX_PARAMS ((size_t)1 << 16)
 #define ROW_MIN_MACS 1024
+/* Floats of one cache line: each chunk's gradient part and loss pair start on
+ * a line of their own, so that two threads never write one line. */
+#define LINE_FLOATS 16
+
+/* Floats from one chunk's gradient part to the next: n_params, whole lines. */
+static size_t part_stride(const nn_model *m) {
+    return (m->n_params + LINE_FLOATS - 1) / LINE_FLOATS * LINE_FLOATS;
+}
 
 /* Rows per chunk for a batch of `rows` (small: for small_step); the chunk
  * count into *chunks. */
@@ -80,7 +88,7 @@ typedef struct rows_job {
     size_t rows, per; /* batch rows, rows per chunk */
     float grad_scale;
     int want_loss;
-    size_t loss_off;  /* offset of the (chunks, 2) loss pairs in m->row_parts */
+    size_t loss_off;  /* offset of the loss pairs in m->row_parts: chunk c's at c LINE_FLOATS */
 } rows_job;
 
 /* Part `part` of `parts` of chunk c's rows of the next step: a prefetch
@@ -121,10 +129,10 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) 
     }
     nn_view acc = none;
     if (j->want_loss) {
-        acc = (nn_view){m->row_parts, j->loss_off + 2 * c};
+        acc = (nn_view){m->row_parts, j->loss_off + LINE_FLOATS * c};
         TRY(ops->fill(be, acc, 0.0f, 2, err));
     }
-    const size_t p0 = c * m->n_params; /* this chunk's gradient part, the slab's layout */
+    const size_t p0 = c * part_stride(m); /* this chunk's gradient part, the slab's layout */
     if (j->small) { /* the whole chunk in one pass; then its loss from the logits */
         const nn_view z = {m->acts, m->z_off[L - 1] + r0};
         TRY(ops->small_step(be, j->small, in, t, (nn_view){m->params, 0},
@@ -177,7 +185,7 @@ typedef struct sum_job {
     nn_model *m;
     const nn_opt_step *update;
     float *grads;       /* (n_params) */
-    const float *parts; /* (chunks, n_params) */
+    const float *parts; /* (chunks, part_stride) */
     size_t chunks;
 } sum_job;
 
@@ -188,7 +196,7 @@ static nn_status sum_update_block(void *ctx, nn_backend *be, size_t b, nn_error 
     float *g = j->grads;
     for (size_t i = i0; i < i1; i++) g[i] = j->parts[i];
     for (size_t c = 1; c < j->chunks; c++) {
-        const float *p = j->parts + c * n;
+        const float *p = j->parts + c * part_stride(m);
         for (size_t i = i0; i < i1; i++) g[i] += p[i];
     }
     const nn_view om = {m->opt_m, m->opt_m ? i0 : 0}, ov = {m->opt_v, m->opt_v ? i0 : 0};
@@ -202,7 +210,8 @@ static void add_losses(nn_model *m, nn_view loss_acc, size_t loss_off, size_t ch
     float *acc = ops->host_ptr(m->be, loss_acc);
     const float *pairs = ops->host_ptr(m->be, (nn_view){m->row_parts, loss_off});
     double sum = (double)acc[0] + (double)acc[1];
-    for (size_t c = 0; c < chunks; c++) sum += (double)pairs[2 * c] + (double)pairs[2 * c + 1];
+    for (size_t c = 0; c < chunks; c++)
+        sum += (double)pairs[LINE_FLOATS * c] + (double)pairs[LINE_FLOATS * c + 1];
     acc[0] = (float)sum;
     acc[1] = (float)(sum - (double)acc[0]);
 }
@@ -219,9 +228,10 @@ nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather
     if (chunks < 2 && !is_small) return NN_OK;
     nn_backend *be = m->be;
     const struct nn_backend_ops *ops = be->ops;
-    const size_t loss_off = ROW_CHUNKS_MAX * m->n_params;
+    const size_t loss_off = ROW_CHUNKS_MAX * part_stride(m);
     nn_error ignored; /* without room for the parts, the per-op step does without them */
-    if (!m->row_parts && ops->alloc(be, loss_off + 2 * ROW_CHUNKS_MAX, &m->row_parts, &ignored))
+    if (!m->row_parts &&
+        ops->alloc(be, loss_off + LINE_FLOATS * ROW_CHUNKS_MAX, &m->row_parts, &ignored))
         return NN_OK;
     for (size_t l = 0; l < m->n_layers; l++) m->z_kept[l] = (unsigned char)model_keeps_z(m, l);
     m->layers_stale = is_small; /* small_step keeps only the logits */
