@@ -27,11 +27,13 @@
  *   - progress = the jobs' one-thread cost: each job kind (its function,
  *     chunk count and the caller's size hint) has a running average of its
  *     time when run alone;
- *   - a window lasts at least WINDOW_NS and MIN_WINDOW_JOBS jobs (the first
- *     comparison, FIRST_WINDOW_NS: in a short run the solo window is a large
- *     share of the time, and its verdict holds only HOLD_FIRST_NS); its rate is
+ *   - a window lasts at least WINDOW_NS and MIN_WINDOW_JOBS jobs; its rate is
  *     its progress per wall second, so time between jobs (the single-threaded
  *     parts of a training step, which a spinning helper may slow) counts too;
+ *   - the first comparison is quick (FIRST_WINDOW_NS windows: in a short run
+ *     the solo window is a large share of the time): the team it chooses
+ *     holds HOLD_FIRST_NS; solo is chosen only after a full comparison (a
+ *     hiccup in a short team window must not keep a run on one thread);
  *   - the team wins if its rate beats the solo rate by MARGIN; the choice
  *     holds for a period that doubles (quadruples for a clear verdict, one
  *     side 25% faster) while the same side keeps winning;
@@ -102,7 +104,8 @@ struct nn_team {
     /* solo or team (caller only) */
     enum phase phase;
     int team_mode;         /* jobs now run by the team */
-    int last_choice;       /* 1: the team won the last comparison */
+    int last_choice;       /* 1: the team won the last comparison; -1: none yet */
+    int quick_done;        /* the quick first comparison is over */
     long win_start;        /* the window's start (ns) */
     long win_jobs;         /* jobs counted (their one-thread time is known) */
     int win_started;       /* a job ran in the window */
@@ -358,7 +361,7 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
         t->win_unknown += (double)wall;
     }
     const long span = end - t->win_start;
-    const long window = t->last_choice < 0 ? FIRST_WINDOW_NS : WINDOW_NS;
+    const long window = t->last_choice < 0 && !t->quick_done ? FIRST_WINDOW_NS : WINDOW_NS;
     if (span < window || t->win_jobs < MIN_WINDOW_JOBS) return;
     const double rate = t->win_progress / ((double)span - t->win_unknown);
     int choice, busy = 0;
@@ -376,13 +379,18 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
         choice = 0; /* tasks wait for CPUs: a helper would find none */
     } else {
         choice = rate > (1.0 + MARGIN) * t->solo_rate;
+        if (!choice && window == FIRST_WINDOW_NS) { /* solo only after a full comparison */
+            t->quick_done = 1;
+            open_window(t, SOLO_WINDOW, end);
+            return;
+        }
     }
-    /* a clear verdict (one side 25% faster) holds longer, except the first (short
-     * windows); so does a busy machine */
+    /* a clear verdict (one side 25% faster) holds longer, except a quick first
+     * one; so does a busy machine */
     const int clear = busy || rate > 1.25 * t->solo_rate || rate < 0.8 * t->solo_rate;
     const long grown = t->hold_ns * (clear ? 4 : 2);
     t->hold_ns = choice == t->last_choice ? (grown < HOLD_MAX_NS ? grown : HOLD_MAX_NS)
-                                          : (clear && t->last_choice >= 0 ? 2 * HOLD_FIRST_NS
+                                          : (clear && window == WINDOW_NS ? 2 * HOLD_FIRST_NS
                                                                           : HOLD_FIRST_NS);
     t->last_choice = choice;
     t->phase = HOLD;
