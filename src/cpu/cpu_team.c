@@ -26,7 +26,11 @@
  * keeps the faster way for a while:
  *   - progress = the jobs' one-thread cost: each job kind (its function,
  *     chunk count and the caller's size hint) has a running average of its
- *     time when run alone;
+ *     time when run alone, and a window's progress is its count of jobs of
+ *     each kind times the kind's average at the window's end (the first jobs
+ *     of a run are slow: cold caches, first-touch page faults; summing the
+ *     averages as they stood at each job credited the first solo window with
+ *     progress it did not make, up to 40%, and kept short runs solo);
  *   - a window lasts at least WINDOW_NS and MIN_WINDOW_JOBS jobs; its rate is
  *     its progress per wall second, so time between jobs (the single-threaded
  *     parts of a training step, which a spinning helper may slow) counts too;
@@ -84,6 +88,7 @@ typedef struct job_kind {
     nn_team_fn fn;
     size_t n, size;
     double solo_ns; /* 0: not measured yet */
+    long win_jobs;  /* jobs of the kind counted in the current window */
 } job_kind;
 
 enum phase { SOLO_WINDOW, TEAM_WINDOW, HOLD };
@@ -109,7 +114,6 @@ struct nn_team {
     long win_start;        /* the window's start (ns) */
     long win_jobs;         /* jobs counted (their one-thread time is known) */
     int win_started;       /* a job ran in the window */
-    double win_progress;   /* one-thread ns of the window's jobs */
     double win_unknown;    /* wall ns of the window's jobs of kinds never run alone */
     double solo_rate;      /* the solo window's progress per ns */
     long hold_until, hold_ns;
@@ -251,8 +255,8 @@ static void open_window(nn_team *t, enum phase phase, long now) {
     t->win_start = now;
     t->win_jobs = 0;
     t->win_started = 0;
-    t->win_progress = 0.0;
     t->win_unknown = 0.0;
+    for (int i = 0; i < KINDS; i++) t->kinds[i].win_jobs = 0;
     if (phase == SOLO_WINDOW) t->psi_wait = pressure_total(t);
     atomic_store_explicit(&t->solo, !t->team_mode, memory_order_relaxed);
 }
@@ -335,12 +339,13 @@ static job_kind *kind_of(nn_team *t, nn_team_fn fn, size_t n, size_t size) {
         job_kind *k = &t->kinds[(h + i) % KINDS];
         if (k->fn == fn && k->n == n && k->size == size) return k;
         if (!k->fn) {
-            k->fn = fn, k->n = n, k->size = size, k->solo_ns = 0.0;
+            k->fn = fn, k->n = n, k->size = size, k->solo_ns = 0.0, k->win_jobs = 0;
             return k;
         }
     }
     job_kind *k = &t->kinds[h];
-    k->fn = fn, k->n = n, k->size = size, k->solo_ns = 0.0;
+    t->win_jobs -= k->win_jobs; /* its jobs leave the window with it */
+    k->fn = fn, k->n = n, k->size = size, k->solo_ns = 0.0, k->win_jobs = 0;
     return k;
 }
 
@@ -355,7 +360,7 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
     }
     if (!t->win_started) t->win_start = end - wall, t->win_started = 1; /* at its first job */
     if (k->solo_ns > 0) { /* jobs whose one-thread time is unknown do not count */
-        t->win_progress += k->solo_ns;
+        k->win_jobs++;
         t->win_jobs++;
     } else {
         t->win_unknown += (double)wall;
@@ -363,7 +368,9 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
     const long span = end - t->win_start;
     const long window = t->last_choice < 0 && !t->quick_done ? FIRST_WINDOW_NS : WINDOW_NS;
     if (span < window || t->win_jobs < MIN_WINDOW_JOBS) return;
-    const double rate = t->win_progress / ((double)span - t->win_unknown);
+    double progress = 0.0; /* one-thread ns of the window's jobs */
+    for (int i = 0; i < KINDS; i++) progress += (double)t->kinds[i].win_jobs * t->kinds[i].solo_ns;
+    const double rate = progress / ((double)span - t->win_unknown);
     int choice, busy = 0;
     if (t->phase == SOLO_WINDOW) {
         const long wait = pressure_total(t);
