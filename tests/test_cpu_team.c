@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "cpu/cpu_team.h"
@@ -44,6 +45,15 @@ Test(cpu_team, every_chunk_runs_once_for_any_size) {
         for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) run_and_count(t, ns[i], 200);
         nn_team_free(t);
     }
+}
+
+Test(cpu_team, too_many_threads_is_an_error) {
+    nn_team *t = NULL;
+    nn_error err;
+    cr_assert_eq(nn_team_create(100000, 1, &t, &err), NN_E_INVALID);
+    cr_assert_null(t);
+    cr_assert_str_eq(err.param, "threads");
+    cr_assert(strstr(err.msg, "100000") != NULL, "%s", err.msg);
 }
 
 Test(cpu_team, jobs_after_the_helpers_sleep) {

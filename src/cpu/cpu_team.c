@@ -1,13 +1,16 @@
 /* cpu_team.c — the persistent thread team (see cpu_team.h).
  *
  * Protocol. One 64-bit state word: the job's generation (high 32 bits), an
- * "open" flag (bit 31) and the number of workers inside the job (low bits).
+ * "open" flag (bit 31), the number of workers that ran chunks of the job
+ * (bits 16-30) and the number of workers inside it (bits 0-15).
  *   caller: writes the job (fn, ctx, the per-thread ranges), then stores
- *           state = (gen + 1, open, 0); works on chunks until none is left;
+ *           state = (gen + 1, open, 0, 0); works on chunks until none is left;
  *           clears "open"; waits until no worker is inside; returns.
  *   worker: seeing a new open generation, enters with a CAS (inside + 1), so
  *           it enters only while the job is open; works on chunks; leaves
- *           (inside - 1, release).
+ *           (inside - 1, and helpers + 1 if it ran any, in one release add).
+ * The job's end is one cache line between the cores: the caller spins on the
+ * state word, which tells it both that the workers left and how many helped.
  * A worker inside the job keeps the caller from returning, so the job's
  * fields stay valid while it reads them; a worker that was not running when
  * the job opened finds it closed and skips it. The caller closes only after
@@ -77,7 +80,9 @@
 #define MAX_PRESSURE 0.05
 
 #define OPEN ((uint64_t)1 << 31)
-#define INSIDE_MASK (OPEN - 1)
+#define HELPED_ONE ((uint64_t)1 << 16)
+#define INSIDE_MASK (HELPED_ONE - 1)
+#define HELPED_MASK (OPEN - HELPED_ONE)
 
 typedef struct range {
     _Alignas(64) _Atomic uint64_t lohi; /* hi << 32 | lo: the chunks not yet taken */
@@ -97,15 +102,16 @@ struct nn_team {
     int size;              /* threads, counting the caller */
     pthread_t *workers;    /* (size - 1) */
     int started;           /* workers created */
-    _Alignas(64) _Atomic uint64_t state; /* gen << 32 | open | inside */
-    /* the current job, written by the caller while no worker is inside */
-    _Alignas(64) nn_team_fn fn;
+    _Alignas(64) _Atomic uint64_t state; /* gen << 32 | open | helped << 16 | inside */
+    /* the current job, written by the caller while no worker is inside (in
+     * the state's cache line: a worker that sees the job has them too) */
+    nn_team_fn fn;
     void *ctx;
-    int used;              /* most threads that ran chunks of one job since the last reset */
+    /* the caller's own */
+    _Alignas(64) int used; /* most threads that ran chunks of one job since the last reset */
     int used_window;       /* the same for jobs in measurement windows */
     int held;              /* a job ran in a hold (the chosen way) since the last reset */
     int adaptive;          /* measure solo against team (else always team) */
-    atomic_int helped;     /* workers that ran chunks of the current job */
     /* solo or team (caller only) */
     enum phase phase;
     int team_mode;         /* jobs now run by the team */
@@ -204,8 +210,8 @@ static void *worker_main(void *p) {
                 atomic_compare_exchange_weak_explicit(&t->state, &s, s + 1, memory_order_acquire,
                                                       memory_order_relaxed)) {
                 seen = gen;
-                if (work(t, self)) atomic_fetch_add_explicit(&t->helped, 1, memory_order_relaxed);
-                atomic_fetch_sub_explicit(&t->state, 1, memory_order_release); /* publishes both */
+                const uint64_t leave = work(t, self) ? HELPED_ONE - 1 : (uint64_t)-1;
+                atomic_fetch_add_explicit(&t->state, leave, memory_order_release);
                 idle_since = now_ns();
                 spins = 0;
             } else if (!(s & OPEN)) {
@@ -264,6 +270,9 @@ static void open_window(nn_team *t, enum phase phase, long now) {
 nn_status nn_team_create(int threads, int adaptive, nn_team **out, nn_error *err) {
     *out = NULL;
     if (threads < 1) threads = 1;
+    if ((uint64_t)threads > INSIDE_MASK / 2) /* helpers and insiders must fit the state word */
+        return nn_error_set_param(err, NN_E_INVALID, "threads",
+                                  "at most %d cpu threads, got %d", (int)(INSIDE_MASK / 2), threads);
     nn_team *t = aligned_alloc(64, (sizeof *t + 63) / 64 * 64);
     range *ranges = aligned_alloc(64, sizeof(range) * (size_t)threads);
     pthread_t *workers = malloc(sizeof(pthread_t) * (size_t)threads);
@@ -279,7 +288,6 @@ nn_status nn_team_create(int threads, int adaptive, nn_team **out, nn_error *err
     atomic_init(&t->state, 0);
     t->used = t->used_window = 1;
     t->adaptive = adaptive;
-    atomic_init(&t->helped, 0);
     t->hold_ns = HOLD_FIRST_NS;
     t->last_choice = -1;
     t->psi_fd = adaptive ? open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC) : -1;
@@ -420,7 +428,6 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size) {
         return;
     }
     const int T = t->size;
-    atomic_store_explicit(&t->helped, 0, memory_order_relaxed);
     t->fn = fn;
     t->ctx = ctx;
     for (int q = 0; q < T; q++) {
@@ -437,11 +444,12 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size) {
     }
     const size_t mine = work(t, 0);
     atomic_fetch_and_explicit(&t->state, ~OPEN, memory_order_acq_rel);
+    uint64_t end;
     for (unsigned spins = 0;
-         (atomic_load_explicit(&t->state, memory_order_acquire) & INSIDE_MASK) != 0;)
+         ((end = atomic_load_explicit(&t->state, memory_order_acquire)) & INSIDE_MASK) != 0;)
         if (++spins < WAIT_SPINS) cpu_relax();
         else sched_yield(); /* a worker inside was descheduled mid-chunk */
-    const int ran = (mine > 0) + atomic_load_explicit(&t->helped, memory_order_relaxed);
+    const int ran = (mine > 0) + (int)((end & HELPED_MASK) / HELPED_ONE);
     if (t->phase != HOLD) {
         if (ran > t->used_window) t->used_window = ran;
     } else if (ran > t->used) {
