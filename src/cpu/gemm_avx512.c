@@ -97,18 +97,20 @@ kernel_t(size_t kc, const float *ap, const float *bp, float *c, size_t ldc, size
     }
 }
 
-/* The micro-kernel on operands in place (see nn_gemm_kernel_inplace_fn), with
+/* The micro-kernel on operands in place (see nn_gemm_kernel_inplace_fn) for a
+ * tile of ROWS rows (MR, or fewer for the last rows of c: a tile's cost is
+ * its rows', so the two rows left over from 128 no longer cost fourteen), with
  * A rows at stride a_rs (AROWS: a_ps = 1, rows of a row-major op(a)) or A
  * columns at stride a_ps (!AROWS: a_rs = 1, rows of a transposed a). Rows of A
- * past mr repeat row mr - 1 (read, never stored); B columns past nr are
- * masked off. The sums are the packed kernel's. */
+ * past mr (FULLA: none) repeat row mr - 1 (read, never stored); B columns past
+ * nr are masked off. The sums are the packed kernel's, whatever ROWS. */
 AVX512 static inline __attribute__((always_inline)) void
 kernel_inplace_t(size_t kc, const float *a, size_t a_rs, size_t a_ps, const float *b, size_t b_ps,
                  float *c, size_t ldc, size_t mr, size_t nr, int add, const nn_gemm_epi *e,
-                 size_t i0, size_t j0, const int AROWS, const int FULLA) {
+                 size_t i0, size_t j0, const int AROWS, const int FULLA, const int ROWS) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; i++)
+    for (int i = 0; i < ROWS; i++)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
     __mmask16 m[NV];
@@ -121,7 +123,7 @@ kernel_inplace_t(size_t kc, const float *a, size_t a_rs, size_t a_ps, const floa
         const float *r[5];
         for (int q = 0; q < 5; q++) r[q] = a + min_sz(3 * (size_t)q, mr - 1) * L;
         size_t off[MR]; /* (row of i) - (its base's row), rows clamped to mr - 1 */
-        for (int i = 0; i < MR; i++)
+        for (int i = 0; i < ROWS; i++)
             off[i] = min_sz((size_t)i, mr - 1) - min_sz(3 * (size_t)(i / 3), mr - 1);
         for (size_t p = 0; p < kc; p++) {
             __m512 bv[NV];
@@ -129,7 +131,7 @@ kernel_inplace_t(size_t kc, const float *a, size_t a_rs, size_t a_ps, const floa
             for (int v = 0; v < NV; v++)
                 bv[v] = full_b ? _mm512_loadu_ps(b + 16 * v) : _mm512_maskz_loadu_ps(m[v], b + 16 * v);
 #pragma GCC unroll 16
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < ROWS; i++) {
                 const float *base = r[i / 3];
                 const int d = i % 3;
                 const float av = FULLA ? (d == 0 ? base[0] : d == 1 ? base[L] : base[L2])
@@ -139,18 +141,18 @@ kernel_inplace_t(size_t kc, const float *a, size_t a_rs, size_t a_ps, const floa
                 for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
             }
 #pragma GCC unroll 5
-            for (int q = 0; q < 5; q++) r[q]++;
+            for (int q = 0; q < (ROWS + 2) / 3; q++) r[q]++;
             b += b_ps;
         }
     } else {
-        /* columns of A: MR consecutive values per k step; those past mr repeat the last */
+        /* columns of A: ROWS consecutive values per k step; those past mr repeat the last */
         for (size_t p = 0; p < kc; p++) {
             __m512 bv[NV];
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++)
                 bv[v] = full_b ? _mm512_loadu_ps(b + 16 * v) : _mm512_maskz_loadu_ps(m[v], b + 16 * v);
 #pragma GCC unroll 16
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < ROWS; i++) {
                 const __m512 ai = _mm512_set1_ps(a[FULLA || (size_t)i < mr ? (size_t)i : mr - 1]);
 #pragma GCC unroll 4
                 for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
@@ -163,7 +165,7 @@ kernel_inplace_t(size_t kc, const float *a, size_t a_rs, size_t a_ps, const floa
     if (e && e->bias)
         for (int v = 0; v < NV; v++) bias[v] = _mm512_maskz_loadu_ps(m[v], e->bias + j0 + 16 * v);
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < ROWS; i++) {
         if (!FULLA && (size_t)i >= mr) break;
         float *ci = c + (size_t)i * ldc;
 #pragma GCC unroll 4
@@ -184,15 +186,30 @@ AVX512 static void kernel_inplace(size_t kc, const float *a, size_t a_rs, size_t
     nn_gemm_epi copy;
     if (epi) copy = *epi; /* in registers: stores to c may alias *epi */
     const nn_gemm_epi *e = epi && nn_gemm_epi_simple(epi) ? &copy : NULL;
-    const int rows = a_ps == 1, full = mr == MR;
-    if (rows && full)
-        kernel_inplace_t(kc, a, a_rs, a_ps, b, b_ps, c, ldc, mr, nr, add, e, i0, j0, 1, 1);
-    else if (rows)
-        kernel_inplace_t(kc, a, a_rs, a_ps, b, b_ps, c, ldc, mr, nr, add, e, i0, j0, 1, 0);
-    else if (full)
-        kernel_inplace_t(kc, a, a_rs, a_ps, b, b_ps, c, ldc, mr, nr, add, e, i0, j0, 0, 1);
-    else
-        kernel_inplace_t(kc, a, a_rs, a_ps, b, b_ps, c, ldc, mr, nr, add, e, i0, j0, 0, 0);
+    const int rows = a_ps == 1;
+    /* a tile of the rows there are, rounded up to an even count (an odd mr
+     * repeats its last row once) */
+#define INPLACE_TILE(R)                                                                      \
+    do {                                                                                     \
+        if (rows && mr == (R))                                                               \
+            kernel_inplace_t(kc, a, a_rs, a_ps, b, b_ps, c, ldc, mr, nr, add, e, i0, j0, 1, 1, R); \
+        else if (rows)                                                                       \
+            kernel_inplace_t(kc, a, a_rs, a_ps, b, b_ps, c, ldc, mr, nr, add, e, i0, j0, 1, 0, R); \
+        else if (mr == (R))                                                                  \
+            kernel_inplace_t(kc, a, a_rs, a_ps, b, b_ps, c, ldc, mr, nr, add, e, i0, j0, 0, 1, R); \
+        else                                                                                 \
+            kernel_inplace_t(kc, a, a_rs, a_ps, b, b_ps, c, ldc, mr, nr, add, e, i0, j0, 0, 0, R); \
+    } while (0)
+    switch ((mr + 1) / 2) {
+    case 1: INPLACE_TILE(2); break;
+    case 2: INPLACE_TILE(4); break;
+    case 3: INPLACE_TILE(6); break;
+    case 4: INPLACE_TILE(8); break;
+    case 5: INPLACE_TILE(10); break;
+    case 6: INPLACE_TILE(12); break;
+    default: INPLACE_TILE(MR); break;
+    }
+#undef INPLACE_TILE
 }
 
 /* Micro-kernel (see nn_gemm_kernel_fn): ap (kc, MR), bp (kc, NR). */
