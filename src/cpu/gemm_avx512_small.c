@@ -8,8 +8,10 @@
  *            and columns of op(b) (both contiguous), reduced by a fixed tree.
  * Narrow shapes run the same sums with fewer wasted lanes: the rows form with
  * n <= 8 uses 8-lane vectors (rows8), and the dots form with n = 1 and k <= 8
- * packs two entries per vector (dots_pairs). Both compute exactly what the
- * general loops would (same products, same additions in the same order).
+ * packs two entries per vector (dots_pairs); with n = 1 and longer k the dots
+ * form loads each slice of the column once for its 16 rows (dots_column). All
+ * compute exactly what the general loops would (same products, same additions
+ * in the same order).
  * One exception has an order of its own: a rows form with a single row, at
  * most 8 columns and k > 8 (a vector-matrix product, such as the weight
  * gradient of a one-output layer), whose four p mod 4 chains would leave the
@@ -549,7 +551,7 @@ AVX512 static void dots_pairs(float *c, const float *a, const float *b, size_t m
 }
 
 /* out lane l = sum of the lanes of y[l] (a fixed tree), for 16 vectors. */
-AVX512 static __m512 reduce16(__m512 y[16]) {
+AVX512 static inline __attribute__((always_inline)) __m512 reduce16(__m512 y[16]) {
     __m512 z[8], w[4], v[2];
 #pragma GCC unroll 8
     for (int q = 0; q < 8; q++) /* rows 2q, 2q+1: 8 partials each */
@@ -572,10 +574,41 @@ AVX512 static __m512 reduce16(__m512 y[16]) {
     return _mm512_permutexvar_ps(order, f);
 }
 
+/* dots_items for n = 1 (a matrix-vector product, such as the logits of a
+ * one-output layer): the same products and sums, with each slice of the one
+ * column loaded once for the 16 rows instead of once per row. */
+AVX512 static void dots_column(float *c, const float *a, const float *b, size_t m, size_t k,
+                               int accumulate, size_t lo, size_t hi) {
+    for (size_t blk = lo; blk < hi; blk++) {
+        const size_t e0 = blk * 16, cnt = m - e0 < 16 ? m - e0 : 16;
+        const float *ai[16]; /* row of entry e0 + l (the last one repeated past cnt) */
+#pragma GCC unroll 16
+        for (size_t l = 0; l < 16; l++) ai[l] = a + (e0 + (l < cnt ? l : cnt - 1)) * k;
+        __m512 y[16];
+#pragma GCC unroll 16
+        for (int l = 0; l < 16; l++) y[l] = _mm512_setzero_ps();
+        for (size_t p = 0; p < k; p += 16) {
+            const __mmask16 mk = first_lanes(k - p);
+            const __m512 bv = _mm512_maskz_loadu_ps(mk, b + p);
+#pragma GCC unroll 16
+            for (int l = 0; l < 16; l++)
+                y[l] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, ai[l] + p), bv, y[l]);
+        }
+        const __mmask16 out = first_lanes(cnt);
+        __m512 s = reduce16(y);
+        if (accumulate) s = _mm512_add_ps(_mm512_maskz_loadu_ps(out, c + e0), s);
+        _mm512_mask_storeu_ps(c + e0, out, s);
+    }
+}
+
 /* Blocks [lo, hi) of the dots form: c (m, n) entries e = i*n + j, 16 per
  * block, as dot products of row i of a (m, k) and row j of bt (n, k). */
 AVX512 static void dots_items(float *c, const float *a, const float *bt, size_t m, size_t n,
                               size_t k, int accumulate, size_t lo, size_t hi) {
+    if (n == 1) {
+        dots_column(c, a, bt, m, k, accumulate, lo, hi);
+        return;
+    }
     const size_t total = m * n;
     const float *ap = a + lo * 16 / n * k, *bp = bt + lo * 16 % n * k; /* entry 16*lo */
     const float *const b_end = bt + n * k;
