@@ -242,6 +242,39 @@ Test(gemm, bit_identical_for_any_thread_count) {
         }
 }
 
+/* A row of c computes the same bits whatever tile it falls in: the first m
+ * rows of a product (blocked, read in place; m = 9..56, every remainder of the
+ * kernels' row tiles) equal those rows of the 56-row product, with a in rows
+ * or transposed (its storage then has stride m). */
+Test(gemm, row_bits_do_not_depend_on_the_tile) {
+    enum { M = 56, N = 64, K = 64 };
+    float *a = malloc(M * K * sizeof(float)), *at = malloc(M * K * sizeof(float));
+    float *b = malloc(K * N * sizeof(float)), *full = malloc(M * N * sizeof(float));
+    float *c = malloc(M * N * sizeof(float));
+    tu_fill_uniform(a, M * K, 31, -1.0f, 1.0f);
+    tu_fill_uniform(b, K * N, 32, -1.0f, 1.0f);
+    const nn_par one = {NULL, 1};
+    for (size_t q = 0; q < NPATHS; q++) {
+        if (!nn_cpu_path_supported(PATHS[q])) continue;
+        for (int ta = 0; ta <= 1; ta++) {
+            /* op(a) row i = a row i; stored transposed (K, m) when ta */
+            for (size_t i = 0; i < M; i++)
+                for (size_t p = 0; p < K; p++) at[p * M + i] = a[i * K + p];
+            nn_cpu_gemm(PATHS[q], NULL, &one, NULL, full, ta ? at : a, b, M, N, K, ta, 0, 0);
+            for (size_t m = 9; m <= M; m++) {
+                for (size_t i = 0; i < m; i++)
+                    for (size_t p = 0; p < K; p++) at[p * m + i] = a[i * K + p];
+                for (size_t e = 0; e < M * N; e++) c[e] = NAN; /* every entry must be written */
+                nn_cpu_gemm(PATHS[q], NULL, &one, NULL, c, ta ? at : a, b, m, N, K, ta, 0, 0);
+                cr_assert(memcmp(c, full, m * N * sizeof(float)) == 0,
+                          "path %s, ta %d: the first %zu rows differ from the %d-row product's",
+                          nn_cpu_path_name(PATHS[q]), ta, m, M);
+            }
+        }
+    }
+    free(a), free(at), free(b), free(full), free(c);
+}
+
 Test(gemm, default_entry_uses_best_path) {
     problem pr = problem_make(300, 200, 260, 0, 1, 5);
     float *expect = run_checked(&pr, nn_cpu_path_best(), 2, 1);
