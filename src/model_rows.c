@@ -194,9 +194,10 @@ static nn_status sum_update_block(void *ctx, nn_backend *be, size_t b, nn_error 
     const nn_model *m = j->m;
     const size_t n = m->n_params, i0 = b * SUM_BLOCK, i1 = i0 + SUM_BLOCK < n ? i0 + SUM_BLOCK : n;
     float *g = j->grads;
+    const size_t stride = part_stride(m);
     for (size_t i = i0; i < i1; i++) g[i] = j->parts[i];
     for (size_t c = 1; c < j->chunks; c++) {
-        const float *p = j->parts + c * part_stride(m);
+        const float *p = j->parts + c * stride;
         for (size_t i = i0; i < i1; i++) g[i] += p[i];
     }
     const nn_view om = {m->opt_m, m->opt_m ? i0 : 0}, ov = {m->opt_v, m->opt_v ? i0 : 0};

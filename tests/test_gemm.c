@@ -269,6 +269,9 @@ Test(gemm, row_bits_do_not_depend_on_the_tile) {
                 cr_assert(memcmp(c, full, m * N * sizeof(float)) == 0,
                           "path %s, ta %d: the first %zu rows differ from the %d-row product's",
                           nn_cpu_path_name(PATHS[q]), ta, m, M);
+                for (size_t e = m * N; e < M * N; e++)
+                    cr_assert(isnan(c[e]), "path %s, ta %d, m %zu: stored past row m",
+                              nn_cpu_path_name(PATHS[q]), ta, m);
             }
         }
     }

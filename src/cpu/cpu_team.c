@@ -374,8 +374,8 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
         t->win_unknown += (double)wall;
     }
     const long span = end - t->win_start;
-    const long window = t->last_choice < 0 && !t->quick_done ? FIRST_WINDOW_NS : WINDOW_NS;
-    if (span < window || t->win_jobs < MIN_WINDOW_JOBS) return;
+    const int quick = t->last_choice < 0 && !t->quick_done; /* the first comparison's windows */
+    if (span < (quick ? FIRST_WINDOW_NS : WINDOW_NS) || t->win_jobs < MIN_WINDOW_JOBS) return;
     double progress = 0.0; /* one-thread ns of the window's jobs */
     for (int i = 0; i < KINDS; i++) progress += (double)t->kinds[i].win_jobs * t->kinds[i].solo_ns;
     const double rate = progress / ((double)span - t->win_unknown);
@@ -394,7 +394,7 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
         choice = 0; /* tasks wait for CPUs: a helper would find none */
     } else {
         choice = rate > (1.0 + MARGIN) * t->solo_rate;
-        if (!choice && window == FIRST_WINDOW_NS) { /* solo only after a full comparison */
+        if (!choice && quick) { /* solo only after a full comparison */
             t->quick_done = 1;
             open_window(t, SOLO_WINDOW, end);
             return;
@@ -405,7 +405,7 @@ static void account(nn_team *t, job_kind *k, long wall, long end) {
     const int clear = busy || rate > 1.25 * t->solo_rate || rate < 0.8 * t->solo_rate;
     const long grown = t->hold_ns * (clear ? 4 : 2);
     t->hold_ns = choice == t->last_choice ? (grown < HOLD_MAX_NS ? grown : HOLD_MAX_NS)
-                                          : (clear && window == WINDOW_NS ? 2 * HOLD_FIRST_NS
+                                          : (clear && !quick ? 2 * HOLD_FIRST_NS
                                                                           : HOLD_FIRST_NS);
     t->last_choice = choice;
     t->phase = HOLD;

@@ -757,8 +757,8 @@ AVX512 static void small_with(const nn_gemm_args *g, const nn_par *par, float *b
     if (!g->trans_a && (g->trans_b || bt_fits) &&
         (dots_cost < rows_cost || (g->trans_b && !bt_fits))) {
         sp.form = FORM_DOTS;
-        sp.b = g->b; /* op(b)^T: (n, k) */
-        if (!g->trans_b) {
+        sp.b = g->b; /* op(b)^T: (n, k); for n = 1, b itself */
+        if (!g->trans_b && n > 1) {
             for (size_t p = 0; p < k; p++)
                 for (size_t j = 0; j < n; j++) bt[j * k + p] = g->b[p * n + j];
             sp.b = bt;
