@@ -118,6 +118,7 @@ nn_status nn_model_create(nn_backend *be, const nn_model_config *cfg, nn_model *
         (st = ops->alloc(be, m->n_params, &m->grads, err)) == NN_OK &&
         (st = ops->alloc(be, 2, &m->loss_acc, err)) == NN_OK)
         st = ops->write(be, (nn_view){m->params, 0}, host, m->n_params, err);
+    m->params_gen = 1;
     free(host);
     if (st != NN_OK) {
         nn_model_free(m);
@@ -131,7 +132,7 @@ void nn_model_free(nn_model *m) {
     if (!m) return;
     const struct nn_backend_ops *ops = m->be->ops;
     nn_buf *bufs[] = {m->params, m->grads, m->opt_m, m->opt_v, m->acts, m->delta, m->loss_acc,
-                      m->row_parts};
+                      m->row_parts, m->row_copies};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) ops->release(m->be, bufs[i]);
     free(m);
@@ -158,6 +159,7 @@ nn_status nn_model_set_params(nn_model *m, const float *src, size_t count, nn_er
     if (count != m->n_params)
         return nn_error_set(err, NN_E_INVALID, "set_params: count %zu, model has %zu", count,
                             m->n_params);
+    model_params_written(m);
     return m->be->ops->write(m->be, (nn_view){m->params, 0}, src, count, err);
 }
 
@@ -189,6 +191,7 @@ nn_status model_reserve(nn_model *m, size_t rows, nn_error *err) {
 nn_status model_reserve_optimizer(nn_model *m, nn_optimizer opt, nn_error *err) {
     const struct nn_backend_ops *ops = m->be->ops;
     nn_status st = NN_OK;
+    model_params_written(m);
     if (opt != NN_OPT_SGD && !m->opt_m) st = ops->alloc(m->be, m->n_params, &m->opt_m, err);
     if (st == NN_OK && opt == NN_OPT_ADAM && !m->opt_v)
         st = ops->alloc(m->be, m->n_params, &m->opt_v, err);
@@ -281,6 +284,7 @@ static nn_status backward_layer_update(nn_model *m, size_t l, nn_view in, nn_vie
     }
     nn_view om = {m->opt_m, m->opt_m ? m->w_off[l] : 0}; /* NULL views without the state */
     nn_view ov = {m->opt_v, m->opt_v ? m->w_off[l] : 0};
+    model_params_written(m);
     return ops->dense_backward_dw_update(be, (nn_view){m->grads, m->w_off[l]}, in, dz, rows, ni,
                                          no, update, w, om, ov, err);
 }

@@ -2,7 +2,13 @@
 #ifndef NN_MODEL_IMPL_H
 #define NN_MODEL_IMPL_H
 
+#include <stdint.h>
+
 #include "backend.h"
+
+/* model_rows.c: threads 1 .. ROW_COPIES_MAX - 1 may keep a copy of the
+ * parameters (and optimizer state) next to their core. */
+#define ROW_COPIES_MAX 16
 
 /* Return the status of `call` from the enclosing function if it failed. */
 #define TRY(call)                                                                                  \
@@ -38,7 +44,18 @@ struct nn_model {
     nn_buf *row_parts; /* model_rows.c: (16, n_params up to whole cache lines) each row
                           chunk's gradient part, then (16, 16) its loss pair (2 used);
                           NULL until a step runs in chunks */
+    /* The parameters' generation: model_params_written bumps it at every write of
+     * params, opt_m or opt_v, so that model_rows.c's per-thread copies (which
+     * hold the generation they were made from) are never read once stale. */
+    uint64_t params_gen;
+    nn_buf *row_copies; /* model_rows.c: (ROW_COPIES_MAX - 1, copy_stride) thread t's copy of
+                           params, opt_m, opt_v and its gradient sum; NULL until used */
+    uint64_t copy_gen[ROW_COPIES_MAX];    /* generation each copy holds (0: none) */
+    unsigned char copy_ran[ROW_COPIES_MAX]; /* thread t ran a chunk of the current step */
 };
+
+/* Every write of m->params, m->opt_m or m->opt_v outside model_rows.c calls this. */
+static inline void model_params_written(nn_model *m) { m->params_gen++; }
 
 /* Width of layer boundary i (0 = inputs). */
 static inline size_t model_width(const nn_model *m, size_t i) { return m->cfg.sizes[i]; }

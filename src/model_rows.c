@@ -15,11 +15,25 @@
  * step only in the order of the gradient sums over rows (chunk by chunk),
  * within float rounding.
  *
+ * With two threads or more and a few chunks, each thread keeps its own copy
+ * of the parameters and optimizer state (model_impl.h): its chunks read the
+ * weights from it, and the second job's chunk t (thread t's while all threads
+ * run) sums the parts and applies the update to copy t (chunk 0 to the
+ * model's own). Without copies, the half of the weights the other core had
+ * just updated crossed between the cores in every forward pass (~1 us of a
+ * 45 us step for 16-64-64-1). A copy is used only while it holds the
+ * parameters' current generation (model_params_written), and updated only in
+ * steps where its thread ran a chunk; a stale copy is refreshed from the
+ * model's own parameters before its thread reads it. Every copy's update is
+ * the same arithmetic on the same values, so results do not change.
+ *
  * Taken for small networks (the per-chunk gradient parts stay in cache) with
  * enough work per row to amortize a chunk, and for the networks of the
  * backend's small_step (one hidden layer kept in registers: each chunk is one
  * pass over its rows), on a backend with run_chunks, when nothing asks for
  * the per-op intermediates (nn_model_keep_preactivations). */
+#include <string.h>
+
 #include "model_impl.h"
 
 /* Chunks: at least ROW_CHUNK_MIN rows each (a multiple of 16), at most
@@ -41,6 +55,31 @@
 /* Floats from one chunk's gradient part to the next: n_params, whole lines. */
 static size_t part_stride(const nn_model *m) {
     return (m->n_params + LINE_FLOATS - 1) / LINE_FLOATS * LINE_FLOATS;
+}
+
+/* Per-thread copies for steps of at most this many chunks (each copy's update
+ * reads every chunk's part). */
+#define COPY_CHUNKS_MAX 4
+/* A copy's arrays, each part_stride floats: parameters, first and second
+ * optimizer moments, gradient sum. */
+enum { COPY_P, COPY_M, COPY_V, COPY_G, COPY_ARRAYS };
+
+/* Offset of array `a` of thread t's copy (1 <= t < ROW_COPIES_MAX) in m->row_copies. */
+static size_t copy_off(const nn_model *m, int t, int a) {
+    return ((size_t)(t - 1) * COPY_ARRAYS + (size_t)a) * part_stride(m);
+}
+
+/* Threads with a copy slot (the model's own counts as thread 0's) for a step
+ * of `chunks` chunks: up to ROW_COPIES_MAX, or 1 when copies do not pay or
+ * there is no memory for them. */
+static int copies_for(nn_model *m, size_t chunks) {
+    const int threads = m->be->threads < ROW_COPIES_MAX ? m->be->threads : ROW_COPIES_MAX;
+    if (threads < 2 || chunks < 2 || chunks > COPY_CHUNKS_MAX) return 1;
+    nn_error ignored; /* without the memory, the step reads the model's own parameters */
+    if (!m->row_copies &&
+        m->be->ops->alloc(m->be, copy_off(m, threads, COPY_P), &m->row_copies, &ignored) != NN_OK)
+        return 1;
+    return threads;
 }
 
 /* Rows per chunk for a batch of `rows` (small: for small_step); the chunk
@@ -89,7 +128,26 @@ typedef struct rows_job {
     float grad_scale;
     int want_loss;
     size_t loss_off;  /* offset of the loss pairs in m->row_parts: chunk c's at c LINE_FLOATS */
+    int copies;       /* threads with a copy slot (1: none) */
 } rows_job;
+
+/* The parameters thread `thread` reads in this step: its copy (refreshed from
+ * the model's own first if stale), or the model's own. */
+static nn_view params_of(const rows_job *j, nn_backend *be, int thread) {
+    nn_model *m = j->m;
+    if (thread < 1 || thread >= j->copies) return (nn_view){m->params, 0};
+    if (m->copy_gen[thread] != m->params_gen) {
+        const struct nn_backend_ops *ops = be->ops;
+        nn_buf *own[] = {m->params, m->opt_m, m->opt_v};
+        for (int a = COPY_P; a <= COPY_V; a++)
+            if (own[a])
+                memcpy(ops->host_ptr(be, (nn_view){m->row_copies, copy_off(m, thread, a)}),
+                       ops->host_ptr(be, (nn_view){own[a], 0}), m->n_params * sizeof(float));
+        m->copy_gen[thread] = m->params_gen;
+    }
+    m->copy_ran[thread] = 1;
+    return (nn_view){m->row_copies, copy_off(m, thread, COPY_P)};
+}
 
 /* Part `part` of `parts` of chunk c's rows of the next step: a prefetch
  * hint, spread over the chunk's ops so that the misses of the next gather
@@ -110,10 +168,11 @@ static void prefetch_next(const rows_job *j, nn_backend *be, size_t c, size_t pa
 
 /* Chunk c of the step on the one-thread backend be: forward, loss gradient
  * (and loss pair), backward with its weight and bias gradient parts. */
-static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) {
+static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, int thread, nn_error *err) {
     const rows_job *j = ctx;
     nn_model *m = j->m;
     const struct nn_backend_ops *ops = be->ops;
+    const nn_view P = params_of(j, be, thread); /* the slab's layout from P.off */
     const size_t r0 = c * j->per, n = j->rows - r0 < j->per ? j->rows - r0 : j->per;
     const size_t L = m->n_layers, o = model_outputs(m);
     /* the chunk's part of each delta area: its rows at max_width floats a
@@ -135,7 +194,7 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) 
     const size_t p0 = c * part_stride(m); /* this chunk's gradient part, the slab's layout */
     if (j->small) { /* the whole chunk in one pass; then its loss from the logits */
         const nn_view z = {m->acts, m->z_off[L - 1] + r0};
-        TRY(ops->small_step(be, j->small, in, t, (nn_view){m->params, 0},
+        TRY(ops->small_step(be, j->small, in, t, P,
                             (nn_view){m->row_parts, p0}, z, n, j->grad_scale, err));
         prefetch_next(j, be, c, 0, 1);
         return acc.buf ? ops->loss_sum(be, m->cfg.loss, acc, z, t, n, 1, err) : NN_OK;
@@ -144,8 +203,8 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) 
         const size_t ni = model_width(m, l), no = model_width(m, l + 1);
         nn_view z = m->z_kept[l] ? (nn_view){m->acts, m->z_off[l] + r0 * no} : none;
         nn_view a = {m->acts, m->a_off[l] + r0 * no};
-        TRY(ops->dense_forward(be, m->act[l], z, a, in, (nn_view){m->params, m->w_off[l]},
-                               (nn_view){m->params, m->b_off[l]}, n, ni, no, err));
+        TRY(ops->dense_forward(be, m->act[l], z, a, in, (nn_view){P.buf, P.off + m->w_off[l]},
+                               (nn_view){P.buf, P.off + m->b_off[l]}, n, ni, no, err));
         prefetch_next(j, be, c, l, 2 * L);
         in = a;
     }
@@ -166,7 +225,7 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, nn_error *err) 
         if (l == 0) break;
         nn_view da = {m->delta, (dz.off < half ? half : 0) + mine};
         nn_view zp = m->z_kept[l - 1] ? (nn_view){m->acts, m->z_off[l - 1] + r0 * ni} : none;
-        TRY(ops->dense_backward_dx(be, m->act[l - 1], da, dz, (nn_view){m->params, m->w_off[l]},
+        TRY(ops->dense_backward_dx(be, m->act[l - 1], da, dz, (nn_view){P.buf, P.off + m->w_off[l]},
                                    zp, x, n, ni, no, err));
         dz = da;
     }
@@ -189,17 +248,45 @@ typedef struct sum_job {
     size_t chunks;
 } sum_job;
 
-static nn_status sum_update_block(void *ctx, nn_backend *be, size_t b, nn_error *err) {
-    const sum_job *j = ctx;
-    const nn_model *m = j->m;
-    const size_t n = m->n_params, i0 = b * SUM_BLOCK, i1 = i0 + SUM_BLOCK < n ? i0 + SUM_BLOCK : n;
-    float *g = j->grads;
-    const size_t stride = part_stride(m);
+/* The parts' sum in chunk order into g[i0, i1). */
+static void sum_parts(const sum_job *j, float *g, size_t i0, size_t i1) {
+    const size_t stride = part_stride(j->m);
     for (size_t i = i0; i < i1; i++) g[i] = j->parts[i];
     for (size_t c = 1; c < j->chunks; c++) {
         const float *p = j->parts + c * stride;
         for (size_t i = i0; i < i1; i++) g[i] += p[i];
     }
+}
+
+/* With copies: the whole sum and update on thread r's copy (r = 0: the
+ * model's own parameters and gradient), if thread r read it this step. */
+static nn_status sum_update_copy(void *ctx, nn_backend *be, size_t r, int thread, nn_error *err) {
+    (void)thread;
+    const sum_job *j = ctx;
+    nn_model *m = j->m;
+    const size_t n = m->n_params;
+    if (r == 0) {
+        sum_parts(j, j->grads, 0, n);
+        return be->ops->update(be, j->update, (nn_view){m->params, 0}, (nn_view){m->grads, 0},
+                               (nn_view){m->opt_m, 0}, (nn_view){m->opt_v, 0}, n, err);
+    }
+    const int t = (int)r;
+    if (!m->copy_ran[t] || m->copy_gen[t] != m->params_gen) return NN_OK; /* left stale */
+    nn_view v[COPY_ARRAYS];
+    for (int a = 0; a < COPY_ARRAYS; a++) v[a] = (nn_view){m->row_copies, copy_off(m, t, a)};
+    sum_parts(j, be->ops->host_ptr(be, v[COPY_G]), 0, n);
+    return be->ops->update(be, j->update, v[COPY_P], v[COPY_G],
+                           m->opt_m ? v[COPY_M] : (nn_view){NULL, 0},
+                           m->opt_v ? v[COPY_V] : (nn_view){NULL, 0}, n, err);
+}
+
+static nn_status sum_update_block(void *ctx, nn_backend *be, size_t b, int thread,
+                                  nn_error *err) {
+    (void)thread;
+    const sum_job *j = ctx;
+    const nn_model *m = j->m;
+    const size_t n = m->n_params, i0 = b * SUM_BLOCK, i1 = i0 + SUM_BLOCK < n ? i0 + SUM_BLOCK : n;
+    sum_parts(j, j->grads, i0, i1);
     const nn_view om = {m->opt_m, m->opt_m ? i0 : 0}, ov = {m->opt_v, m->opt_v ? i0 : 0};
     return be->ops->update(be, j->update, (nn_view){m->params, i0}, (nn_view){m->grads, i0}, om,
                            ov, i1 - i0, err);
@@ -237,13 +324,25 @@ nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather
     for (size_t l = 0; l < m->n_layers; l++) m->z_kept[l] = (unsigned char)model_keeps_z(m, l);
     m->layers_stale = is_small; /* small_step keeps only the logits */
     rows_job j = {m, x, t, gather, is_small ? &small : NULL, rows, per, grad_scale,
-                  loss_acc.buf != NULL, loss_off};
+                  loss_acc.buf != NULL, loss_off, copies_for(m, chunks)};
+    memset(m->copy_ran, 0, sizeof m->copy_ran);
     TRY(ops->run_chunks(be, chunks, chunk_step, &j, err));
     if (loss_acc.buf) add_losses(m, loss_acc, loss_off, chunks);
     sum_job sj = {m, update, ops->host_ptr(be, (nn_view){m->grads, 0}),
                   ops->host_ptr(be, (nn_view){m->row_parts, 0}), chunks};
-    TRY(ops->run_chunks(be, (m->n_params + SUM_BLOCK - 1) / SUM_BLOCK, sum_update_block, &sj,
-                        err));
+    nn_status st;
+    if (j.copies > 1)
+        st = ops->run_chunks(be, (size_t)j.copies, sum_update_copy, &sj, err);
+    else
+        st = ops->run_chunks(be, (m->n_params + SUM_BLOCK - 1) / SUM_BLOCK, sum_update_block,
+                             &sj, err);
+    /* the model's own parameters moved on; so did the copies updated with them
+     * (after a failure, none is trusted) */
+    const uint64_t gen = m->params_gen++;
+    for (int t = 1; t < j.copies; t++)
+        if (st != NN_OK) m->copy_gen[t] = 0;
+        else if (m->copy_ran[t] && m->copy_gen[t] == gen) m->copy_gen[t] = gen + 1;
+    TRY(st);
     *done = 1;
     return NN_OK;
 }

@@ -342,9 +342,10 @@ typedef struct fail_ctx {
     int ran[8];
 } fail_ctx;
 
-static nn_status fail_some(void *ctx, nn_backend *solo, size_t chunk, nn_error *err) {
+static nn_status fail_some(void *ctx, nn_backend *solo, size_t chunk, int thread, nn_error *err) {
     fail_ctx *f = ctx;
     cr_assert_eq(solo->threads, 1);
+    cr_assert(thread >= 0 && thread < 2, "thread %d", thread);
     f->ran[chunk] = 1;
     if (chunk == 3 || chunk == 5)
         return nn_error_set(err, NN_E_INVALID, "chunk %zu failed", chunk);
@@ -471,6 +472,80 @@ static void check_shuffled(int small) {
 }
 
 Test(row_step, nn_train_takes_the_row_step_on_shuffled_batches) { check_shuffled(0); }
+
+/* With two threads each thread reads its own copy of the parameters
+ * (model_rows.c); a copy must never be read once the parameters changed
+ * elsewhere: the per-op step of a short last batch (1000 rows in batches of
+ * 300: the last 100 rows are one chunk, so op by op), set_params between two
+ * runs. 1 and 2 threads give the same bits for each optimizer, and the
+ * 2-thread run did use a copy. */
+/* A chunk that notes the thread that ran it. */
+static nn_status note_thread(void *ctx, nn_backend *solo, size_t chunk, int thread,
+                             nn_error *err) {
+    (void)solo, (void)chunk, (void)err;
+    ((int *)ctx)[thread] = 1;
+    return NN_OK;
+}
+
+/* Jobs until thread 1 of be's team has run a chunk (it starts asleep). */
+static void wake_thread_1(nn_backend *be) {
+    int seen[2] = {0, 0};
+    nn_error err;
+    for (int tries = 0; !seen[1] && tries < 1000000; tries++)
+        cr_assert_eq(be->ops->run_chunks(be, 2, note_thread, seen, &err), NN_OK);
+    cr_assert(seen[1], "thread 1 never ran a chunk");
+}
+
+static float *train_with_writes(nn_optimizer opt, int threads, size_t *n_params, int *copied) {
+    nn_data_spec spec = nn_data_spec_default(NN_DATA_TEACHER);
+    spec.samples = 1250, spec.features = 16, spec.classes = 2, spec.seed = 9;
+    nn_dataset tr, te;
+    tu_split_standardized(spec, 0.2, &tr, &te);
+    setenv("NN_CPU_TEAM", "fixed", 1);
+    nn_backend *be = tu_open("cpu", threads);
+    nn_model_config cfg = {.n_sizes = 4, .sizes = {16, 64, 64, 1}, .hidden = NN_ACT_RELU,
+                           .loss = NN_LOSS_BCE, .seed = 4};
+    nn_model *m = NULL;
+    nn_error err;
+    cr_assert_eq(nn_model_create(be, &cfg, &m, &err), NN_OK, "%s", err.msg);
+    if (threads > 1) wake_thread_1(be); /* so that its chunks, and its copy, take part */
+    nn_train_config tc = nn_train_config_default();
+    tc.epochs = 2, tc.batch = 300, tc.optimizer = opt, tc.lr = opt == NN_OPT_ADAM ? 0.01f : 0.1f;
+    nn_source src = nn_source_from_dataset(&tr);
+    nn_train_result res;
+    cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
+    *n_params = nn_model_param_count(m);
+    float *p = malloc(*n_params * sizeof(float));
+    cr_assert_eq(nn_model_get_params(m, p, *n_params, &err), NN_OK, "%s", err.msg);
+    for (size_t i = 0; i < *n_params; i++) p[i] *= 0.75f;
+    cr_assert_eq(nn_model_set_params(m, p, *n_params, &err), NN_OK, "%s", err.msg);
+    tc.epochs = 1;
+    cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
+    *copied = m->copy_gen[1] != 0;
+    cr_assert_eq(nn_model_get_params(m, p, *n_params, &err), NN_OK, "%s", err.msg);
+    nn_model_free(m);
+    nn_backend_close(be);
+    nn_dataset_free(&tr), nn_dataset_free(&te);
+    return p;
+}
+
+Test(row_step, thread_copies_follow_parameters_written_elsewhere) {
+    const nn_optimizer opts[] = {NN_OPT_SGD, NN_OPT_MOMENTUM, NN_OPT_ADAM};
+    for (int o = 0; o < 3; o++) {
+        size_t n;
+        int copied = 0;
+        float *one = train_with_writes(opts[o], 1, &n, &copied);
+        /* until thread 1 took part (on a busy machine it may miss a whole run) */
+        for (int attempt = 0; attempt < 50 && !copied; attempt++) {
+            float *two = train_with_writes(opts[o], 2, &n, &copied);
+            cr_assert_eq(memcmp(one, two, n * sizeof(float)), 0, "%s: 1 and 2 threads differ",
+                         nn_optimizer_name(opts[o]));
+            free(two);
+        }
+        cr_assert(copied, "%s: thread 1 never used its copy in 50 runs", nn_optimizer_name(opts[o]));
+        free(one);
+    }
+}
 
 /* The same for the tutorial's network in batches of 300 (800 rows: the last
  * one 200): each batch in one pass of small_step, its rows gathered there. */

@@ -73,7 +73,7 @@ static void run_one(void *ctx, size_t chunk, int thread) {
     nn_cpu_solos *s = j->s;
     nn_error e;
     e.status = NN_OK, e.param[0] = '\0', e.msg[0] = '\0';
-    if (j->fn(j->ctx, &s->be[thread], chunk, &e) != NN_OK && chunk < s->failed[thread]) {
+    if (j->fn(j->ctx, &s->be[thread], chunk, thread, &e) != NN_OK && chunk < s->failed[thread]) {
         s->failed[thread] = chunk;
         s->err[thread] = e;
     }

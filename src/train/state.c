@@ -78,6 +78,7 @@ nn_status nn_trainer_set_state(nn_trainer *tr, const nn_train_state *s, nn_error
                             "of %llu steps)", (unsigned long long)s->epoch_step, s->epoch,
                             tr->cfg.epochs, (unsigned long long)tr->steps_per_epoch);
     const size_t n = m->n_params;
+    model_params_written(m);
     TRY(be->ops->write(be, (nn_view){m->params, 0}, s->params, n, err));
     if (m->opt_m) TRY(be->ops->write(be, (nn_view){m->opt_m, 0}, s->opt_m, n, err));
     if (m->opt_v) TRY(be->ops->write(be, (nn_view){m->opt_v, 0}, s->opt_v, n, err));

@@ -137,6 +137,7 @@ static nn_status apply_update(nn_trainer *tr, int updated, nn_error *err) {
     nn_backend *be = m->be;
     tr->step++;
     if (updated) return NN_OK;
+    model_params_written(m);
     return be->ops->update(be, &tr->opt, (nn_view){m->params, 0}, (nn_view){m->grads, 0},
                            (nn_view){m->opt_m, 0}, (nn_view){m->opt_v, 0}, m->n_params, err);
 }
