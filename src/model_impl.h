@@ -48,8 +48,8 @@ struct nn_model {
      * params, opt_m or opt_v, so that model_rows.c's per-thread copies (which
      * hold the generation they were made from) are never read once stale. */
     uint64_t params_gen;
-    nn_buf *row_copies; /* model_rows.c: (ROW_COPIES_MAX - 1, copy_stride) thread t's copy of
-                           params, opt_m, opt_v and its gradient sum; NULL until used */
+    nn_buf *row_copies; /* model_rows.c: one copy per thread 1 .. min(threads, ROW_COPIES_MAX)
+                           - 1 of params, opt_m, opt_v and its gradient sum; NULL until used */
     uint64_t copy_gen[ROW_COPIES_MAX];    /* generation each copy holds (0: none) */
     unsigned char copy_ran[ROW_COPIES_MAX]; /* thread t ran a chunk of the current step */
 };

@@ -145,7 +145,7 @@ static nn_view params_of(const rows_job *j, nn_backend *be, int thread) {
                        ops->host_ptr(be, (nn_view){own[a], 0}), m->n_params * sizeof(float));
         m->copy_gen[thread] = m->params_gen;
     }
-    m->copy_ran[thread] = 1;
+    if (!m->copy_ran[thread]) m->copy_ran[thread] = 1; /* a line the other threads read */
     return (nn_view){m->row_copies, copy_off(m, thread, COPY_P)};
 }
 
