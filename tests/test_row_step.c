@@ -497,37 +497,63 @@ static void wake_thread_1(nn_backend *be) {
         cr_assert_eq(be->ops->run_chunks(be, 2, note_thread, seen, &err), NN_OK);
 }
 
-static float *train_with_writes(nn_optimizer opt, int threads, size_t *n_params, int *copied) {
-    nn_data_spec spec = nn_data_spec_default(NN_DATA_TEACHER);
-    spec.samples = 1250, spec.features = 16, spec.classes = 2, spec.seed = 9;
+/* 16-64-64-1 on `samples` teacher rows (80% for training) on a cpu backend
+ * of `threads` threads, thread 1 awake (so that its chunks, and its copy,
+ * take part); training in batches of 300 with `opt`. */
+typedef struct copies_rig {
     nn_dataset tr, te;
-    tu_split_standardized(spec, 0.2, &tr, &te);
+    nn_source src;
+    nn_backend *be;
+    nn_model *m;
+    nn_train_config tc;
+} copies_rig;
+
+static void copies_open(copies_rig *r, size_t samples, int threads, nn_optimizer opt) {
+    r->tc = nn_train_config_default();
+    r->tc.batch = 300, r->tc.optimizer = opt, r->tc.lr = opt == NN_OPT_ADAM ? 0.01f : 0.1f;
+    nn_data_spec spec = nn_data_spec_default(NN_DATA_TEACHER);
+    spec.samples = samples, spec.features = 16, spec.classes = 2, spec.seed = 9;
+    tu_split_standardized(spec, 0.2, &r->tr, &r->te);
+    r->src = nn_source_from_dataset(&r->tr);
     setenv("NN_CPU_TEAM", "fixed", 1);
-    nn_backend *be = tu_open("cpu", threads);
+    r->be = tu_open("cpu", threads);
     nn_model_config cfg = {.n_sizes = 4, .sizes = {16, 64, 64, 1}, .hidden = NN_ACT_RELU,
                            .loss = NN_LOSS_BCE, .seed = 4};
-    nn_model *m = NULL;
     nn_error err;
-    cr_assert_eq(nn_model_create(be, &cfg, &m, &err), NN_OK, "%s", err.msg);
-    if (threads > 1) wake_thread_1(be); /* so that its chunks, and its copy, take part */
-    nn_train_config tc = nn_train_config_default();
-    tc.epochs = 2, tc.batch = 300, tc.optimizer = opt, tc.lr = opt == NN_OPT_ADAM ? 0.01f : 0.1f;
-    nn_source src = nn_source_from_dataset(&tr);
-    nn_train_result res;
-    cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
-    *n_params = nn_model_param_count(m);
+    cr_assert_eq(nn_model_create(r->be, &cfg, &r->m, &err), NN_OK, "%s", err.msg);
+    if (threads > 1) wake_thread_1(r->be);
+}
+
+/* The model's parameters (free them), then the rig closed. */
+static float *copies_close(copies_rig *r, size_t *n_params) {
+    nn_error err;
+    *n_params = nn_model_param_count(r->m);
     float *p = malloc(*n_params * sizeof(float));
-    cr_assert_eq(nn_model_get_params(m, p, *n_params, &err), NN_OK, "%s", err.msg);
-    for (size_t i = 0; i < *n_params; i++) p[i] *= 0.75f;
-    cr_assert_eq(nn_model_set_params(m, p, *n_params, &err), NN_OK, "%s", err.msg);
-    tc.epochs = 1;
-    cr_assert_eq(nn_train(m, &src, &tc, &res, &err), NN_OK, "%s", err.msg);
-    *copied = m->copy_gen[1] != 0;
-    cr_assert_eq(nn_model_get_params(m, p, *n_params, &err), NN_OK, "%s", err.msg);
-    nn_model_free(m);
-    nn_backend_close(be);
-    nn_dataset_free(&tr), nn_dataset_free(&te);
+    cr_assert_eq(nn_model_get_params(r->m, p, *n_params, &err), NN_OK, "%s", err.msg);
+    nn_model_free(r->m);
+    nn_backend_close(r->be);
+    nn_dataset_free(&r->tr), nn_dataset_free(&r->te);
     return p;
+}
+
+static float *train_with_writes(nn_optimizer opt, int threads, int *copied, size_t *n_params) {
+    copies_rig r;
+    copies_open(&r, 1250, threads, opt);
+    nn_model *m = r.m;
+    nn_error err;
+    nn_train_result res;
+    r.tc.epochs = 2;
+    cr_assert_eq(nn_train(m, &r.src, &r.tc, &res, &err), NN_OK, "%s", err.msg);
+    const size_t n = nn_model_param_count(m);
+    float *p = malloc(n * sizeof(float));
+    cr_assert_eq(nn_model_get_params(m, p, n, &err), NN_OK, "%s", err.msg);
+    for (size_t i = 0; i < n; i++) p[i] *= 0.75f;
+    cr_assert_eq(nn_model_set_params(m, p, n, &err), NN_OK, "%s", err.msg);
+    free(p);
+    r.tc.epochs = 1;
+    cr_assert_eq(nn_train(m, &r.src, &r.tc, &res, &err), NN_OK, "%s", err.msg);
+    *copied = m->copy_gen[1] != 0;
+    return copies_close(&r, n_params);
 }
 
 /* Row steps of 16-64-64-1 (300 rows: 3 chunks) with nn_model_set_params
@@ -561,47 +587,46 @@ static float *steps_around_set_params(nn_optimizer opt, int threads, int *curren
     return p;
 }
 
-Test(row_step, thread_copies_follow_set_params) {
+/* A run of one of the cases above: the parameters after it (free them), and
+ * into *used whether thread 1's copy took part as the case requires. */
+typedef float *(*copies_case)(nn_optimizer opt, int threads, int *used, size_t *n_params);
+
+/* The case on 1 and 2 threads gives the same bits, for each optimizer; the
+ * 2-thread run is repeated until thread 1's copy took part (on a busy
+ * machine a run may go by without it). */
+static void check_copies(copies_case run) {
     const nn_optimizer opts[] = {NN_OPT_SGD, NN_OPT_MOMENTUM, NN_OPT_ADAM};
     for (int o = 0; o < 3; o++) {
-        int current = 0;
+        int used = 0;
         size_t n;
-        float *one = steps_around_set_params(opts[o], 1, &current, &n);
-        for (int attempt = 0; attempt < 50 && !current; attempt++) {
-            float *two = steps_around_set_params(opts[o], 2, &current, &n);
+        float *one = run(opts[o], 1, &used, &n);
+        for (int attempt = 0; attempt < 50 && !used; attempt++) {
+            float *two = run(opts[o], 2, &used, &n);
             cr_assert_eq(memcmp(one, two, n * sizeof(float)), 0, "%s: 1 and 2 threads differ",
                          nn_optimizer_name(opts[o]));
             free(two);
         }
-        cr_assert(current, "%s: thread 1's copy never followed in 50 runs",
+        cr_assert(used, "%s: thread 1's copy did not take part in 50 runs",
                   nn_optimizer_name(opts[o]));
         free(one);
     }
 }
 
+Test(row_step, thread_copies_follow_set_params) { check_copies(steps_around_set_params); }
+
 /* A trainer rewound to an earlier state (nn_trainer_set_state on the same
  * model, whose copies hold later parameters): 16-64-64-1, 900 rows in
- * batches of 300 (every step in row chunks), Adam; the state after 2 steps,
+ * batches of 300 (every step in row chunks); the state after 2 steps,
  * 8 steps, back to it, to the end. Into *current whether thread 1's copy
  * followed (it holds the final generation). */
-static float *rewound(int threads, int *current, size_t *n_params) {
-    nn_data_spec spec = nn_data_spec_default(NN_DATA_TEACHER);
-    spec.samples = 1125, spec.features = 16, spec.classes = 2, spec.seed = 9;
-    nn_dataset tr, te;
-    tu_split_standardized(spec, 0.2, &tr, &te);
-    setenv("NN_CPU_TEAM", "fixed", 1);
-    nn_backend *be = tu_open("cpu", threads);
-    nn_model_config cfg = {.n_sizes = 4, .sizes = {16, 64, 64, 1}, .hidden = NN_ACT_RELU,
-                           .loss = NN_LOSS_BCE, .seed = 4};
-    nn_model *m = NULL;
+static float *rewound(nn_optimizer opt, int threads, int *current, size_t *n_params) {
+    copies_rig r;
+    copies_open(&r, 1125, threads, opt);
+    nn_model *m = r.m;
     nn_error err;
-    cr_assert_eq(nn_model_create(be, &cfg, &m, &err), NN_OK, "%s", err.msg);
-    if (threads > 1) wake_thread_1(be);
-    nn_train_config tc = nn_train_config_default();
-    tc.epochs = 3, tc.batch = 300, tc.optimizer = NN_OPT_ADAM, tc.lr = 0.01f;
-    nn_source src = nn_source_from_dataset(&tr);
     nn_trainer *t = NULL;
-    cr_assert_eq(nn_trainer_create(m, &src, &tc, &t, &err), NN_OK, "%s", err.msg);
+    r.tc.epochs = 3;
+    cr_assert_eq(nn_trainer_create(m, &r.src, &r.tc, &t, &err), NN_OK, "%s", err.msg);
     nn_train_state state;
     for (int i = 0; i < 8; i++) {
         if (i == 2) cr_assert_eq(nn_trainer_get_state(t, &state, &err), NN_OK, "%s", err.msg);
@@ -611,45 +636,14 @@ static float *rewound(int threads, int *current, size_t *n_params) {
     nn_train_state_free(&state);
     cr_assert_eq(nn_trainer_run(t, &err), NN_OK, "%s", err.msg);
     *current = threads > 1 && m->copy_gen[1] == m->params_gen;
-    *n_params = nn_model_param_count(m);
-    float *p = malloc(*n_params * sizeof(float));
-    cr_assert_eq(nn_model_get_params(m, p, *n_params, &err), NN_OK, "%s", err.msg);
     nn_trainer_free(t);
-    nn_model_free(m);
-    nn_backend_close(be);
-    nn_dataset_free(&tr), nn_dataset_free(&te);
-    return p;
+    return copies_close(&r, n_params);
 }
 
-Test(row_step, thread_copies_follow_a_rewound_trainer) {
-    int current = 0;
-    size_t n;
-    float *one = rewound(1, &current, &n);
-    for (int attempt = 0; attempt < 50 && !current; attempt++) {
-        float *two = rewound(2, &current, &n);
-        cr_assert_eq(memcmp(one, two, n * sizeof(float)), 0, "1 and 2 threads differ");
-        free(two);
-    }
-    cr_assert(current, "thread 1's copy never followed in 50 runs");
-    free(one);
-}
+Test(row_step, thread_copies_follow_a_rewound_trainer) { check_copies(rewound); }
 
 Test(row_step, thread_copies_follow_parameters_written_elsewhere) {
-    const nn_optimizer opts[] = {NN_OPT_SGD, NN_OPT_MOMENTUM, NN_OPT_ADAM};
-    for (int o = 0; o < 3; o++) {
-        size_t n;
-        int copied = 0;
-        float *one = train_with_writes(opts[o], 1, &n, &copied);
-        /* until thread 1 took part (on a busy machine it may miss a whole run) */
-        for (int attempt = 0; attempt < 50 && !copied; attempt++) {
-            float *two = train_with_writes(opts[o], 2, &n, &copied);
-            cr_assert_eq(memcmp(one, two, n * sizeof(float)), 0, "%s: 1 and 2 threads differ",
-                         nn_optimizer_name(opts[o]));
-            free(two);
-        }
-        cr_assert(copied, "%s: thread 1 never used its copy in 50 runs", nn_optimizer_name(opts[o]));
-        free(one);
-    }
+    check_copies(train_with_writes);
 }
 
 /* The same for the tutorial's network in batches of 300 (800 rows: the last
