@@ -785,25 +785,8 @@ Test(opencl_ops, unknown_device_lists_what_exists) {
 /* Copy kernels/ *.cl into a new temporary folder; if `break_file` is set,
  * append a syntax error to that file. Returns the folder (malloc'ed). */
 static char *kernel_copy(const char *break_file) {
-    static const char *const files[] = {"elementwise.cl", "loss.cl", "matmul.cl", "optimizer.cl",
-                                        "reduce.cl"};
-    char *dir = tu_tmpdir();
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char src[1024], dst[1024];
-        snprintf(src, sizeof src, "%s/kernels/%s", NN_SOURCE_DIR, files[i]);
-        snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
-        FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
-        cr_assert(in && out, "copying %s", src);
-        char buf[4096];
-        size_t got;
-        while ((got = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, got, out);
-        if (break_file && strcmp(break_file, files[i]) == 0)
-            fputs("\n__kernel void nn_broken(__global float *x) { x[0] = undeclared_name; }\n",
-                  out);
-        fclose(in);
-        fclose(out);
-    }
-    return dir;
+    return tu_kernel_copy(break_file, NULL,
+                          "\n__kernel void nn_broken(__global float *x) { x[0] = undeclared_name; }\n");
 }
 
 /* Remove a folder made by kernel_copy and free its name. */

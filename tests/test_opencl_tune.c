@@ -664,26 +664,9 @@ Test(tune, unrelated_or_empty_caches_say_nothing) {
 
 /* A kernels folder whose matmul.cl refuses to build with WPT_M == 3. */
 static char *kernels_rejecting_wpt_m_3(void) {
-    static const char *const files[] = {"elementwise.cl", "loss.cl", "matmul.cl", "optimizer.cl",
-                                        "reduce.cl"};
-    char *dir = malloc(700);
-    snprintf(dir, 700, "%s/kernels", cache_home);
-    cr_assert_eq(mkdir(dir, 0700), 0);
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char src[1024], dst[1024];
-        snprintf(src, sizeof src, "%s/kernels/%s", NN_SOURCE_DIR, files[i]);
-        snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
-        FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
-        cr_assert(in && out, "copying %s", src);
-        if (strcmp(files[i], "matmul.cl") == 0)
-            fputs("#if defined(WPT_M) && WPT_M == 3\n#error tuned value rejected\n#endif\n", out);
-        char buf[4096];
-        size_t got;
-        while ((got = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, got, out);
-        fclose(in);
-        fclose(out);
-    }
-    return dir;
+    return tu_kernel_copy("matmul.cl",
+                          "#if defined(WPT_M) && WPT_M == 3\n#error tuned value rejected\n#endif\n",
+                          NULL);
 }
 
 Test(tune, an_entry_that_does_not_build_falls_back_to_the_defaults) {

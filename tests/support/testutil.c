@@ -211,6 +211,28 @@ char *tu_read_file(const char *path) {
     return s;
 }
 
+char *tu_kernel_copy(const char *edit, const char *before, const char *after) {
+    static const char *const files[] = {"elementwise.cl", "loss.cl", "matmul.cl", "optimizer.cl",
+                                        "reduce.cl"};
+    char *dir = tu_tmpdir();
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char src[1024], dst[1024];
+        snprintf(src, sizeof src, "%s/kernels/%s", NN_SOURCE_DIR, files[i]);
+        snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
+        FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+        cr_assert(in && out, "copying %s", src);
+        const int edited = edit && strcmp(edit, files[i]) == 0;
+        if (edited && before) fputs(before, out);
+        char buf[4096];
+        size_t got;
+        while ((got = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, got, out);
+        if (edited && after) fputs(after, out);
+        fclose(in);
+        fclose(out);
+    }
+    return dir;
+}
+
 char *tu_write_file(const char *dir, const char *name, const char *text) {
     char *path = tu_path(dir, name);
     FILE *f = fopen(path, "w");

@@ -56,6 +56,10 @@ extern const char *const TU_MPI_ENV[];
 char *tu_mpirun_path(void);
 /* Remove a folder made by tu_tmpdir with everything in it, and free the path. */
 void tu_rmtree(char *dir);
+/* A copy of the project's kernels/ *.cl in a new tu_tmpdir folder (returned,
+ * malloc'd); file `edit` (NULL: none) gets `before` written ahead of its text
+ * and `after` behind it (either NULL). */
+char *tu_kernel_copy(const char *edit, const char *before, const char *after);
 /* Write text to dir/name; returns the malloc'd path. */
 char *tu_write_file(const char *dir, const char *name, const char *text);
 /* The whole file at path (NUL-terminated, malloc'd), or NULL when it cannot be read. */
