@@ -259,25 +259,23 @@ static void sum_parts(const sum_job *j, float *g, size_t i0, size_t i1) {
 }
 
 /* With copies: the whole sum and update on thread r's copy (r = 0: the
- * model's own parameters and gradient), if thread r read it this step. */
+ * model's own parameters and gradient), if thread r read it this step (which
+ * made it current: params_of). */
 static nn_status sum_update_copy(void *ctx, nn_backend *be, size_t r, int thread, nn_error *err) {
     (void)thread;
     const sum_job *j = ctx;
     nn_model *m = j->m;
-    const size_t n = m->n_params;
-    if (r == 0) {
-        sum_parts(j, j->grads, 0, n);
-        return be->ops->update(be, j->update, (nn_view){m->params, 0}, (nn_view){m->grads, 0},
-                               (nn_view){m->opt_m, 0}, (nn_view){m->opt_v, 0}, n, err);
+    nn_view p = {m->params, 0}, g = {m->grads, 0}, om = {m->opt_m, 0}, ov = {m->opt_v, 0};
+    if (r > 0) {
+        const int t = (int)r;
+        if (!m->copy_ran[t]) return NN_OK; /* left stale */
+        p = (nn_view){m->row_copies, copy_off(m, t, COPY_P)};
+        g = (nn_view){m->row_copies, copy_off(m, t, COPY_G)};
+        if (m->opt_m) om = (nn_view){m->row_copies, copy_off(m, t, COPY_M)};
+        if (m->opt_v) ov = (nn_view){m->row_copies, copy_off(m, t, COPY_V)};
     }
-    const int t = (int)r;
-    if (!m->copy_ran[t] || m->copy_gen[t] != m->params_gen) return NN_OK; /* left stale */
-    nn_view v[COPY_ARRAYS];
-    for (int a = 0; a < COPY_ARRAYS; a++) v[a] = (nn_view){m->row_copies, copy_off(m, t, a)};
-    sum_parts(j, be->ops->host_ptr(be, v[COPY_G]), 0, n);
-    return be->ops->update(be, j->update, v[COPY_P], v[COPY_G],
-                           m->opt_m ? v[COPY_M] : (nn_view){NULL, 0},
-                           m->opt_v ? v[COPY_V] : (nn_view){NULL, 0}, n, err);
+    sum_parts(j, be->ops->host_ptr(be, g), 0, m->n_params);
+    return be->ops->update(be, j->update, p, g, om, ov, m->n_params, err);
 }
 
 static nn_status sum_update_block(void *ctx, nn_backend *be, size_t b, int thread,
@@ -341,7 +339,7 @@ nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather
     const uint64_t gen = m->params_gen++;
     for (int t = 1; t < j.copies; t++)
         if (st != NN_OK) m->copy_gen[t] = 0;
-        else if (m->copy_ran[t] && m->copy_gen[t] == gen) m->copy_gen[t] = gen + 1;
+        else if (m->copy_ran[t]) m->copy_gen[t] = gen + 1; /* it was current: params_of */
     TRY(st);
     *done = 1;
     return NN_OK;
