@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -165,13 +166,29 @@ Test(cli, bad_numbers_name_the_option) {
     expect_usage_error(RUN("--dataset", "mnist"), "--dataset");
 }
 
+/* Widths 2, then NN_MAX_LAYERS - 1 hidden layers of 65536, then 1: 62 products of
+ * 65536 x 65536, about 2 TiB of parameters and gradients. */
+static const char *deepest_widest_layers(void) {
+    static char buf[NN_MAX_LAYERS * 8 + 8];
+    size_t used = (size_t)snprintf(buf, sizeof buf, "2");
+    for (int i = 0; i < NN_MAX_LAYERS - 1; i++)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, ",65536");
+    snprintf(buf + used, sizeof buf - used, ",1");
+    return buf;
+}
+
 Test(cli, sizes_beyond_memory_are_refused_before_running) {
+    /* The sizes below must exceed the memory of any machine the tests run on (a 128 GiB
+     * machine once trained a 2-65536-65536-1 network here instead of refusing it). */
+    const double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    cr_assert(phys < 1e12, "this machine has %.0f GiB: the sizes below may fit", phys / 1073741824.0);
     /* too large to hold: streamed, which needs mini-batches */
     expect_usage_error(RUN("--samples", "1e11"), "--batch");
     expect_usage_error(RUN("--samples", "1e30"), "--samples");
-    expect_usage_error(RUN("--dataset", "teacher", "--features", "4096", "--batch", "4e6",
-                           "--samples", "1e7", "--layers", "4096,4096,1"), "memory");
-    expect_usage_error(RUN("--layers", "2,65536,65536,1"), "--layers");
+    /* a batch of 4e8 rows of 4096 features: 6.5 TB of inputs alone */
+    expect_usage_error(RUN("--dataset", "teacher", "--features", "4096", "--batch", "4e8",
+                           "--samples", "1e9", "--layers", "4096,4096,1"), "memory");
+    expect_usage_error(RUN("--layers", deepest_widest_layers()), "--layers");
     /* a batch above the training rows trains on the 800 rows there are:
      * the memory estimate must not count the rows the batch names */
     tu_result r = RUN("--batch", "4e9", "--layers", "2,512,512,1", "--epochs", "1", "-q");
