@@ -86,8 +86,16 @@ Test(cpu_team, threads_used_counts_threads_that_ran_chunks) {
     const int two = nn_team_used(t, 1);
     cr_assert(two >= 1 && two <= 2, "a 2-chunk job runs on 1 or 2 threads, got %d", two);
     cr_assert_eq(nn_team_used(t, 0), 1, "reset");
-    nn_team_run(t, 60, slow_chunk, NULL, 60); /* 120 ms of sleeping chunks: the helpers join */
-    cr_assert_eq(nn_team_used(t, 0), 3);
+    /* 120 ms of sleeping chunks: the helpers join. On a crowded machine a woken helper
+     * may wait for a CPU until the others have taken its chunks, so the job may be
+     * repeated (a 16-core machine running 36 test processes needed that once). */
+    int used = 0;
+    for (int tries = 0; tries < 50 && used != 3; tries++) {
+        nn_team_run(t, 60, slow_chunk, NULL, 60);
+        used = nn_team_used(t, 1);
+        cr_assert(used >= 1 && used <= 3, "a job of a 3-thread team ran on %d threads", used);
+    }
+    cr_assert_eq(used, 3, "the helpers never joined a 60-chunk job in 50 tries");
     nn_team_free(t);
 }
 
