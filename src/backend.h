@@ -56,8 +56,8 @@ typedef struct nn_small_net {
 
 /* Chunk `chunk` of a run_chunks job, run on `solo`: a one-thread backend of
  * the same kind that reads and writes the job's backend's buffers; `thread`
- * (0 .. be->threads - 1) is the thread running it (0: the caller), for data
- * kept near a core. */
+ * (0 .. be->threads - 1; on the CPU backend below min(n, be->threads)) is the
+ * thread running it (0: the caller), for data kept near a core. */
 typedef nn_status (*nn_chunk_fn)(void *ctx, nn_backend *solo, size_t chunk, int thread,
                                  nn_error *err);
 

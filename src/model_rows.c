@@ -18,8 +18,8 @@
  * With two threads or more and a few chunks, each thread keeps its own copy
  * of the parameters and optimizer state (model_impl.h): its chunks read the
  * weights from it, and the second job's chunk t (thread t's while all threads
- * run) sums the parts and applies the update to copy t (chunk 0 to the
- * model's own). Without copies, the half of the weights the other core had
+ * run; one chunk per copy up to the last thread that ran a chunk) sums the
+ * parts and applies the update to copy t (chunk 0 to the model's own). Without copies, the half of the weights the other core had
  * just updated crossed between the cores in every forward pass (~1 us of a
  * 45 us step for 16-64-64-1). A copy is used only while it holds the
  * parameters' current generation (model_params_written), and updated only in
@@ -328,9 +328,12 @@ nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather
     if (loss_acc.buf) add_losses(m, loss_acc, loss_off, chunks);
     sum_job sj = {m, update, ops->host_ptr(be, (nn_view){m->grads, 0}),
                   ops->host_ptr(be, (nn_view){m->row_parts, 0}), chunks};
+    int ran = 1; /* copies to update: the model's own and those of threads that ran chunks */
+    for (int t = 1; t < j.copies; t++)
+        if (m->copy_ran[t]) ran = t + 1;
     nn_status st;
     if (j.copies > 1)
-        st = ops->run_chunks(be, (size_t)j.copies, sum_update_copy, &sj, err);
+        st = ops->run_chunks(be, (size_t)ran, sum_update_copy, &sj, err);
     else
         st = ops->run_chunks(be, (m->n_params + SUM_BLOCK - 1) / SUM_BLOCK, sum_update_block,
                              &sj, err);

@@ -99,6 +99,35 @@ Test(cpu_team, threads_used_counts_threads_that_ran_chunks) {
     nn_team_free(t);
 }
 
+/* Records the highest thread index that ran a chunk. */
+static void note_thread(void *ctx, size_t chunk, int thread) {
+    (void)chunk;
+    atomic_int *top = ctx;
+    int seen = atomic_load(top);
+    while (thread > seen && !atomic_compare_exchange_weak(top, &seen, thread)) {
+    }
+    struct timespec ts = {0, 500 * 1000}; /* long enough for the helpers to wake */
+    nanosleep(&ts, NULL);
+}
+
+Test(cpu_team, a_job_of_n_chunks_runs_on_the_first_n_threads) {
+    nn_team *t = NULL;
+    nn_error err;
+    cr_assert_eq(nn_team_create(8, 0, &t, &err), NN_OK, "%s", err.msg); /* not adaptive */
+    for (size_t n = 2; n <= 3; n++) {
+        atomic_int top = 0;
+        for (int job = 0; job < 40; job++) nn_team_run(t, n, note_thread, &top, n);
+        cr_assert_lt(atomic_load(&top), (int)n, "a %zu-chunk job ran on thread %d", n,
+                     atomic_load(&top));
+    }
+    /* and a job of more chunks than threads reaches every thread */
+    atomic_int top = 0;
+    for (int job = 0; job < 50 && atomic_load(&top) < 7; job++)
+        nn_team_run(t, 64, note_thread, &top, 64);
+    cr_assert_eq(atomic_load(&top), 7, "thread 7 never ran a chunk of a 64-chunk job");
+    nn_team_free(t);
+}
+
 /* threads_used of one epoch of full-batch training on teacher data with
  * layer widths `sizes`, on the cpu backend with `threads` threads. */
 static int trained_threads_used(int threads, const size_t *sizes, size_t n_sizes, size_t rows) {

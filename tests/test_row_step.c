@@ -425,7 +425,7 @@ Test(row_step, chunks_gathering_their_rows_equal_rows_gathered_before) {
 /* Through nn_train: a shuffled resident teacher set with a short last batch
  * (2400 rows in batches of 350) and 16-64-64-1 (small: circles and 2-8-1)
  * runs the row-chunk step: the
- * same bits on 1 and 2 threads, and bits of its own (chunk-wise sums), within
+ * same bits on 1, 2 and 5 threads, and bits of its own (chunk-wise sums), within
  * float rounding of the per-op step's (the model asked to keep its layers). */
 static float *train_shuffled(int small, int threads, int per_op, size_t *n_params) {
     nn_data_spec spec = nn_data_spec_default(small ? NN_DATA_CIRCLES : NN_DATA_TEACHER);
@@ -459,8 +459,10 @@ static float *train_shuffled(int small, int threads, int per_op, size_t *n_param
 static void check_shuffled(int small) {
     size_t n;
     float *one = train_shuffled(small, 1, 0, &n), *two = train_shuffled(small, 2, 0, &n);
+    float *five = train_shuffled(small, 5, 0, &n); /* more threads than chunks */
     float *per_op = train_shuffled(small, 2, 1, &n);
     cr_assert_eq(memcmp(one, two, n * sizeof(float)), 0, "1 and 2 threads differ");
+    cr_assert_eq(memcmp(one, five, n * sizeof(float)), 0, "1 and 5 threads differ");
     double worst = 0.0, scale = 0.0;
     for (size_t i = 0; i < n; i++) {
         worst = fmax(worst, fabs((double)one[i] - (double)per_op[i]));
@@ -469,7 +471,7 @@ static void check_shuffled(int small) {
     cr_assert_gt(worst, 0.0, "the per-op step's bits exactly: the row-chunk step did not run");
     cr_assert_lt(worst, 1e-4 * scale, "row step vs per-op step after 21 steps: %g (params to %g)",
                  worst, scale);
-    free(one), free(two), free(per_op);
+    free(one), free(two), free(five), free(per_op);
 }
 
 Test(row_step, nn_train_takes_the_row_step_on_shuffled_batches) { check_shuffled(0); }

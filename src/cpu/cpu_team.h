@@ -7,11 +7,13 @@
  * machine costs a job at most the work itself, never a wait for a thread that
  * has not started (the weakness of fork/join regions with a barrier).
  *
- * Each thread t has a preferred range of chunks, [n t/T, n (t+1)/T): it takes
+ * A job of n chunks runs on its first P = min(n, T) threads (T in the team):
+ * thread t < P has a preferred range of chunks, [n t/P, n (t+1)/P): it takes
  * them from the front; a thread with nothing left takes chunks from the back
  * of another thread's range. Consecutive jobs with the same chunking therefore
  * give each thread the same rows while all threads run (its caches keep them),
- * and spread the work to whoever is running when some do not.
+ * and spread the work to whoever is running when some do not. Threads past P
+ * stay out of the job (a 2-chunk job on a 16-thread team is a 2-thread job).
  *
  * Results must not depend on which thread runs a chunk: chunks write disjoint
  * outputs, and any sum is split into chunks by a rule that depends only on the
