@@ -22,7 +22,7 @@ mkdir -p "$OUT"
 export LD_LIBRARY_PATH=$G/lib XDG_CACHE_HOME=/tmp/nnbench-gpu-cache
 icd=$(ls /usr/local/nvidia/lib64/libnvidia-opencl.so.1 /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 \
       /usr/lib64/libnvidia-opencl.so.1 2>/dev/null | head -1)
-if [ -n "$icd" ] && [ ! -d /etc/OpenCL/vendors ]; then
+if [ -n "$icd" ] && ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
     mkdir -p /tmp/nnbench-vendors; echo "$icd" > /tmp/nnbench-vendors/nvidia.icd
     export OCL_ICD_VENDORS=/tmp/nnbench-vendors
 fi
