@@ -24,36 +24,12 @@
  * a training step's 2-chunk jobs ran at 2.1-2.6M rows/s with 14 idle helpers
  * woken and spinning on the state line, against 3.1-3.5M on a 2-thread team.
  *
- * Solo or team: measured, not guessed. Helpers do not always pay: on a
- * machine shared with busy processes they may get little CPU (and with the
- * scheduler's per-session groups a second thread of ours then takes time from
- * the first), and for small problems moving rows between the cores' caches
- * can cost more than the split saves. So an adaptive team compares, in turn,
- * a window of jobs run by the caller alone with a window run by the team, and
- * keeps the faster way for a while:
- *   - progress = the jobs' one-thread cost: each job kind (its function,
- *     chunk count and the caller's size hint) has a running average of its
- *     time when run alone, and a window's progress is its count of jobs of
- *     each kind times the kind's average at the window's end (the first jobs
- *     of a run are slow: cold caches, first-touch page faults; summing the
- *     averages as they stood at each job credited the first solo window with
- *     progress it did not make, up to 40%, and kept short runs solo);
- *   - a window lasts at least WINDOW_NS and MIN_WINDOW_JOBS jobs; its rate is
- *     its progress per wall second, so time between jobs (the single-threaded
- *     parts of a training step, which a spinning helper may slow) counts too;
- *   - the first comparison is quick (FIRST_WINDOW_NS windows: in a short run
- *     the solo window is a large share of the time): the team it chooses
- *     holds HOLD_FIRST_NS; solo is chosen only after a full comparison (a
- *     hiccup in a short team window must not keep a run on one thread);
- *   - the team wins if its rate beats the solo rate by MARGIN; the choice
- *     holds for a period that doubles (quadruples for a clear verdict, one
- *     side 25% faster) while the same side keeps winning;
- *   - where the kernel reports CPU pressure (Linux PSI), the team window is
- *     skipped (solo kept, for a long hold) when tasks waited for CPUs in the
- *     solo window.
- * Helpers sleep while the team is solo. Which thread computes what never
+ * Solo or team: an adaptive team measures whether its helpers pay and runs
+ * jobs alone when they do not (team_choice.c, which this file feeds with each
+ * job's time). Helpers sleep while the team is solo. Which thread computes what never
  * changes a result, so this only moves time. */
 #include "cpu/cpu_team.h"
+#include "cpu/team_choice.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -70,18 +46,6 @@
 #define IDLE_SPIN_NS 2000000L
 /* Spins of the caller waiting for workers before it starts yielding the CPU. */
 #define WAIT_SPINS 20000
-/* Solo or team: window length, least jobs per window, the team's required
- * advantage, the first and longest periods a choice holds, the job kinds
- * remembered, and the CPU pressure (share of a window some task waited for a
- * CPU) above which the team is not tried. */
-#define WINDOW_NS 15000000L
-#define FIRST_WINDOW_NS 5000000L
-#define MIN_WINDOW_JOBS 16
-#define MARGIN 0.10
-#define HOLD_FIRST_NS 200000000L
-#define HOLD_MAX_NS 3200000000L
-#define KINDS 64
-#define MAX_PRESSURE 0.05
 
 #define OPEN ((uint64_t)1 << 31)
 #define HELPED_ONE ((uint64_t)1 << 16)
@@ -92,15 +56,6 @@ typedef struct range {
     _Alignas(64) _Atomic uint64_t lohi; /* hi << 32 | lo: the chunks not yet taken */
 } range;
 
-/* A kind of job and its average time when run by the caller alone. */
-typedef struct job_kind {
-    nn_team_fn fn;
-    size_t n, size;
-    double solo_ns; /* 0: not measured yet */
-    long win_jobs;  /* jobs of the kind counted in the current window */
-} job_kind;
-
-enum phase { SOLO_WINDOW, TEAM_WINDOW, HOLD };
 
 struct nn_team {
     int size;              /* threads, counting the caller */
@@ -117,20 +72,8 @@ struct nn_team {
     int used_window;       /* the same for jobs in measurement windows */
     int held;              /* a job ran in a hold (the chosen way) since the last reset */
     int adaptive;          /* measure solo against team (else always team) */
-    /* solo or team (caller only) */
-    enum phase phase;
-    int team_mode;         /* jobs now run by the team */
-    int last_choice;       /* 1: the team won the last comparison; -1: none yet */
-    int quick_done;        /* the quick first comparison is over */
-    long win_start;        /* the window's start (ns) */
-    long win_jobs;         /* jobs counted (their one-thread time is known) */
-    int win_started;       /* a job ran in the window */
-    double win_unknown;    /* wall ns of the window's jobs of kinds never run alone */
-    double solo_rate;      /* the solo window's progress per ns */
-    long hold_until, hold_ns;
-    long psi_wait;         /* pressure total at the solo window's start (us), or -1 */
     int psi_fd;            /* /proc/pressure/cpu, or -1 */
-    job_kind kinds[KINDS];
+    team_choice choice;    /* solo or team */
     /* sleeping */
     _Alignas(64) atomic_int solo; /* helpers: sleep instead of spinning */
     atomic_int sleepers;
@@ -246,7 +189,8 @@ static void *worker_main(void *p) {
 
 /* The "some" total of /proc/pressure/cpu ("some avg10=.. avg60=.. avg300=..
  * total=T"): T in us, or -1. */
-static long pressure_total(const nn_team *t) {
+static long pressure_total(void *ctx) {
+    const nn_team *t = ctx;
     char buf[256];
     if (t->psi_fd < 0) return -1;
     const ssize_t len = pread(t->psi_fd, buf, sizeof buf - 1, 0);
@@ -268,18 +212,6 @@ static void stop_workers(nn_team *t) {
     t->started = 0;
 }
 
-/* Start a window of the given phase at `now`. */
-static void open_window(nn_team *t, enum phase phase, long now) {
-    t->phase = phase;
-    t->team_mode = phase == TEAM_WINDOW;
-    t->win_start = now;
-    t->win_jobs = 0;
-    t->win_started = 0;
-    t->win_unknown = 0.0;
-    for (int i = 0; i < KINDS; i++) t->kinds[i].win_jobs = 0;
-    if (phase == SOLO_WINDOW) t->psi_wait = pressure_total(t);
-    atomic_store_explicit(&t->solo, !t->team_mode, memory_order_relaxed);
-}
 
 nn_status nn_team_create(int threads, int adaptive, nn_team **out, nn_error *err) {
     *out = NULL;
@@ -304,8 +236,6 @@ nn_status nn_team_create(int threads, int adaptive, nn_team **out, nn_error *err
     atomic_init(&t->state, 0);
     t->used = t->used_window = 1;
     t->adaptive = adaptive;
-    t->hold_ns = HOLD_FIRST_NS;
-    t->last_choice = -1;
     t->psi_fd = adaptive ? open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC) : -1;
     atomic_init(&t->sleepers, 0);
     atomic_init(&t->stop, 0);
@@ -315,14 +245,11 @@ nn_status nn_team_create(int threads, int adaptive, nn_team **out, nn_error *err
     t->asleep = asleep;
     atomic_init(&t->parts, threads);
     for (int i = 0; i < threads; i++) atomic_init(&ranges[i].lohi, 0), atomic_init(&asleep[i], 0);
-    if (adaptive) {
-        open_window(t, SOLO_WINDOW, now_ns()); /* first: what one thread does */
-    } else {
-        t->phase = HOLD;
-        t->team_mode = 1;
-        t->hold_until = INT64_MAX;
-        atomic_init(&t->solo, 0);
-    }
+    if (adaptive)
+        team_choice_start(&t->choice, threads, now_ns(), pressure_total, t);
+    else
+        team_choice_fixed(&t->choice, threads);
+    atomic_init(&t->solo, !t->choice.team_mode);
     for (int i = 1; i < threads; i++) {
         worker_arg *a = malloc(sizeof *a);
         if (a) *a = (worker_arg){t, i};
@@ -359,78 +286,14 @@ int nn_team_used(nn_team *t, int reset) {
     return used;
 }
 
-/* The entry of a job kind (a slot is reused when the table is full). */
-static job_kind *kind_of(nn_team *t, nn_team_fn fn, size_t n, size_t size) {
-    const size_t h = ((size_t)(uintptr_t)fn >> 4 ^ n * 0x9e3779b9u ^ size * 0x85ebca6bu) % KINDS;
-    for (size_t i = 0; i < KINDS; i++) {
-        job_kind *k = &t->kinds[(h + i) % KINDS];
-        if (k->fn == fn && k->n == n && k->size == size) return k;
-        if (!k->fn) {
-            k->fn = fn, k->n = n, k->size = size, k->solo_ns = 0.0, k->win_jobs = 0;
-            return k;
-        }
-    }
-    job_kind *k = &t->kinds[h];
-    t->win_jobs -= k->win_jobs; /* its jobs leave the window with it */
-    k->fn = fn, k->n = n, k->size = size, k->solo_ns = 0.0, k->win_jobs = 0;
-    return k;
-}
-
-/* Account a job of kind k that took `wall` ns and ended at `end` (see "Solo
- * or team"), and move between windows and holds. */
-static void account(nn_team *t, job_kind *k, long wall, long end) {
-    if (!t->team_mode) /* a solo run: the kind's one-thread time */
-        k->solo_ns = k->solo_ns > 0 ? 0.875 * k->solo_ns + 0.125 * (double)wall : (double)wall;
-    if (t->phase == HOLD) {
-        if (end >= t->hold_until) open_window(t, SOLO_WINDOW, end);
-        return;
-    }
-    if (!t->win_started) t->win_start = end - wall, t->win_started = 1; /* at its first job */
-    if (k->solo_ns > 0) { /* jobs whose one-thread time is unknown do not count */
-        k->win_jobs++;
-        t->win_jobs++;
-    } else {
-        t->win_unknown += (double)wall;
-    }
-    const long span = end - t->win_start;
-    const int quick = t->last_choice < 0 && !t->quick_done; /* the first comparison's windows */
-    if (span < (quick ? FIRST_WINDOW_NS : WINDOW_NS) || t->win_jobs < MIN_WINDOW_JOBS) return;
-    double progress = 0.0; /* one-thread ns of the window's jobs */
-    for (int i = 0; i < KINDS; i++) progress += (double)t->kinds[i].win_jobs * t->kinds[i].solo_ns;
-    const double rate = progress / ((double)span - t->win_unknown);
-    int choice, busy = 0;
-    if (t->phase == SOLO_WINDOW) {
-        const long wait = pressure_total(t);
-        /* (not for the first comparison: our own process may just have had
-         * more threads running, e.g. to generate the data) */
-        busy = t->last_choice >= 0 && wait >= 0 && t->psi_wait >= 0 &&
-               (double)(wait - t->psi_wait) * 1000.0 > MAX_PRESSURE * (double)span;
-        if (!busy && t->size > 1) {
-            t->solo_rate = rate;
-            open_window(t, TEAM_WINDOW, end);
-            return;
-        }
-        choice = 0; /* tasks wait for CPUs: a helper would find none */
-    } else {
-        choice = rate > (1.0 + MARGIN) * t->solo_rate;
-        if (!choice && quick) { /* solo only after a full comparison */
-            t->quick_done = 1;
-            open_window(t, SOLO_WINDOW, end);
-            return;
-        }
-    }
-    /* a clear verdict (one side 25% faster) holds longer, except a quick first
-     * one; so does a busy machine */
-    const int clear = busy || rate > 1.25 * t->solo_rate || rate < 0.8 * t->solo_rate;
-    const long grown = t->hold_ns * (clear ? 4 : 2);
-    t->hold_ns = choice == t->last_choice ? (grown < HOLD_MAX_NS ? grown : HOLD_MAX_NS)
-                                          : (clear && !quick ? 2 * HOLD_FIRST_NS
-                                                                          : HOLD_FIRST_NS);
-    t->last_choice = choice;
-    t->phase = HOLD;
-    t->team_mode = choice;
-    t->hold_until = end + t->hold_ns;
-    atomic_store_explicit(&t->solo, !choice, memory_order_relaxed);
+/* Account a job of (fn, n, size) that took `wall` ns and ended at `end`; the
+ * helpers sleep while the choice is solo (the flag is written when it changes:
+ * spinning helpers read its line). */
+static void account(nn_team *t, nn_team_fn fn, size_t n, size_t size, long wall, long end) {
+    team_choice_account(&t->choice, team_choice_kind(&t->choice, fn, n, size), wall, end);
+    const int solo = !t->choice.team_mode;
+    if (atomic_load_explicit(&t->solo, memory_order_relaxed) != solo)
+        atomic_store_explicit(&t->solo, solo, memory_order_relaxed);
 }
 
 void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size) {
@@ -439,11 +302,11 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size) {
         return;
     }
     const long t0 = t->adaptive ? now_ns() : 0;
-    if (t->phase == HOLD) t->held = 1;
-    if (!t->team_mode) {
+    if (t->choice.phase == TEAM_HOLD) t->held = 1;
+    if (!t->choice.team_mode) {
         for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
         const long t2 = now_ns();
-        account(t, kind_of(t, fn, n, size), t2 - t0, t2);
+        account(t, fn, n, size, t2 - t0, t2);
         return;
     }
     const int P = n < (size_t)t->size ? (int)n : t->size; /* threads taking part */
@@ -474,13 +337,13 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size) {
         if (++spins < WAIT_SPINS) cpu_relax();
         else sched_yield(); /* a worker inside was descheduled mid-chunk */
     const int ran = (mine > 0) + (int)((end & HELPED_MASK) / HELPED_ONE);
-    if (t->phase != HOLD) {
+    if (t->choice.phase != TEAM_HOLD) {
         if (ran > t->used_window) t->used_window = ran;
     } else if (ran > t->used) {
         t->used = ran;
     }
     if (t->adaptive) {
         const long t2 = now_ns();
-        account(t, kind_of(t, fn, n, size), t2 - t0, t2);
+        account(t, fn, n, size, t2 - t0, t2);
     }
 }

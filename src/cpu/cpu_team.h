@@ -35,7 +35,7 @@ typedef struct nn_team nn_team;
 typedef void (*nn_team_fn)(void *ctx, size_t chunk, int thread);
 
 /* A team of `threads` threads: the caller and threads - 1 workers (none for 1).
- * adaptive: go solo when helpers do not pay (see cpu_team.c); 0 always offers
+ * adaptive: go solo when helpers do not pay (see team_choice.c); 0 always offers
  * jobs to the helpers (for tests). */
 nn_status nn_team_create(int threads, int adaptive, nn_team **out, nn_error *err);
 /* Stop and join the workers; NULL is a no-op. */
