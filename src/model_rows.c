@@ -19,9 +19,10 @@
  * of the parameters and optimizer state (model_impl.h): its chunks read the
  * weights from it, and the second job's chunk t (thread t's while all threads
  * run; one chunk per copy up to the last thread that ran a chunk) sums the
- * parts and applies the update to copy t (chunk 0 to the model's own). Without copies, the half of the weights the other core had
- * just updated crossed between the cores in every forward pass (~1 us of a
- * 45 us step for 16-64-64-1). A copy is used only while it holds the
+ * parts and applies the update to copy t (chunk 0 to the model's own).
+ * Without copies, the half of the weights the other core had just updated
+ * crossed between the cores in every forward pass (~1 us of a 45 us step for
+ * 16-64-64-1). A copy is used only while it holds the
  * parameters' current generation (model_params_written), and updated only in
  * steps where its thread ran a chunk; a stale copy is refreshed from the
  * model's own parameters before its thread reads it. Every copy's update is

@@ -181,14 +181,15 @@ Test(cli, sizes_beyond_memory_are_refused_before_running) {
     /* The sizes below must exceed the memory of any machine the tests run on (a 128 GiB
      * machine once trained a 2-65536-65536-1 network here instead of refusing it). */
     const double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-    cr_assert(phys < 1e12, "this machine has %.0f GiB: the sizes below may fit", phys / 1073741824.0);
+    if (phys >= 1e12)
+        cr_skip_test("this machine has %.0f GiB: the sizes below may fit", phys / 1073741824.0);
     /* too large to hold: streamed, which needs mini-batches */
     expect_usage_error(RUN("--samples", "1e11"), "--batch");
     expect_usage_error(RUN("--samples", "1e30"), "--samples");
     /* a batch of 4e8 rows of 4096 features: 6.5 TB of inputs alone */
     expect_usage_error(RUN("--dataset", "teacher", "--features", "4096", "--batch", "4e8",
                            "--samples", "1e9", "--layers", "4096,4096,1"), "memory");
-    expect_usage_error(RUN("--layers", deepest_widest_layers()), "--layers");
+    expect_usage_error(RUN("--layers", deepest_widest_layers()), "more than this machine's memory");
     /* a batch above the training rows trains on the 800 rows there are:
      * the memory estimate must not count the rows the batch names */
     tu_result r = RUN("--batch", "4e9", "--layers", "2,512,512,1", "--epochs", "1", "-q");

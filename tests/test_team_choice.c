@@ -4,6 +4,7 @@
  * comparison, keeps solo on a machine whose tasks wait for CPUs, and revisits
  * its choice when the times change. */
 #include <criterion/criterion.h>
+#include <string.h>
 
 #include "cpu/team_choice.h"
 

@@ -21,12 +21,17 @@ for b in nnbench $tests; do
     [ -x "$build/$b" ] || { echo "bundle.sh: $build/$b is missing (build first)" >&2; exit 1; }
     cp "$build/$b" "$out/bin/"
 done
+missing=$(for b in "$out"/bin/*; do ldd "$b"; done | grep "not found" | sort -u || true)
+[ -z "$missing" ] || { echo "bundle.sh: libraries not found here: $missing" >&2; exit 1; }
+# every library but glibc's own (the target machine's glibc is newer or equal)
 for b in "$out"/bin/*; do ldd "$b" | awk '$3 ~ /^\// {print $3}'; done | sort -u |
-    grep -v -E '/(libc|libm|libpthread|libdl|librt|libresolv|ld-linux[^/]*)\.so' |
+    grep -v -E '/(libc|libm|libmvec|libpthread|libdl|librt|libresolv|libutil|libanl|libnsl|ld-linux[^/]*)\.so' |
     while read -r lib; do cp -L "$lib" "$out/lib/"; done
 cp "$here/check.sh" "$out/check.sh"
-{   # the paths compiled into the test programs, for check.sh to recreate
-    echo "source=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")"
-    echo "build=$(sed -n 's/^nnbench_BINARY_DIR:STATIC=//p' "$build/CMakeCache.txt")"
-} > "$out/paths"
+source_dir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")
+build_dir=$(sed -n 's/^nnbench_BINARY_DIR:STATIC=//p' "$build/CMakeCache.txt")
+[ -n "$source_dir" ] && [ -n "$build_dir" ] ||
+    { echo "bundle.sh: $build/CMakeCache.txt names no source or build folder" >&2; exit 1; }
+# the paths compiled into the test programs, for check.sh to recreate (shell-quoted)
+printf 'source=%q\nbuild=%q\n' "$source_dir" "$build_dir" > "$out/paths"
 echo "bundle.sh: $(du -sh "$out" | cut -f1) in $out; run there: OUT=<folder> bash $out/check.sh"

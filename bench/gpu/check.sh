@@ -19,7 +19,7 @@ G=$(cd "$(dirname "$0")" && pwd)
 SOURCE=${SOURCE:-$(cd "$G/.." && pwd)}
 : "${OUT:?set OUT to the folder for the results}"
 mkdir -p "$OUT"
-export LD_LIBRARY_PATH=$G/lib XDG_CACHE_HOME=/tmp/nnbench-gpu-cache
+export LD_LIBRARY_PATH=$G/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} XDG_CACHE_HOME=/tmp/nnbench-gpu-cache
 icd=$(ls /usr/local/nvidia/lib64/libnvidia-opencl.so.1 /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 \
       /usr/lib64/libnvidia-opencl.so.1 2>/dev/null | head -1)
 if [ -n "$icd" ] && ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
@@ -30,7 +30,8 @@ fi
 . "$G/paths"
 link() { [ -e "$2" ] || { mkdir -p "$(dirname "$2")" && ln -sfn "$1" "$2"; }; }
 link "$SOURCE" "$source"
-mkdir -p "$build" 2>/dev/null && [ -e "$build/nnbench" ] || cp "$G/bin/nnbench" "$build/nnbench"
+# (the bundle's nnbench, also where a build folder exists: the tests must run this one)
+mkdir -p "$build" && { cmp -s "$G/bin/nnbench" "$build/nnbench" || cp "$G/bin/nnbench" "$build/nnbench"; }
 NB=$G/bin/nnbench
 L=$OUT/log.txt
 left() { echo $((DEADLINE - ($(date +%s) - START))); }
@@ -44,17 +45,25 @@ step() { # step LIMIT TITLE CMD...: CMD with min(LIMIT, time left) seconds, logg
     awk -v rc="$rc" -v a="$t0" -v b="$(date +%s.%N)" \
         'BEGIN { printf "### rc=%d  %.1f s\n\n", rc, b - a }' >> "$L"
 }
-train() { # train LABEL ARGS...: one labelled JSON record a line in train.jsonl
+train() { # train LABEL ARGS...: one labelled JSON record a line in train.jsonl, with the
+          # exit status (the record null unless it is 0)
     local label=$1; shift
-    local rec; rec=$(timeout 60 "$NB" --json - --quiet "$@" 2>>"$L" | tr -d '\n')
-    echo "{\"label\": \"$label\", \"record\": ${rec:-null}}" >> "$OUT/train.jsonl"
+    local lim; lim=$(left); [ "$lim" -gt 60 ] && lim=60
+    if [ "$lim" -le 5 ]; then
+        printf '{"label": "%s", "status": null, "record": null}\n' "$label" >> "$OUT/train.jsonl"
+        return
+    fi
+    local rec rc; rec=$(timeout "$lim" "$NB" --json - --quiet "$@" 2>>"$L"); rc=$?
+    [ "$rc" -eq 0 ] && [ -n "$rec" ] || rec=null
+    printf '{"label": "%s", "status": %d, "record": %s}\n' "$label" "$rc" "$(echo "$rec" | tr -d '\n')" \
+        >> "$OUT/train.jsonl"
 }
 
 { echo "icd: ${icd:-none, the loader installed there}"; nvidia-smi -L; echo "nproc $(nproc)"; } >> "$L" 2>&1
 step 30 "devices" "$NB" devices
 
 # the test programs side by side (each on 2 Criterion workers), in a scratch folder
-mkdir -p /tmp/nnbench-gpu-tests
+rm -rf /tmp/nnbench-gpu-tests; mkdir -p /tmp/nnbench-gpu-tests
 for t in "$G"/bin/test_*; do
     n=$(basename "$t")
     ( cd /tmp/nnbench-gpu-tests && export XDG_CACHE_HOME=/tmp/nnbench-gpu-testcache &&
@@ -84,7 +93,7 @@ W2="--dataset teacher --features 256 --layers 256,1024,1024,10 --classes 10 --ba
 W3="--dataset teacher --features 1024 --layers 1024,4096,4096,1 --batch 1024 --samples 62500 --epochs 1"
 W4="--dataset teacher --features 16 --layers 16,64,64,1 --batch 256 --samples 250000 --epochs 1"
 for w in W1 W2 W3 W4; do
-    [ "$(left)" -gt 45 ] || break
+    [ "$(left)" -gt 20 ] || break
     train "$w opencl tuned" --backend opencl --no-fallback ${!w}
     XDG_CACHE_HOME=/tmp/nnbench-gpu-nocache train "$w opencl defaults" --backend opencl --no-fallback ${!w}
     train "$w cpu all cores" --backend cpu ${!w}
