@@ -26,8 +26,8 @@
  *
  * Solo or team: an adaptive team measures whether its helpers pay and runs
  * jobs alone when they do not (team_choice.c, which this file feeds with each
- * job's time). Helpers sleep while the team is solo. Which thread computes what never
- * changes a result, so this only moves time. */
+ * job's time). Helpers sleep while the team is solo. Which thread computes
+ * what never changes a result, so this only moves time. */
 #include "cpu/cpu_team.h"
 #include "cpu/team_choice.h"
 
@@ -55,7 +55,6 @@
 typedef struct range {
     _Alignas(64) _Atomic uint64_t lohi; /* hi << 32 | lo: the chunks not yet taken */
 } range;
-
 
 struct nn_team {
     int size;              /* threads, counting the caller */
