@@ -7,8 +7,10 @@
 #include "backend.h"
 
 /* model_rows.c: threads 1 .. ROW_COPIES_MAX - 1 may keep a copy of the
- * parameters (and optimizer state) next to their core. */
-#define ROW_COPIES_MAX 16
+ * parameters (and optimizer state) next to their core: steps with copies have
+ * at most ROW_COPIES_MAX chunks, and a job of n chunks runs on n threads at
+ * most (cpu_team.h), so the threads past them never read one. */
+#define ROW_COPIES_MAX 4
 
 /* Return the status of `call` from the enclosing function if it failed. */
 #define TRY(call)                                                                                  \

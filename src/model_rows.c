@@ -58,9 +58,6 @@ static size_t part_stride(const nn_model *m) {
     return (m->n_params + LINE_FLOATS - 1) / LINE_FLOATS * LINE_FLOATS;
 }
 
-/* Per-thread copies for steps of at most this many chunks (each copy's update
- * reads every chunk's part). */
-#define COPY_CHUNKS_MAX 4
 /* A copy's arrays, each part_stride floats: parameters, first and second
  * optimizer moments, gradient sum. */
 enum { COPY_P, COPY_M, COPY_V, COPY_G, COPY_ARRAYS };
@@ -71,11 +68,12 @@ static size_t copy_off(const nn_model *m, int t, int a) {
 }
 
 /* Threads with a copy slot (the model's own counts as thread 0's) for a step
- * of `chunks` chunks: up to ROW_COPIES_MAX, or 1 when copies do not pay or
- * there is no memory for them. */
+ * of `chunks` chunks: up to ROW_COPIES_MAX, or 1 when copies do not pay (more
+ * chunks than that: each copy's update reads every chunk's part) or there is
+ * no memory for them. A thread past the slots reads the model's own. */
 static int copies_for(nn_model *m, size_t chunks) {
     const int threads = m->be->threads < ROW_COPIES_MAX ? m->be->threads : ROW_COPIES_MAX;
-    if (threads < 2 || chunks < 2 || chunks > COPY_CHUNKS_MAX) return 1;
+    if (threads < 2 || chunks < 2 || chunks > ROW_COPIES_MAX) return 1;
     nn_error ignored; /* without the memory, the step reads the model's own parameters */
     if (!m->row_copies &&
         m->be->ops->alloc(m->be, copy_off(m, threads, COPY_P), &m->row_copies, &ignored) != NN_OK)
