@@ -17,7 +17,7 @@ tests="test_check test_cli test_cli_files test_cli_tune test_mutation test_mutat
        test_opencl_fallback test_opencl_fused test_opencl_ops test_opencl_tune test_parity
        test_parity_bound test_trainer test_train test_row_step test_cpu_team test_fused test_gemm"
 mkdir -p "$out/bin" "$out/lib"
-for b in nnbench $tests; do
+for b in nnbench core_pingpong $tests; do
     [ -x "$build/$b" ] || { echo "bundle.sh: $build/$b is missing (build first)" >&2; exit 1; }
     cp "$build/$b" "$out/bin/"
 done
@@ -28,6 +28,7 @@ for b in "$out"/bin/*; do ldd "$b" | awk '$3 ~ /^\// {print $3}'; done | sort -u
     grep -v -E '/(libc|libm|libmvec|libpthread|libdl|librt|libresolv|libutil|libanl|libnsl|ld-linux[^/]*)\.so' |
     while read -r lib; do cp -L "$lib" "$out/lib/"; done
 cp "$here/check.sh" "$out/check.sh"
+cp "$here/../perf_small.sh" "$here/../scaling_probe.sh" "$out/"
 source_dir=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")
 build_dir=$(sed -n 's/^nnbench_BINARY_DIR:STATIC=//p' "$build/CMakeCache.txt")
 [ -n "$source_dir" ] && [ -n "$build_dir" ] ||
