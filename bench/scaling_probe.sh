@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scaling_probe.sh — what a second CPU thread can gain on this machine, and what it does gain.
 #
-#   bench/scaling_probe.sh [-n RUNS] [-b BUILD_DIR] [NNBENCH TRAINING OPTIONS...]
+#   bench/scaling_probe.sh [-n RUNS] [-b BUILD_DIR] [-- NNBENCH TRAINING OPTIONS...]
 #
 # Three measurements, for a small network whose training step takes microseconds
 # (default: teacher 16-64-64-1, batch 256, 10^6 training rows, one epoch):
@@ -22,7 +22,7 @@ while getopts "n:b:h" opt; do
     case $opt in
     n) runs=$OPTARG ;;
     b) build=$OPTARG ;;
-    *) sed -n '2,17p' "$0"; exit 2 ;;
+    *) sed -n '2,16p' "$0"; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -45,12 +45,18 @@ echo "== 2. co-running: one 1-thread run alone, then two at once ($runs rounds):
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rate() { sed -n 's/.*"samples_per_second": *\([-0-9.eE+]*\).*/\1/p' "$1" | head -1; }
+one() { # one NAME: a 1-thread run, its record in $tmp/NAME; a failure ends the probe
+    "$nb" "$@" --threads 1 --json - --quiet >"$tmp/$name" 2>"$tmp/$name.err" || {
+        echo "scaling_probe.sh: nnbench failed: $(tail -1 "$tmp/$name.err")" >&2
+        return 1
+    }
+}
 for ((r = 0; r < runs; r++)); do
-    "$nb" "$@" --threads 1 --json - --quiet >"$tmp/a" 2>/dev/null
+    name=a one "$@" || exit 1
     rate "$tmp/a" >>"$tmp/alone"
-    "$nb" "$@" --threads 1 --json - --quiet >"$tmp/p1" 2>/dev/null &
-    "$nb" "$@" --threads 1 --json - --quiet >"$tmp/p2" 2>/dev/null
-    wait
+    name=p1 one "$@" & pid=$!
+    name=p2 one "$@" || exit 1
+    wait "$pid" || exit 1
     { rate "$tmp/p1"; rate "$tmp/p2"; } >>"$tmp/paired"
 done
 median() { sort -g "$1" | awk '{v[NR] = $1} END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
