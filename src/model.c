@@ -145,6 +145,7 @@ nn_status nn_model_get_params(nn_model *m, float *dst, size_t count, nn_error *e
     if (count != m->n_params)
         return nn_error_set(err, NN_E_INVALID, "get_params: count %zu, model has %zu", count,
                             m->n_params);
+    TRY(model_settle(m, err));
     return m->be->ops->read(m->be, (nn_view){m->params, 0}, dst, count, err);
 }
 
@@ -152,6 +153,7 @@ nn_status nn_model_get_grads(nn_model *m, float *dst, size_t count, nn_error *er
     if (count != m->n_params)
         return nn_error_set(err, NN_E_INVALID, "get_grads: count %zu, model has %zu", count,
                             m->n_params);
+    TRY(model_settle(m, err));
     return m->be->ops->read(m->be, (nn_view){m->grads, 0}, dst, count, err);
 }
 
@@ -159,6 +161,7 @@ nn_status nn_model_set_params(nn_model *m, const float *src, size_t count, nn_er
     if (count != m->n_params)
         return nn_error_set(err, NN_E_INVALID, "set_params: count %zu, model has %zu", count,
                             m->n_params);
+    TRY(model_settle(m, err));
     model_params_written(m);
     return m->be->ops->write(m->be, (nn_view){m->params, 0}, src, count, err);
 }
@@ -190,6 +193,7 @@ nn_status model_reserve(nn_model *m, size_t rows, nn_error *err) {
 
 nn_status model_reserve_optimizer(nn_model *m, nn_optimizer opt, nn_error *err) {
     const struct nn_backend_ops *ops = m->be->ops;
+    TRY(model_settle(m, err));
     nn_status st = NN_OK;
     model_params_written(m);
     if (opt != NN_OPT_SGD && !m->opt_m) st = ops->alloc(m->be, m->n_params, &m->opt_m, err);
@@ -220,6 +224,7 @@ nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err) {
     nn_backend *be = m->be;
     const struct nn_backend_ops *ops = be->ops;
     nn_view in = x;
+    TRY(model_settle(m, err));
     m->layers_stale = 0;
     for (size_t l = 0; l < m->n_layers; l++) {
         size_t ni = model_width(m, l), no = model_width(m, l + 1);
@@ -338,6 +343,7 @@ nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, fl
     const int fuse_update = update && !hook && ops->dense_backward_dw_update &&
                             ops->dense_backward_dw && ops->dense_backward_dx;
     if (updated) *updated = fuse_update;
+    TRY(model_settle(m, err));
     nn_view dz = {m->delta, 0}; /* (rows, out_l) gradient wrt Z_l */
     int db_done = 0;            /* db of the current layer already computed */
     TRY(backward_loss(m, dz, t, rows, grad_scale, loss_acc, db_with_dz, &db_done, err));

@@ -43,20 +43,38 @@ struct nn_model {
     int keep_z;                 /* keep every Z_l (nn_model_keep_preactivations) */
     unsigned char z_kept[NN_MAX_LAYERS]; /* 1: the last forward pass wrote Z_l */
     int layers_stale;  /* 1: the last step ran as small_step, which keeps only the logits */
-    nn_buf *row_parts; /* model_rows.c: (16, n_params up to whole cache lines) each row
-                          chunk's gradient part, then (16, 16) its loss pair (2 used);
-                          NULL until a step runs in chunks */
+    nn_buf *row_parts; /* model_rows.c: two halves of (16, n_params up to whole cache
+                          lines), each row chunk's gradient part (a step writes one half,
+                          the deferred step's parts stay in the other), then (16, 16) each
+                          chunk's loss pair (2 used); NULL until a step runs in chunks */
     /* The parameters' generation: model_params_written bumps it at every write of
      * params, opt_m or opt_v, so that model_rows.c's per-thread copies (which
      * hold the generation they were made from) are never read once stale. */
     uint64_t params_gen;
     nn_buf *row_copies; /* model_rows.c: one copy per thread 1 .. min(threads, ROW_COPIES_MAX)
                            - 1 of params, opt_m, opt_v and its gradient sum; NULL until used */
-    uint64_t copy_gen[ROW_COPIES_MAX];    /* generation each copy holds (0: none) */
+    uint64_t copy_gen[ROW_COPIES_MAX];    /* generation each copy holds (0: none), once it
+                                             has applied the deferred update if it owes it */
+    /* (next to copy_ran: thread t writes both, in one line) */
     unsigned char copy_ran[ROW_COPIES_MAX]; /* thread t ran a chunk of the current step */
+    unsigned char copy_due[ROW_COPIES_MAX]; /* copy t (0: the model's own) owes the deferred update */
+    /* model_rows.c's deferred update: with copies, the last step's parts (in
+     * half pend_half of row_parts) are summed and applied to each copy by its
+     * own thread at the start of the next step (one job a step, not two), or
+     * by model_settle before anything else reads or writes the parameters. */
+    size_t pend_chunks;  /* chunks of the deferred step; 0: nothing deferred */
+    int pend_half;       /* 0 or 1: the half of row_parts that holds its parts */
+    nn_opt_step pend_opt; /* its optimizer step */
 };
 
-/* Every write of m->params, m->opt_m or m->opt_v outside model_rows.c calls this. */
+/* Apply model_rows.c's deferred update, if any, to the model's own parameters,
+ * gradient and optimizer state (and to the copies that owe it); every read or
+ * write of m->params, m->grads, m->opt_m or m->opt_v outside model_rows.c
+ * comes after this. */
+nn_status model_settle(nn_model *m, nn_error *err);
+
+/* Every write of m->params, m->opt_m or m->opt_v outside model_rows.c calls
+ * this (after model_settle). */
 static inline void model_params_written(nn_model *m) { m->params_gen++; }
 
 /* Width of layer boundary i (0 = inputs). */

@@ -8,25 +8,32 @@
  * rule of the batch size alone) and one job (run_chunks) runs each chunk's
  * whole step on one thread: gather its rows (a shuffled resident batch),
  * forward, loss gradient, backward, its own part of every weight and bias
- * gradient, and a prefetch of its rows of the next step. A second job sums
- * the parts in chunk order and applies the optimizer step, block by block of
- * parameters. A chunk's result never depends on the thread that ran it, so
- * the step is bit-identical for any thread count; it differs from the per-op
- * step only in the order of the gradient sums over rows (chunk by chunk),
- * within float rounding.
+ * gradient, and a prefetch of its rows of the next step. The parts are then
+ * summed in chunk order and the optimizer step applied (on one thread or
+ * without copies: a second job, block by block of parameters). A chunk's
+ * result never depends on the thread that ran it, so the step is
+ * bit-identical for any thread count; it differs from the per-op step only in
+ * the order of the gradient sums over rows (chunk by chunk), within float
+ * rounding.
  *
  * With two threads or more and a few chunks, each thread keeps its own copy
  * of the parameters and optimizer state (model_impl.h): its chunks read the
- * weights from it, and the second job's chunk t (thread t's while all threads
- * run; one chunk per copy up to the last thread that ran a chunk) sums the
- * parts and applies the update to copy t (chunk 0 to the model's own).
- * Without copies, the half of the weights the other core had just updated
- * crossed between the cores in every forward pass (~1 us of a 45 us step for
- * 16-64-64-1). A copy is used only while it holds the
- * parameters' current generation (model_params_written), and updated only in
- * steps where its thread ran a chunk; a stale copy is refreshed from the
- * model's own parameters before its thread reads it. Every copy's update is
- * the same arithmetic on the same values, so results do not change.
+ * weights from it, and each copy gets the sum of the parts and the update
+ * from its own thread (copy 0, the model's own, from the caller). Without
+ * copies, the half of the weights the other core had just updated crossed
+ * between the cores in every forward pass (~1 us of a 45 us step for
+ * 16-64-64-1). The sum and update are deferred: a step writes its parts into
+ * one half of row_parts and returns, and each thread applies them to its copy
+ * as it takes its first chunk of the next step (whose parts go to the other
+ * half), so that a step is one job, not two (on 2 vCPUs the second job's
+ * hand-over cost 3-6% of a 16-64-64-1 step). Whatever else reads or writes
+ * the parameters calls model_settle first, which applies the deferred update
+ * on the caller's thread to the model's own and to the copies that owe it; a
+ * copy whose thread ran no chunk of a step goes stale. A copy is used only
+ * while it holds the parameters' current generation (model_params_written);
+ * a stale copy is refreshed from the model's own parameters (settled first)
+ * before its thread reads it. Every copy's update is the same arithmetic on
+ * the same values, so results do not change.
  *
  * Taken for small networks (the per-chunk gradient parts stay in cache) with
  * enough work per row to amortize a chunk, and for the networks of the
@@ -45,8 +52,9 @@
  * costs a fixed fold of its lane sums). */
 #define SMALL_CHUNK_MIN 1024
 /* The networks taken: at most ROW_MAX_PARAMS parameters (ROW_CHUNKS_MAX
- * gradient parts of 4 MiB in all), at least ROW_MIN_MACS multiply-adds per row
- * in the forward pass (below, a step is too short for a second thread). */
+ * gradient parts of 4 MiB in all a step; row_parts holds two steps'), at
+ * least ROW_MIN_MACS multiply-adds per row in the forward pass (below, a step
+ * is too short for a second thread). */
 #define ROW_MAX_PARAMS ((size_t)1 << 16)
 #define ROW_MIN_MACS 1024
 /* Floats of one cache line: each chunk's gradient part and loss pair start on
@@ -126,9 +134,18 @@ typedef struct rows_job {
     size_t rows, per; /* batch rows, rows per chunk */
     float grad_scale;
     int want_loss;
+    size_t parts_off; /* offset of this step's half of m->row_parts: chunk c's part at
+                         parts_off + c part_stride */
     size_t loss_off;  /* offset of the loss pairs in m->row_parts: chunk c's at c LINE_FLOATS */
     int copies;       /* threads with a copy slot (1: none) */
 } rows_job;
+
+/* Offset of half h of m->row_parts (the loss pairs follow the two halves). */
+static size_t half_off(const nn_model *m, int h) {
+    return (size_t)h * ROW_CHUNKS_MAX * part_stride(m);
+}
+
+static nn_status apply_deferred(nn_model *m, nn_backend *be, int r, nn_error *err);
 
 /* The parameters thread `thread` reads in this step: its copy (refreshed from
  * the model's own first if stale), or the model's own. */
@@ -172,6 +189,7 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, int thread, nn_
     nn_model *m = j->m;
     const struct nn_backend_ops *ops = be->ops;
     const nn_view P = params_of(j, be, thread); /* the slab's layout from P.off */
+    if (thread < j->copies && m->copy_due[thread]) TRY(apply_deferred(m, be, thread, err));
     const size_t r0 = c * j->per, n = j->rows - r0 < j->per ? j->rows - r0 : j->per;
     const size_t L = m->n_layers, o = model_outputs(m);
     /* the chunk's part of each delta area: its rows at max_width floats a
@@ -190,7 +208,8 @@ static nn_status chunk_step(void *ctx, nn_backend *be, size_t c, int thread, nn_
         acc = (nn_view){m->row_parts, j->loss_off + LINE_FLOATS * c};
         TRY(ops->fill(be, acc, 0.0f, 2, err));
     }
-    const size_t p0 = c * part_stride(m); /* this chunk's gradient part, the slab's layout */
+    const size_t p0 = j->parts_off + c * part_stride(m); /* this chunk's gradient part, the
+                                                            slab's layout */
     if (j->small) { /* the whole chunk in one pass; then its loss from the logits */
         const nn_view z = {m->acts, m->z_off[L - 1] + r0};
         TRY(ops->small_step(be, j->small, in, t, P,
@@ -257,17 +276,13 @@ static void sum_parts(const sum_job *j, float *g, size_t i0, size_t i1) {
     }
 }
 
-/* With copies: the whole sum and update on thread r's copy (r = 0: the
- * model's own parameters and gradient), if thread r read it this step (which
- * made it current: params_of). */
-static nn_status sum_update_copy(void *ctx, nn_backend *be, size_t r, int thread, nn_error *err) {
-    (void)thread;
-    const sum_job *j = ctx;
+/* The whole sum and update on copy r (r = 0: the model's own parameters and
+ * gradient). */
+static nn_status sum_update_copy(const sum_job *j, nn_backend *be, int r, nn_error *err) {
     nn_model *m = j->m;
     nn_view p = {m->params, 0}, g = {m->grads, 0}, om = {m->opt_m, 0}, ov = {m->opt_v, 0};
     if (r > 0) {
-        const int t = (int)r;
-        if (!m->copy_ran[t]) return NN_OK; /* left stale */
+        const int t = r;
         p = (nn_view){m->row_copies, copy_off(m, t, COPY_P)};
         g = (nn_view){m->row_copies, copy_off(m, t, COPY_G)};
         if (m->opt_m) om = (nn_view){m->row_copies, copy_off(m, t, COPY_M)};
@@ -275,6 +290,40 @@ static nn_status sum_update_copy(void *ctx, nn_backend *be, size_t r, int thread
     }
     sum_parts(j, be->ops->host_ptr(be, g), 0, m->n_params);
     return be->ops->update(be, j->update, p, g, om, ov, m->n_params, err);
+}
+
+/* The deferred step's sum and update on copy r (its thread's, or the caller's
+ * for r = 0), which owed it. */
+static nn_status apply_deferred(nn_model *m, nn_backend *be, int r, nn_error *err) {
+    const sum_job sj = {m, &m->pend_opt, NULL,
+                        be->ops->host_ptr(be, (nn_view){m->row_parts, half_off(m, m->pend_half)}),
+                        m->pend_chunks};
+    TRY(sum_update_copy(&sj, be, r, err));
+    m->copy_due[r] = 0;
+    return NN_OK;
+}
+
+/* The copies that still owe the deferred update will not get it (its parts
+ * are overwritten by the next step): stale, refreshed when next used. */
+static void drop_deferred(nn_model *m) {
+    for (int t = 1; t < ROW_COPIES_MAX; t++)
+        if (m->copy_due[t]) m->copy_due[t] = 0, m->copy_gen[t] = 0;
+    m->pend_chunks = 0;
+}
+
+/* Applied on the calling thread, to the copies that owe it as well (so that
+ * they stay current rather than stale). */
+nn_status model_settle(nn_model *m, nn_error *err) {
+    if (!m->pend_chunks) return NN_OK;
+    nn_status st = NN_OK;
+    for (int r = 0; r < ROW_COPIES_MAX && st == NN_OK; r++)
+        if (m->copy_due[r]) st = apply_deferred(m, m->be, r, err);
+    if (st != NN_OK && m->copy_due[0]) { /* the model's own keeps owing it */
+        for (int t = 1; t < ROW_COPIES_MAX; t++) m->copy_due[t] = 0, m->copy_gen[t] = 0;
+        return st;
+    }
+    drop_deferred(m);
+    return st;
 }
 
 static nn_status sum_update_block(void *ctx, nn_backend *be, size_t b, int thread,
@@ -313,36 +362,56 @@ nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather
     if (chunks < 2 && !is_small) return NN_OK;
     nn_backend *be = m->be;
     const struct nn_backend_ops *ops = be->ops;
-    const size_t loss_off = ROW_CHUNKS_MAX * part_stride(m);
+    const size_t loss_off = half_off(m, 2);
     nn_error ignored; /* without room for the parts, the per-op step does without them */
     if (!m->row_parts &&
         ops->alloc(be, loss_off + LINE_FLOATS * ROW_CHUNKS_MAX, &m->row_parts, &ignored))
         return NN_OK;
     for (size_t l = 0; l < m->n_layers; l++) m->z_kept[l] = (unsigned char)model_keeps_z(m, l);
     m->layers_stale = is_small; /* small_step keeps only the logits */
+    const int half = 1 - m->pend_half; /* this step's parts; the deferred step's stay */
     rows_job j = {m, x, t, gather, is_small ? &small : NULL, rows, per, grad_scale,
-                  loss_acc.buf != NULL, loss_off, copies_for(m, chunks)};
+                  loss_acc.buf != NULL, half_off(m, half), loss_off, copies_for(m, chunks)};
+    if (m->pend_chunks) {
+        /* the threads apply the deferred update to their copies as they start;
+         * settled first when a thread will read the model's own parameters
+         * (no copies) or copy them (a stale copy) */
+        int settle = j.copies < 2;
+        for (int c = 1; c < j.copies && !settle; c++) settle = m->copy_gen[c] != m->params_gen;
+        if (settle) TRY(model_settle(m, err));
+    }
     memset(m->copy_ran, 0, sizeof m->copy_ran);
-    TRY(ops->run_chunks(be, chunks, chunk_step, &j, err));
+    nn_status st = ops->run_chunks(be, chunks, chunk_step, &j, err);
+    if (m->pend_chunks) { /* the deferred step, for the caller's copy if it ran no chunk */
+        if (st == NN_OK && m->copy_due[0]) st = apply_deferred(m, be, 0, err);
+        if (m->copy_due[0]) { /* failed: the model's own keeps owing it (its parts stay) */
+            for (int c = 1; c < ROW_COPIES_MAX; c++) m->copy_due[c] = 0, m->copy_gen[c] = 0;
+        } else {
+            drop_deferred(m);
+        }
+    }
+    if (st != NN_OK) {
+        for (int c = 1; c < ROW_COPIES_MAX; c++) m->copy_gen[c] = 0; /* none trusted */
+        return st;
+    }
     if (loss_acc.buf) add_losses(m, loss_acc, loss_off, chunks);
-    sum_job sj = {m, update, ops->host_ptr(be, (nn_view){m->grads, 0}),
-                  ops->host_ptr(be, (nn_view){m->row_parts, 0}), chunks};
-    int ran = 1; /* copies to update: the model's own and those of threads that ran chunks */
-    for (int t = 1; t < j.copies; t++)
-        if (m->copy_ran[t]) ran = t + 1;
-    nn_status st;
-    if (j.copies > 1)
-        st = ops->run_chunks(be, (size_t)ran, sum_update_copy, &sj, err);
-    else
-        st = ops->run_chunks(be, (m->n_params + SUM_BLOCK - 1) / SUM_BLOCK, sum_update_block,
-                             &sj, err);
-    /* the model's own parameters moved on; so did the copies updated with them
-     * (after a failure, none is trusted) */
+    /* the parameters move on; the copies whose threads ran chunks are current
+     * once they have applied this step's update (params_of made them current) */
     const uint64_t gen = m->params_gen++;
-    for (int t = 1; t < j.copies; t++)
-        if (st != NN_OK) m->copy_gen[t] = 0;
-        else if (m->copy_ran[t]) m->copy_gen[t] = gen + 1; /* it was current: params_of */
-    TRY(st);
+    if (j.copies > 1) { /* deferred to the next step or model_settle */
+        m->pend_chunks = chunks;
+        m->pend_half = half;
+        m->pend_opt = *update;
+        m->copy_due[0] = 1;
+        for (int c = 1; c < j.copies; c++)
+            if (m->copy_ran[c]) m->copy_due[c] = 1, m->copy_gen[c] = gen + 1;
+        *done = 1;
+        return NN_OK;
+    }
+    sum_job sj = {m, update, ops->host_ptr(be, (nn_view){m->grads, 0}),
+                  ops->host_ptr(be, (nn_view){m->row_parts, j.parts_off}), chunks};
+    TRY(ops->run_chunks(be, (m->n_params + SUM_BLOCK - 1) / SUM_BLOCK, sum_update_block, &sj,
+                        err));
     *done = 1;
     return NN_OK;
 }

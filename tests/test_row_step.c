@@ -29,6 +29,7 @@ typedef struct net_case {
 typedef struct trained {
     size_t n_params;
     float *params;
+    float *grads;  /* the last step's gradient (nn_model_get_grads) */
     float loss[2];
     int rows_path; /* 1 if every step ran in row chunks */
     int moved;     /* 1 if the parameters changed */
@@ -95,6 +96,8 @@ static void rig_close(rig *r) {
 
 /* The model's parameters, downloaded (free them). */
 static float *params_of(const rig *r) {
+    nn_error err;
+    cr_assert_eq(model_settle(r->m, &err), NN_OK, "%s", err.msg); /* the deferred update */
     return tu_download(r->be, (nn_view){r->m->params, 0}, r->m->n_params);
 }
 
@@ -130,6 +133,8 @@ static trained train_on(const net_case *c, int threads, int rows_path, nn_cpu_pa
                                          (nn_view){m->opt_v, 0}, m->n_params, &err),
                          NN_OK, "%s", err.msg);
     }
+    r.grads = malloc(m->n_params * sizeof(float));
+    cr_assert_eq(nn_model_get_grads(m, r.grads, m->n_params, &err), NN_OK, "%s", err.msg);
     r.params = params_of(&g);
     r.moved = memcmp(initial, r.params, m->n_params * sizeof(float)) != 0;
     free(initial);
@@ -153,6 +158,8 @@ static void check_case(const net_case *c) {
     cr_assert_eq(memcmp(one.params, two.params, one.n_params * sizeof(float)), 0,
                  "1 and 2 threads differ");
     cr_assert_eq(memcmp(one.loss, two.loss, sizeof one.loss), 0, "the loss sums differ");
+    cr_assert_eq(memcmp(one.grads, two.grads, one.n_params * sizeof(float)), 0,
+                 "the last step's gradients differ");
     double worst = 0.0, scale = 0.0;
     for (size_t i = 0; i < one.n_params; i++) {
         worst = fmax(worst, fabs((double)one.params[i] - (double)ref.params[i]));
@@ -167,6 +174,9 @@ static void check_case(const net_case *c) {
     free(one.params);
     free(two.params);
     free(ref.params);
+    free(one.grads);
+    free(two.grads);
+    free(ref.grads);
 }
 
 Test(row_step, teacher_bce_relu_adam_uneven_chunks) {
@@ -408,6 +418,7 @@ Test(row_step, chunks_gathering_their_rows_equal_rows_gathered_before) {
                          NN_OK, "%s", err.msg);
             cr_assert_eq(done, 1);
         }
+        cr_assert_eq(model_settle(m, &err), NN_OK, "%s", err.msg);
         result[pre] = tu_download(be, (nn_view){m->params, 0}, m->n_params);
         if (pre) cr_assert_eq(memcmp(result[0], result[1], m->n_params * sizeof(float)), 0);
         nn_buf *bufs[] = {xsb, tsb, ib, xb, tb};
@@ -570,9 +581,10 @@ static float *steps_around_set_params(nn_optimizer opt, int threads, int *curren
     nn_error err;
     const size_t n = *n_params = m->n_params;
     float *p = malloc(n * sizeof(float));
+    cr_assert_eq(nn_model_get_params(m, p, n, &err), NN_OK, "%s", err.msg);
     for (int s = 1; s <= 6; s++) {
-        if (s == 4) { /* new parameters from outside the step */
-            cr_assert_eq(nn_model_get_params(m, p, n, &err), NN_OK, "%s", err.msg);
+        if (s == 4) { /* new parameters from outside the step, right after one (whose
+                       * update the row step may still hold back) */
             for (size_t i = 0; i < n; i++) p[i] = 0.5f * p[i] + 0.01f;
             cr_assert_eq(nn_model_set_params(m, p, n, &err), NN_OK, "%s", err.msg);
         }
@@ -645,6 +657,31 @@ static float *rewound(nn_optimizer opt, int threads, int *current, size_t *n_par
 }
 
 Test(row_step, thread_copies_follow_a_rewound_trainer) { check_copies(rewound); }
+
+/* A trainer freed after 2 of its 3 steps (the last one's update held back by
+ * the row step), then a new trainer on the same model, which zeroes the
+ * optimizer's moments before its first step: 16-64-64-1, 900 rows in batches
+ * of 300. Into *current whether thread 1's copy followed. */
+static float *trainer_after_trainer(nn_optimizer opt, int threads, int *current,
+                                    size_t *n_params) {
+    copies_rig r;
+    copies_open(&r, 1125, threads, opt);
+    nn_model *m = r.m;
+    nn_error err;
+    nn_trainer *t = NULL;
+    r.tc.epochs = 1;
+    cr_assert_eq(nn_trainer_create(m, &r.src, &r.tc, &t, &err), NN_OK, "%s", err.msg);
+    for (int i = 0; i < 2; i++) cr_assert_eq(nn_trainer_step(t, &err), NN_OK, "%s", err.msg);
+    nn_trainer_free(t);
+    cr_assert_eq(nn_trainer_create(m, &r.src, &r.tc, &t, &err), NN_OK, "%s", err.msg);
+    if (threads > 1) wake_thread_1(r.be); /* for the steps to find it */
+    cr_assert_eq(nn_trainer_run(t, &err), NN_OK, "%s", err.msg);
+    *current = threads > 1 && m->copy_gen[1] == m->params_gen;
+    nn_trainer_free(t);
+    return copies_close(&r, n_params);
+}
+
+Test(row_step, thread_copies_follow_a_second_trainer) { check_copies(trainer_after_trainer); }
 
 Test(row_step, thread_copies_follow_parameters_written_elsewhere) {
     check_copies(train_with_writes);

@@ -39,7 +39,8 @@ nn_status nn_trainer_get_state(nn_trainer *tr, nn_train_state *out, nn_error *er
     nn_model *m = tr->m;
     nn_backend *be = m->be;
     memset(out, 0, sizeof *out);
-    nn_status st = loss_so_far(tr, out->loss_acc, err);
+    nn_status st = model_settle(m, err); /* the parameters with every step taken */
+    if (st == NN_OK) st = loss_so_far(tr, out->loss_acc, err);
     if (st != NN_OK) return st;
     const size_t n = m->n_params;
     out->step = tr->step;
@@ -78,6 +79,7 @@ nn_status nn_trainer_set_state(nn_trainer *tr, const nn_train_state *s, nn_error
                             "of %llu steps)", (unsigned long long)s->epoch_step, s->epoch,
                             tr->cfg.epochs, (unsigned long long)tr->steps_per_epoch);
     const size_t n = m->n_params;
+    TRY(model_settle(m, err));
     model_params_written(m);
     TRY(be->ops->write(be, (nn_view){m->params, 0}, s->params, n, err));
     if (m->opt_m) TRY(be->ops->write(be, (nn_view){m->opt_m, 0}, s->opt_m, n, err));

@@ -163,6 +163,7 @@ static nn_status epoch_loss(nn_trainer *tr, nn_status st, double *loss, nn_error
  * the logging callback applied. */
 static nn_status end_epoch(nn_trainer *tr, int with_loss, nn_status st, nn_error *err) {
     const int epoch = tr->epoch;
+    if (st == NN_OK) st = model_settle(tr->m, err); /* an epoch ends with its updates applied */
     if (with_loss) {
         double loss = NAN;
         st = epoch_loss(tr, st, &loss, err);
