@@ -48,14 +48,16 @@ struct nn_model {
                           the deferred step's parts stay in the other), then (16, 16) each
                           chunk's loss pair (2 used); NULL until a step runs in chunks */
     /* The parameters' generation: model_params_written bumps it at every write of
-     * params, opt_m or opt_v, so that model_rows.c's per-thread copies (which
-     * hold the generation they were made from) are never read once stale. */
+     * params, opt_m or opt_v (model_rows.c at every step, whose update may be
+     * deferred), so that model_rows.c's per-thread copies (which hold the
+     * generation they were made from) are never read once stale. */
     uint64_t params_gen;
     nn_buf *row_copies; /* model_rows.c: one copy per thread 1 .. min(threads, ROW_COPIES_MAX)
                            - 1 of params, opt_m, opt_v and its gradient sum; NULL until used */
     uint64_t copy_gen[ROW_COPIES_MAX];    /* generation each copy holds (0: none), once it
                                              has applied the deferred update if it owes it */
-    /* (next to copy_ran: thread t writes both, in one line) */
+    /* (copy_ran and copy_due side by side: during a step thread t writes entry t
+     * of both, one cache line) */
     unsigned char copy_ran[ROW_COPIES_MAX]; /* thread t ran a chunk of the current step */
     unsigned char copy_due[ROW_COPIES_MAX]; /* copy t (0: the model's own) owes the deferred update */
     /* model_rows.c's deferred update: with copies, the last step's parts (in
@@ -120,9 +122,11 @@ nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, fl
  * inputs) against t split into row chunks, one job of the backend's threads
  * (model_rows.c), where the backend runs chunks and the network is small
  * enough: then *done = 1 and the model is as after model_forward and
- * model_backward_loss(..., no hook, update) with the update applied, except
+ * model_backward_loss(..., no hook, update) with the update applied once
+ * model_settle has run (the update may be deferred to the next step), except
  * that the gradient sums over rows run chunk by chunk (float rounding; the
- * same for any thread count). Else *done = 0 and nothing changed. */
+ * same for any thread count). Else *done = 0 and nothing changed but, maybe,
+ * a deferred update applied. */
 /* Rows not yet in place: row r of x and t is to be gathered from row idx[r]
  * (uint32) of x_src, t_src (as gather_rows). */
 typedef struct model_gather {

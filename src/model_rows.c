@@ -78,7 +78,9 @@ static size_t copy_off(const nn_model *m, int t, int a) {
 /* Threads with a copy slot (the model's own counts as thread 0's) for a step
  * of `chunks` chunks: up to ROW_COPIES_MAX, or 1 when copies do not pay (more
  * chunks than that: each copy's update reads every chunk's part) or there is
- * no memory for them. A thread past the slots reads the model's own. */
+ * no memory for them; then every thread reads the model's own. With copies no
+ * thread past the slots runs a chunk (a job of n <= ROW_COPIES_MAX chunks runs
+ * on its first n threads at most). */
 static int copies_for(nn_model *m, size_t chunks) {
     const int threads = m->be->threads < ROW_COPIES_MAX ? m->be->threads : ROW_COPIES_MAX;
     if (threads < 2 || chunks < 2 || chunks > ROW_COPIES_MAX) return 1;
@@ -303,8 +305,8 @@ static nn_status apply_deferred(nn_model *m, nn_backend *be, int r, nn_error *er
     return NN_OK;
 }
 
-/* The copies that still owe the deferred update will not get it (its parts
- * are overwritten by the next step): stale, refreshed when next used. */
+/* The copies that still owe the deferred update will not get it (the next
+ * deferred step replaces it): stale, refreshed when next used. */
 static void drop_deferred(nn_model *m) {
     for (int t = 1; t < ROW_COPIES_MAX; t++)
         if (m->copy_due[t]) m->copy_due[t] = 0, m->copy_gen[t] = 0;
@@ -375,9 +377,11 @@ nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather
     if (m->pend_chunks) {
         /* the threads apply the deferred update to their copies as they start;
          * settled first when a thread will read the model's own parameters
-         * (no copies) or copy them (a stale copy) */
+         * (no copies) or copy them (a stale copy of a thread that may run) */
+        const int part = chunks < (size_t)j.copies ? (int)chunks : j.copies; /* the threads that
+                        * may run a chunk: a job of n chunks runs on the first n (cpu_team.h) */
         int settle = j.copies < 2;
-        for (int c = 1; c < j.copies && !settle; c++) settle = m->copy_gen[c] != m->params_gen;
+        for (int c = 1; c < part && !settle; c++) settle = m->copy_gen[c] != m->params_gen;
         if (settle) TRY(model_settle(m, err));
     }
     memset(m->copy_ran, 0, sizeof m->copy_ran);
