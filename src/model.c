@@ -207,13 +207,6 @@ nn_status model_reserve_optimizer(nn_model *m, nn_optimizer opt, nn_error *err) 
 }
 
 static nn_view zview(const nn_model *m, size_t l) { return (nn_view){m->acts, m->z_off[l]}; }
-/* 0 for the hidden layers of a backend whose fused dense ops do without the
- * pre-activations (see backend.h, dense_forward), unless the model was asked
- * to keep them (nn_model_keep_preactivations). */
-int model_keeps_z(const nn_model *m, size_t l) {
-    const struct nn_backend_ops *ops = m->be->ops;
-    return m->keep_z || l + 1 == m->n_layers || !ops->dense_forward || !ops->dense_backward_dx;
-}
 static nn_view aview(const nn_model *m, size_t l) { return (nn_view){m->acts, m->a_off[l]}; }
 nn_view model_output(const nn_model *m) { return aview(m, m->n_layers - 1); }
 nn_view model_logits(const nn_model *m) { return zview(m, m->n_layers - 1); }

@@ -89,9 +89,14 @@ nn_status model_reserve(nn_model *m, size_t rows, nn_error *err);
 /* Allocate optimizer state for `opt` if not yet there, and zero it. */
 nn_status model_reserve_optimizer(nn_model *m, nn_optimizer opt, nn_error *err);
 /* 1 if forward passes keep layer l's pre-activations Z_l (the last layer's
- * always; hidden ones only where the backend's fused ops need them or the
- * model was asked to keep them). */
-int model_keeps_z(const nn_model *m, size_t l);
+ * always; hidden ones only where the backend's fused ops need them, i.e. not
+ * where its fused dense ops do without them (backend.h, dense_forward), or
+ * the model was asked to keep them: nn_model_keep_preactivations). (Inline:
+ * model_rows.c reads it, and model.c calls model_rows.c.) */
+static inline int model_keeps_z(const nn_model *m, size_t l) {
+    const struct nn_backend_ops *ops = m->be->ops;
+    return m->keep_z || l + 1 == m->n_layers || !ops->dense_forward || !ops->dense_backward_dx;
+}
 /* Forward pass of x: (rows, inputs) into the workspace; rows <= cap_rows. */
 nn_status model_forward(nn_model *m, nn_view x, size_t rows, nn_error *err);
 /* View of the output activations (rows, outputs) after model_forward. */

@@ -629,6 +629,25 @@ static void check_copies(copies_case run) {
 
 Test(row_step, thread_copies_follow_set_params) { check_copies(steps_around_set_params); }
 
+/* A trainer of r's model for `epochs` epochs. */
+static nn_trainer *copies_trainer(copies_rig *r, int epochs) {
+    nn_error err;
+    nn_trainer *t = NULL;
+    r->tc.epochs = epochs;
+    cr_assert_eq(nn_trainer_create(r->m, &r->src, &r->tc, &t, &err), NN_OK, "%s", err.msg);
+    return t;
+}
+
+/* Trainer t run to its end with thread 1 awake, then freed; into *current
+ * whether thread 1's copy followed (it holds the final generation). */
+static void copies_finish(copies_rig *r, nn_trainer *t, int threads, int *current) {
+    nn_error err;
+    if (threads > 1) wake_thread_1(r->be); /* for the last steps to find it */
+    cr_assert_eq(nn_trainer_run(t, &err), NN_OK, "%s", err.msg);
+    *current = threads > 1 && r->m->copy_gen[1] == r->m->params_gen;
+    nn_trainer_free(t);
+}
+
 /* A trainer rewound to an earlier state (nn_trainer_set_state on the same
  * model, whose copies hold later parameters): 16-64-64-1, 900 rows in
  * batches of 300 (every step in row chunks); the state after 2 steps,
@@ -637,11 +656,8 @@ Test(row_step, thread_copies_follow_set_params) { check_copies(steps_around_set_
 static float *rewound(nn_optimizer opt, int threads, int *current, size_t *n_params) {
     copies_rig r;
     copies_open(&r, 1125, threads, opt);
-    nn_model *m = r.m;
     nn_error err;
-    nn_trainer *t = NULL;
-    r.tc.epochs = 3;
-    cr_assert_eq(nn_trainer_create(m, &r.src, &r.tc, &t, &err), NN_OK, "%s", err.msg);
+    nn_trainer *t = copies_trainer(&r, 3);
     nn_train_state state;
     for (int i = 0; i < 8; i++) {
         if (i == 2) cr_assert_eq(nn_trainer_get_state(t, &state, &err), NN_OK, "%s", err.msg);
@@ -649,10 +665,7 @@ static float *rewound(nn_optimizer opt, int threads, int *current, size_t *n_par
     }
     cr_assert_eq(nn_trainer_set_state(t, &state, &err), NN_OK, "%s", err.msg);
     nn_train_state_free(&state);
-    if (threads > 1) wake_thread_1(r.be); /* for the last steps to find it */
-    cr_assert_eq(nn_trainer_run(t, &err), NN_OK, "%s", err.msg);
-    *current = threads > 1 && m->copy_gen[1] == m->params_gen;
-    nn_trainer_free(t);
+    copies_finish(&r, t, threads, current);
     return copies_close(&r, n_params);
 }
 
@@ -666,18 +679,11 @@ static float *trainer_after_trainer(nn_optimizer opt, int threads, int *current,
                                     size_t *n_params) {
     copies_rig r;
     copies_open(&r, 1125, threads, opt);
-    nn_model *m = r.m;
     nn_error err;
-    nn_trainer *t = NULL;
-    r.tc.epochs = 1;
-    cr_assert_eq(nn_trainer_create(m, &r.src, &r.tc, &t, &err), NN_OK, "%s", err.msg);
+    nn_trainer *t = copies_trainer(&r, 1);
     for (int i = 0; i < 2; i++) cr_assert_eq(nn_trainer_step(t, &err), NN_OK, "%s", err.msg);
     nn_trainer_free(t);
-    cr_assert_eq(nn_trainer_create(m, &r.src, &r.tc, &t, &err), NN_OK, "%s", err.msg);
-    if (threads > 1) wake_thread_1(r.be); /* for the steps to find it */
-    cr_assert_eq(nn_trainer_run(t, &err), NN_OK, "%s", err.msg);
-    *current = threads > 1 && m->copy_gen[1] == m->params_gen;
-    nn_trainer_free(t);
+    copies_finish(&r, copies_trainer(&r, 1), threads, current);
     return copies_close(&r, n_params);
 }
 
