@@ -336,7 +336,6 @@ nn_status model_backward_loss(nn_model *m, nn_view x, nn_view t, size_t rows, fl
     const int fuse_update = update && !hook && ops->dense_backward_dw_update &&
                             ops->dense_backward_dw && ops->dense_backward_dx;
     if (updated) *updated = fuse_update;
-    TRY(model_settle(m, err));
     nn_view dz = {m->delta, 0}; /* (rows, out_l) gradient wrt Z_l */
     int db_done = 0;            /* db of the current layer already computed */
     TRY(backward_loss(m, dz, t, rows, grad_scale, loss_acc, db_with_dz, &db_done, err));

@@ -72,7 +72,8 @@ struct nn_model {
 /* Apply model_rows.c's deferred update, if any, to the model's own parameters,
  * gradient and optimizer state (and to the copies that owe it); every read or
  * write of m->params, m->grads, m->opt_m or m->opt_v outside model_rows.c
- * comes after this. */
+ * comes after this (model_forward calls it, so the backward pass that follows
+ * a forward pass need not). */
 nn_status model_settle(nn_model *m, nn_error *err);
 
 /* Every write of m->params, m->opt_m or m->opt_v outside model_rows.c calls

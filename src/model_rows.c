@@ -284,11 +284,10 @@ static nn_status sum_update_copy(const sum_job *j, nn_backend *be, int r, nn_err
     nn_model *m = j->m;
     nn_view p = {m->params, 0}, g = {m->grads, 0}, om = {m->opt_m, 0}, ov = {m->opt_v, 0};
     if (r > 0) {
-        const int t = r;
-        p = (nn_view){m->row_copies, copy_off(m, t, COPY_P)};
-        g = (nn_view){m->row_copies, copy_off(m, t, COPY_G)};
-        if (m->opt_m) om = (nn_view){m->row_copies, copy_off(m, t, COPY_M)};
-        if (m->opt_v) ov = (nn_view){m->row_copies, copy_off(m, t, COPY_V)};
+        p = (nn_view){m->row_copies, copy_off(m, r, COPY_P)};
+        g = (nn_view){m->row_copies, copy_off(m, r, COPY_G)};
+        if (m->opt_m) om = (nn_view){m->row_copies, copy_off(m, r, COPY_M)};
+        if (m->opt_v) ov = (nn_view){m->row_copies, copy_off(m, r, COPY_V)};
     }
     sum_parts(j, be->ops->host_ptr(be, g), 0, m->n_params);
     return be->ops->update(be, j->update, p, g, om, ov, m->n_params, err);
@@ -305,12 +304,14 @@ static nn_status apply_deferred(nn_model *m, nn_backend *be, int r, nn_error *er
     return NN_OK;
 }
 
-/* The copies that still owe the deferred update will not get it (the next
- * deferred step replaces it): stale, refreshed when next used. */
-static void drop_deferred(nn_model *m) {
+/* After the deferred update was applied where it could be: the copies that
+ * still owe it will not get it (the next deferred step replaces it), so they
+ * go stale, refreshed when next used; the deferral ends unless the model's
+ * own still owes it (after a failure: its parts stay until it is applied). */
+static void close_deferred(nn_model *m) {
     for (int t = 1; t < ROW_COPIES_MAX; t++)
         if (m->copy_due[t]) m->copy_due[t] = 0, m->copy_gen[t] = 0;
-    m->pend_chunks = 0;
+    if (!m->copy_due[0]) m->pend_chunks = 0;
 }
 
 /* Applied on the calling thread, to the copies that owe it as well (so that
@@ -320,11 +321,7 @@ nn_status model_settle(nn_model *m, nn_error *err) {
     nn_status st = NN_OK;
     for (int r = 0; r < ROW_COPIES_MAX && st == NN_OK; r++)
         if (m->copy_due[r]) st = apply_deferred(m, m->be, r, err);
-    if (st != NN_OK && m->copy_due[0]) { /* the model's own keeps owing it */
-        for (int t = 1; t < ROW_COPIES_MAX; t++) m->copy_due[t] = 0, m->copy_gen[t] = 0;
-        return st;
-    }
-    drop_deferred(m);
+    close_deferred(m);
     return st;
 }
 
@@ -388,11 +385,7 @@ nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather
     nn_status st = ops->run_chunks(be, chunks, chunk_step, &j, err);
     if (m->pend_chunks) { /* the deferred step, for the caller's copy if it ran no chunk */
         if (st == NN_OK && m->copy_due[0]) st = apply_deferred(m, be, 0, err);
-        if (m->copy_due[0]) { /* failed: the model's own keeps owing it (its parts stay) */
-            for (int c = 1; c < ROW_COPIES_MAX; c++) m->copy_due[c] = 0, m->copy_gen[c] = 0;
-        } else {
-            drop_deferred(m);
-        }
+        close_deferred(m);
     }
     if (st != NN_OK) {
         for (int c = 1; c < ROW_COPIES_MAX; c++) m->copy_gen[c] = 0; /* none trusted */
