@@ -61,6 +61,13 @@ typedef struct nn_small_net {
 typedef nn_status (*nn_chunk_fn)(void *ctx, nn_backend *solo, size_t chunk, int thread,
                                  nn_error *err);
 
+/* A start_chunks job's outcome, kept by whoever started it until wait_chunks. */
+typedef struct nn_chunks_wait {
+    int in_flight; /* 1 until the job has ended (wait_chunks, or the backend's next job) */
+    nn_status st;  /* then: the lowest failing chunk's status (NN_OK: none failed) */
+    nn_error err;  /*       and its error */
+} nn_chunks_wait;
+
 struct nn_backend_ops {
     const char *name;
 
@@ -189,6 +196,17 @@ struct nn_backend_ops {
      * (chunks write disjoint outputs). Any chunk's failure is returned, the
      * lowest failing chunk's, after every chunk ran. */
     nn_status (*run_chunks)(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx, nn_error *err);
+    /* Optional (may be NULL; then so is wait_chunks): run_chunks that returns
+     * once the calling thread has no chunk left, other threads maybe still
+     * running theirs: the job is in flight until wait_chunks(be, w) (ctx and
+     * *w stay valid, and the chunks' outputs unread, until then; the
+     * backend's other ops may run meanwhile: they wait for its threads
+     * first). Fails only before the job starts. */
+    nn_status (*start_chunks)(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx,
+                              nn_chunks_wait *w, nn_error *err);
+    /* End the job started with w if still in flight; returns its status
+     * (*err: its error when it failed). */
+    nn_status (*wait_chunks)(nn_backend *be, nn_chunks_wait *w, nn_error *err);
 
     /* Optional (may be NULL, then so is small_step): 1 if the step should
      * run this network through small_step (a backend says so only where the

@@ -130,6 +130,7 @@ nn_status nn_model_create(nn_backend *be, const nn_model_config *cfg, nn_model *
 
 void nn_model_free(nn_model *m) {
     if (!m) return;
+    model_rows_free(m);
     const struct nn_backend_ops *ops = m->be->ops;
     nn_buf *bufs[] = {m->params, m->grads, m->opt_m, m->opt_v, m->acts, m->delta, m->loss_acc,
                       m->row_parts, m->row_copies};
@@ -168,6 +169,7 @@ nn_status nn_model_set_params(nn_model *m, const float *src, size_t count, nn_er
 
 nn_status model_reserve(nn_model *m, size_t rows, nn_error *err) {
     if (rows <= m->cap_rows) return NN_OK;
+    TRY(model_rows_finish(m, err)); /* a step's chunks still use the workspace */
     const struct nn_backend_ops *ops = m->be->ops;
     size_t per_row = 0;
     for (size_t l = 0; l < m->n_layers; l++) per_row += 2 * model_width(m, l + 1);

@@ -67,9 +67,24 @@ struct nn_model {
     size_t pend_chunks;  /* chunks of the deferred step; 0: nothing deferred */
     int pend_half;       /* 0 or 1: the half of row_parts that holds its parts */
     nn_opt_step pend_opt; /* its optimizer step */
+    /* model_rows.c's step whose job may still run on other threads (until
+     * model_rows_finish); NULL until a step runs that way */
+    struct rows_flight *rows_flight;
 };
 
-/* Apply model_rows.c's deferred update, if any, to the model's own parameters,
+/* End model_rows.c's step in flight, if any: wait for the threads still on
+ * its chunks, then finish it (its loss into the step's pair, its update
+ * deferred); a failure of its chunks is returned here. Everything that reads
+ * or writes the model's parameters, gradients or workspace, or the rows and
+ * indices a step trains on, comes after this: model_settle, model_reserve,
+ * nn_model_get_layer, nn_model_free and the trainer's writes of its rows call
+ * it. */
+nn_status model_rows_finish(nn_model *m, nn_error *err);
+/* model_rows_finish (a failure ignored), then free its memory (nn_model_free). */
+void model_rows_free(nn_model *m);
+
+/* Finish model_rows.c's step in flight (model_rows_finish), then apply its
+ * deferred update, if any, to the model's own parameters,
  * gradient and optimizer state (and to the copies that owe it); every read or
  * write of m->params, m->grads, m->opt_m or m->opt_v outside model_rows.c
  * comes after this (model_forward calls it, so the backward pass that follows
@@ -141,7 +156,11 @@ typedef struct model_gather {
     size_t next_rows; /* its rows of the next step while it computes */
 } model_gather;
 /* ... with gather not NULL, each chunk first gathers its rows of x and t
- * (they need not be in place before; they are after, when *done). */
+ * (they need not be in place before; they are after model_rows_finish).
+ * With *done the step may still be in flight: its job running on other
+ * threads until model_rows_finish (whatever touches the model calls it),
+ * which returns a failure of its chunks. x, t, the gather's buffers and
+ * loss_acc stay untouched by the caller until then. */
 nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather *gather,
                            size_t rows, float grad_scale, nn_view loss_acc,
                            const nn_opt_step *update, int *done, nn_error *err);

@@ -28,6 +28,7 @@ nn_status nn_model_get_layer(nn_model *m, size_t layer, size_t rows, float *z, f
                             "%zu (nn_model_keep_preactivations)", layer);
     const size_t n = rows * model_width(m, layer + 1); /* (rows, out) */
     if (n == 0) return NN_OK;
+    TRY(model_rows_finish(m, err)); /* a step's chunks still writing them */
     nn_backend *be = m->be;
     nn_status st = NN_OK;
     if (z) st = be->ops->read(be, (nn_view){m->acts, m->z_off[layer]}, z, n, err);

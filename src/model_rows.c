@@ -35,11 +35,21 @@
  * before its thread reads it. Every copy's update is the same arithmetic on
  * the same values, so results do not change.
  *
+ * Such a step also does not wait for its job's end: the job is started
+ * (start_chunks) and the step returns once the caller has run its chunks,
+ * the other threads maybe still on theirs, so that the caller's own work up
+ * to the next step (the trainer's bookkeeping, locating the next batch)
+ * overlaps theirs instead of coming after it. model_rows_finish ends it
+ * (waits, then adds the losses and records the deferral): at the next step,
+ * and in everything that touches the model's buffers or the rows a step
+ * reads (model_impl.h lists them).
+ *
  * Taken for small networks (the per-chunk gradient parts stay in cache) with
  * enough work per row to amortize a chunk, and for the networks of the
  * backend's small_step (one hidden layer kept in registers: each chunk is one
  * pass over its rows), on a backend with run_chunks, when nothing asks for
  * the per-op intermediates (nn_model_keep_preactivations). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "model_impl.h"
@@ -331,6 +341,7 @@ static void close_deferred(nn_model *m) {
 /* Applied on the calling thread, to the copies that owe it as well (so that
  * they stay current rather than stale). */
 nn_status model_settle(nn_model *m, nn_error *err) {
+    TRY(model_rows_finish(m, err));
     if (!m->pend_chunks) return NN_OK;
     nn_status st = NN_OK;
     for (int r = 0; r < ROW_COPIES_MAX && st == NN_OK; r++)
@@ -363,10 +374,98 @@ static void add_losses(nn_model *m, nn_view loss_acc, size_t loss_off, size_t ch
     acc[1] = (float)(sum - (double)acc[0]);
 }
 
+/* After a step's chunks ran (st: their status): the deferred step's update
+ * for the caller's copy if it ran no chunk; then, unless a chunk failed, the
+ * step's loss and, with copies, its update deferred (without, the caller sums
+ * and updates next). */
+static nn_status after_chunks(nn_model *m, nn_status st, size_t chunks, int half,
+                              const nn_opt_step *update, nn_view loss_acc, int copies,
+                              nn_error *err) {
+    if (m->pend_chunks) { /* the deferred step, for the caller's copy if it ran no chunk */
+        if (st == NN_OK && m->copy_due[0]) st = apply_deferred(m, m->be, 0, 0, err);
+        close_deferred(m);
+    }
+    if (st != NN_OK) {
+        for (int c = 1; c < ROW_COPIES_MAX; c++) m->copy_gen[c] = 0; /* none trusted */
+        return st;
+    }
+    if (loss_acc.buf) add_losses(m, loss_acc, half_off(m, 2), chunks);
+    /* the parameters move on; the copies whose threads ran chunks are current
+     * once they have applied this step's update (params_of made them current) */
+    const uint64_t gen = m->params_gen++;
+    if (copies > 1) { /* deferred to the next step or model_settle */
+        m->pend_chunks = chunks;
+        m->pend_half = half;
+        m->pend_opt = *update;
+        m->copy_due[0] = 1;
+        for (int c = 1; c < copies; c++)
+            if (m->copy_ran[c]) m->copy_due[c] = 1, m->copy_gen[c] = gen + 1;
+    }
+    return NN_OK;
+}
+
+/* A step whose job may still run on other threads (with copies: its update
+ * is deferred, so nothing but its end waits for it): the job (read by those
+ * threads until it ends, so not on the caller's stack) and what
+ * model_rows_finish does after it. */
+typedef struct rows_flight {
+    int on;               /* 1: started, not yet finished */
+    rows_job job;
+    model_gather gather;  /* job.gather points here when there is one */
+    nn_small_net small;   /* job.small points here when there is one */
+    nn_chunks_wait wait;
+    size_t chunks;
+    int half;
+    nn_opt_step update;
+    nn_view loss_acc;
+} rows_flight;
+
+nn_status model_rows_finish(nn_model *m, nn_error *err) {
+    rows_flight *f = m->rows_flight;
+    if (!f || !f->on) return NN_OK;
+    f->on = 0;
+    const nn_status st = m->be->ops->wait_chunks(m->be, &f->wait, err);
+    return after_chunks(m, st, f->chunks, f->half, &f->update, f->loss_acc, f->job.copies, err);
+}
+
+void model_rows_free(nn_model *m) {
+    nn_error ignored;
+    (void)model_rows_finish(m, &ignored);
+    free(m->rows_flight);
+    m->rows_flight = NULL;
+}
+
+/* Start job j, then return without waiting for the threads other than the
+ * caller: the step ends in model_rows_finish (the next step, or whatever
+ * reads the model first). While the other threads finish their chunks, the
+ * caller gets on with its own work until the next step (2 threads,
+ * 16-64-64-1 b256: ~2.5K cycles a step the helper no longer waits for).
+ * Returns 0 (nothing started) where the backend cannot or there is no
+ * memory for it. */
+static int start_in_flight(nn_model *m, const rows_job *j, size_t chunks, int half,
+                           const nn_opt_step *update, nn_view loss_acc, nn_status *st,
+                           nn_error *err) {
+    const struct nn_backend_ops *ops = m->be->ops;
+    if (!ops->start_chunks || !ops->wait_chunks) return 0;
+    if (!m->rows_flight && !(m->rows_flight = calloc(1, sizeof *m->rows_flight))) return 0;
+    rows_flight *f = m->rows_flight;
+    f->job = *j;
+    if (j->gather) f->gather = *j->gather, f->job.gather = &f->gather;
+    if (j->small) f->small = *j->small, f->job.small = &f->small;
+    f->chunks = chunks;
+    f->half = half;
+    f->update = *update;
+    f->loss_acc = loss_acc;
+    *st = ops->start_chunks(m->be, chunks, chunk_step, &f->job, &f->wait, err);
+    f->on = *st == NN_OK;
+    return 1;
+}
+
 nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather *gather,
                            size_t rows, float grad_scale, nn_view loss_acc,
                            const nn_opt_step *update, int *done, nn_error *err) {
     *done = 0;
+    TRY(model_rows_finish(m, err)); /* the last step first */
     nn_small_net small;
     int is_small;
     if (rows == 0 || !takes(m, &small, &is_small)) return NN_OK;
@@ -396,26 +495,14 @@ nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather
         if (settle) TRY(model_settle(m, err));
     }
     memset(m->copy_ran, 0, sizeof m->copy_ran);
-    nn_status st = ops->run_chunks(be, chunks, chunk_step, &j, err);
-    if (m->pend_chunks) { /* the deferred step, for the caller's copy if it ran no chunk */
-        if (st == NN_OK && m->copy_due[0]) st = apply_deferred(m, be, 0, 0, err);
-        close_deferred(m);
-    }
-    if (st != NN_OK) {
-        for (int c = 1; c < ROW_COPIES_MAX; c++) m->copy_gen[c] = 0; /* none trusted */
+    nn_status st;
+    if (j.copies > 1 && start_in_flight(m, &j, chunks, half, update, loss_acc, &st, err)) {
+        *done = st == NN_OK;
         return st;
     }
-    if (loss_acc.buf) add_losses(m, loss_acc, loss_off, chunks);
-    /* the parameters move on; the copies whose threads ran chunks are current
-     * once they have applied this step's update (params_of made them current) */
-    const uint64_t gen = m->params_gen++;
-    if (j.copies > 1) { /* deferred to the next step or model_settle */
-        m->pend_chunks = chunks;
-        m->pend_half = half;
-        m->pend_opt = *update;
-        m->copy_due[0] = 1;
-        for (int c = 1; c < j.copies; c++)
-            if (m->copy_ran[c]) m->copy_due[c] = 1, m->copy_gen[c] = gen + 1;
+    st = ops->run_chunks(be, chunks, chunk_step, &j, err);
+    TRY(after_chunks(m, st, chunks, half, update, loss_acc, j.copies, err));
+    if (j.copies > 1) {
         *done = 1;
         return NN_OK;
     }

@@ -61,8 +61,8 @@ static nn_status cpu_open(nn_backend *be, const nn_backend_config *cfg, nn_error
 static void cpu_close(nn_backend *be) {
     nn_cpu_state *c = be->ctx;
     if (!c) return;
+    nn_team_free(c->team); /* first: a job in flight runs on the copies */
     nn_cpu_solos_free(c->solos);
-    nn_team_free(c->team);
     nn_gemm_workspace_free(&c->ws);
     free(c);
     be->ctx = NULL;
@@ -173,6 +173,8 @@ const struct nn_backend_ops nn_cpu_ops = {
     .act_backward_sum = nn_cpu_act_backward_sum,
     .loss_grad_sum = nn_cpu_loss_grad_sum,
     .run_chunks = nn_cpu_run_chunks,
+    .start_chunks = nn_cpu_start_chunks,
+    .wait_chunks = nn_cpu_wait_chunks,
     .small_step_fits = nn_cpu_small_step_fits,
     .small_step = nn_cpu_small_step,
     .sync = cpu_sync,

@@ -1,12 +1,22 @@
-/* cpu_chunks.c — run_chunks (backend.h) on the CPU: a job of the backend's
- * team whose chunks each run on a one-thread copy of the backend, one copy
- * per thread (own GEMM workspace, a team of one), made on first use and kept
- * with the backend. CPU buffers are host memory, so a copy works on the
- * backend's buffers as they are. */
+/* cpu_chunks.c — run_chunks, start_chunks and wait_chunks (backend.h) on the
+ * CPU: a job of the backend's team whose chunks each run on a one-thread copy
+ * of the backend, one copy per thread (own GEMM workspace, a team of one),
+ * made on first use and kept with the backend. CPU buffers are host memory,
+ * so a copy works on the backend's buffers as they are. A started job's
+ * failures stay in the copies' slots until it is collected into its
+ * nn_chunks_wait: by wait_chunks, or by the next job of chunks, which
+ * collects it first. */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "cpu/cpu_ops.h"
+
+/* A job of chunks: fn on ctx, chunk by chunk, on the copies of s. */
+typedef struct chunks_job {
+    struct nn_cpu_solos *s;
+    nn_chunk_fn fn;
+    void *ctx;
+} chunks_job;
 
 /* The one-thread copies of a backend: the copies and their states. */
 struct nn_cpu_solos {
@@ -15,6 +25,8 @@ struct nn_cpu_solos {
     nn_cpu_state *st;     /* (n) */
     nn_error *err;        /* (n) the last failure of each thread's chunks */
     size_t *failed;       /* (n) the lowest chunk that failed on that thread, or SIZE_MAX */
+    chunks_job *job;          /* the job's context (kept here: it outlives start_chunks) */
+    nn_chunks_wait *flight;   /* the started job's outcome, until collected; or NULL */
 };
 
 void nn_cpu_solos_free(nn_cpu_solos *s) {
@@ -23,6 +35,7 @@ void nn_cpu_solos_free(nn_cpu_solos *s) {
         nn_team_free(s->st[i].team);
         nn_gemm_workspace_free(&s->st[i].ws);
     }
+    free(s->job);
     free(s->be);
     free(s->st);
     free(s->err);
@@ -41,8 +54,9 @@ static nn_cpu_solos *solos_of(nn_backend *be, nn_error *err) {
         s->st = calloc((size_t)n, sizeof *s->st);
         s->err = calloc((size_t)n, sizeof *s->err);
         s->failed = calloc((size_t)n, sizeof *s->failed);
+        s->job = calloc(1, sizeof *s->job);
     }
-    if (!s || !s->be || !s->st || !s->err || !s->failed) {
+    if (!s || !s->be || !s->st || !s->err || !s->failed || !s->job) {
         nn_cpu_solos_free(s);
         nn_error_set(err, NN_E_NOMEM, "out of memory for %d cpu threads' workspaces", n);
         return NULL;
@@ -62,11 +76,6 @@ static nn_cpu_solos *solos_of(nn_backend *be, nn_error *err) {
     return s;
 }
 
-typedef struct chunks_job {
-    nn_cpu_solos *s;
-    nn_chunk_fn fn;
-    void *ctx;
-} chunks_job;
 
 static void run_one(void *ctx, size_t chunk, int thread) {
     const chunks_job *j = ctx;
@@ -79,21 +88,50 @@ static void run_one(void *ctx, size_t chunk, int thread) {
     }
 }
 
-nn_status nn_cpu_run_chunks(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx, nn_error *err) {
+/* End the started job, if any: wait for the team, then its lowest failing
+ * chunk's error (or NN_OK) into its nn_chunks_wait. */
+static void collect(nn_cpu_state *cs, nn_cpu_solos *s) {
+    nn_chunks_wait *w = s->flight;
+    if (!w) return;
+    nn_team_wait(cs->team);
+    s->flight = NULL;
+    int first = -1;
+    for (int i = 0; i < s->n; i++)
+        if (s->failed[i] != SIZE_MAX && (first < 0 || s->failed[i] < s->failed[first])) first = i;
+    w->st = first < 0 ? NN_OK : s->err[first].status;
+    if (first >= 0) w->err = s->err[first];
+    w->in_flight = 0;
+}
+
+nn_status nn_cpu_start_chunks(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx,
+                              nn_chunks_wait *w, nn_error *err) {
     nn_cpu_state *cs = be->ctx;
     nn_cpu_solos *s = solos_of(be, err);
     if (!s) return err->status;
+    collect(cs, s);
     for (int i = 0; i < s->n; i++) {
         s->failed[i] = SIZE_MAX;
         s->st[i].path = cs->path; /* the backend's path, also after nn_cpu_backend_use_path */
     }
-    chunks_job j = {s, fn, ctx};
+    *s->job = (chunks_job){s, fn, ctx};
+    w->in_flight = 1;
+    w->st = NN_OK;
+    s->flight = w;
     /* the team tells job kinds apart by (run_one, n, size): fn in the size */
-    nn_team_run(cs->team, n, run_one, &j, n ^ (size_t)(uintptr_t)fn);
-    int first = -1;
-    for (int i = 0; i < s->n; i++)
-        if (s->failed[i] != SIZE_MAX && (first < 0 || s->failed[i] < s->failed[first])) first = i;
-    if (first < 0) return NN_OK;
-    *err = s->err[first];
-    return err->status;
+    nn_team_start(cs->team, n, run_one, s->job, n ^ (size_t)(uintptr_t)fn);
+    return NN_OK;
+}
+
+nn_status nn_cpu_wait_chunks(nn_backend *be, nn_chunks_wait *w, nn_error *err) {
+    nn_cpu_state *cs = be->ctx;
+    if (w->in_flight && cs->solos && cs->solos->flight == w) collect(cs, cs->solos);
+    w->in_flight = 0;
+    if (w->st != NN_OK) *err = w->err;
+    return w->st;
+}
+
+nn_status nn_cpu_run_chunks(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx, nn_error *err) {
+    nn_chunks_wait w;
+    const nn_status st = nn_cpu_start_chunks(be, n, fn, ctx, &w, err);
+    return st != NN_OK ? st : nn_cpu_wait_chunks(be, &w, err);
 }

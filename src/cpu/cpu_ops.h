@@ -89,6 +89,9 @@ nn_status nn_cpu_small_step(nn_backend *be, const nn_small_net *net, nn_view x, 
                             nn_error *err);
 void nn_cpu_prefetch_rows(nn_backend *be, nn_view src, nn_view idx, size_t rows, size_t cols);
 nn_status nn_cpu_run_chunks(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx, nn_error *err);
+nn_status nn_cpu_start_chunks(nn_backend *be, size_t n, nn_chunk_fn fn, void *ctx,
+                              nn_chunks_wait *w, nn_error *err);
+nn_status nn_cpu_wait_chunks(nn_backend *be, nn_chunks_wait *w, nn_error *err);
 nn_status nn_cpu_loss_grad_sum(nn_backend *be, nn_loss loss, nn_view acc, nn_view dz, nn_view db,
                                nn_view z, nn_view y, nn_view t, size_t rows, size_t cols,
                                float scale, nn_error *err);

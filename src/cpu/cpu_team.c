@@ -73,6 +73,13 @@ struct nn_team {
     int adaptive;          /* measure solo against team (else always team) */
     int psi_fd;            /* /proc/pressure/cpu, or -1 */
     team_choice choice;    /* solo or team */
+    struct {               /* the job nn_team_start left in flight */
+        int on;
+        nn_team_fn fn;
+        size_t n, size;
+        long t0;           /* its start (adaptive) */
+        int mine;          /* 1: the caller ran chunks of it */
+    } flight;
     /* sleeping */
     _Alignas(64) atomic_int solo; /* helpers: sleep instead of spinning */
     atomic_int sleepers;
@@ -266,6 +273,7 @@ nn_status nn_team_create(int threads, int adaptive, nn_team **out, nn_error *err
 
 void nn_team_free(nn_team *t) {
     if (!t) return;
+    nn_team_wait(t);
     stop_workers(t);
     pthread_mutex_destroy(&t->mu);
     pthread_cond_destroy(&t->cv);
@@ -279,6 +287,7 @@ void nn_team_free(nn_team *t) {
 int nn_team_size(const nn_team *t) { return t->size; }
 
 int nn_team_used(nn_team *t, int reset) {
+    nn_team_wait(t);
     /* once a choice has held, the jobs of the measurement windows do not count */
     const int used = t->held || t->used_window < t->used ? t->used : t->used_window;
     if (reset) t->used = t->used_window = 1, t->held = 0;
@@ -296,6 +305,12 @@ static void account(nn_team *t, nn_team_fn fn, size_t n, size_t size, long wall,
 }
 
 void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size) {
+    nn_team_start(t, n, fn, ctx, size);
+    nn_team_wait(t);
+}
+
+void nn_team_start(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size) {
+    nn_team_wait(t); /* the workers inside a job read its fields */
     if (t->size == 1 || n < 2 || n > UINT32_MAX) {
         for (size_t c = 0; c < n; c++) fn(ctx, c, 0);
         return;
@@ -330,12 +345,26 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size) {
     }
     const size_t mine = work(t, 0);
     atomic_fetch_and_explicit(&t->state, ~OPEN, memory_order_acq_rel);
+    t->flight.on = 1;
+    t->flight.fn = fn;
+    t->flight.n = n;
+    t->flight.size = size;
+    t->flight.t0 = t0;
+    t->flight.mine = mine > 0;
+}
+
+/* The job's wall time for the adaptive team runs to the end of the wait: after
+ * nn_team_start it includes the caller's own work in between, which the
+ * team's measurements count as time between jobs anyway (team_choice.c). */
+void nn_team_wait(nn_team *t) {
+    if (!t->flight.on) return;
+    t->flight.on = 0;
     uint64_t end;
     for (unsigned spins = 0;
          ((end = atomic_load_explicit(&t->state, memory_order_acquire)) & INSIDE_MASK) != 0;)
         if (++spins < WAIT_SPINS) cpu_relax();
         else sched_yield(); /* a worker inside was descheduled mid-chunk */
-    const int ran = (mine > 0) + (int)((end & HELPED_MASK) / HELPED_ONE);
+    const int ran = t->flight.mine + (int)((end & HELPED_MASK) / HELPED_ONE);
     if (t->choice.phase != TEAM_HOLD) {
         if (ran > t->used_window) t->used_window = ran;
     } else if (ran > t->used) {
@@ -343,6 +372,6 @@ void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size) {
     }
     if (t->adaptive) {
         const long t2 = now_ns();
-        account(t, fn, n, size, t2 - t0, t2);
+        account(t, t->flight.fn, t->flight.n, t->flight.size, t2 - t->flight.t0, t2);
     }
 }

@@ -49,6 +49,14 @@ int nn_team_size(const nn_team *t);
  * multiply-adds). One job at a time: not reentrant, and called from one
  * thread at a time. */
 void nn_team_run(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size);
+/* nn_team_run without the wait at its end: returns once the caller has run its
+ * chunks and every chunk is taken, while helpers may still run theirs; the job
+ * stays in flight (ctx must stay valid, its outputs unread) until nn_team_wait,
+ * or the start of the team's next job, which waits for it first. The caller
+ * works on something else meanwhile instead of waiting. */
+void nn_team_start(nn_team *t, size_t n, nn_team_fn fn, void *ctx, size_t size);
+/* Wait until the job in flight (nn_team_start) is done; a no-op when none is. */
+void nn_team_wait(nn_team *t);
 /* The most threads that ran chunks of one job since the last reset (1 if
  * every job ran on the calling thread alone; for an adaptive team, once it
  * has chosen solo or team, jobs of its measurement windows do not count);

@@ -40,6 +40,7 @@ nn_status trainer_load_chunk(nn_trainer *tr, int epoch, uint64_t chunk, nn_error
         }
         if (tr->shuffle && tr->perm_epoch != epoch) {
             nn_backend *be = tr->m->be;
+            TRY(model_rows_finish(tr->m, err)); /* a step in flight reads the order */
             trainer_chunk_perm(tr, epoch, 0, tr->perm, tr->chunk_rows);
             TRY(be->ops->write(be, (nn_view){tr->idx, 0}, tr->perm, tr->chunk_rows, err));
             tr->perm_epoch = epoch;
@@ -57,6 +58,7 @@ nn_status trainer_load_chunk(nn_trainer *tr, int epoch, uint64_t chunk, nn_error
         stage_produce(s);
         tr->produced_item = item;
     }
+    TRY(model_rows_finish(tr->m, err)); /* a step in flight reads the rows replaced */
     nn_status st = upload(tr, s, err);
     tr->produced_item = UINT64_MAX;
     if (st != NN_OK) return st;

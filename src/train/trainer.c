@@ -138,6 +138,8 @@ nn_status nn_trainer_create(nn_model *m, const nn_source *src, const nn_train_co
 void nn_trainer_free(nn_trainer *tr) {
     if (!tr) return;
     trainer_join_worker(tr);
+    nn_error ignored; /* the last step's chunks read the rows freed here */
+    (void)model_rows_finish(tr->m, &ignored);
     nn_backend *be = tr->m->be;
     nn_buf *bufs[] = {tr->xd, tr->td, tr->idx, tr->xb, tr->tb, tr->step_acc};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
