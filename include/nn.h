@@ -442,7 +442,12 @@ nn_status nn_trainer_create(nn_model *m, const nn_source *src, const nn_train_co
 /* One optimizer step. Calls cfg->on_log after the last step of a logging
  * epoch and cfg->on_progress after every step (NN_E_STOPPED when one asks to
  * stop; the step itself is complete). NN_E_NUMERIC when the loss of a logging
- * epoch is not finite. With a comm, every rank returns the same status. */
+ * epoch is not finite. With a comm, every rank returns the same status.
+ * On a CPU backend of 2 or more threads a small network's step may return
+ * while other threads still run its last rows; every call that reads the
+ * model or trainer waits for them, and should they fail (the step's update
+ * lost), the next such call returns that failure, and so does every later
+ * one on the model. */
 nn_status nn_trainer_step(nn_trainer *t, nn_error *err);
 /* 1 when every epoch has been trained. */
 int nn_trainer_finished(const nn_trainer *t);

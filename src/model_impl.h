@@ -74,7 +74,8 @@ struct nn_model {
 
 /* End model_rows.c's step in flight, if any: wait for the threads still on
  * its chunks, then finish it (its loss into the step's pair, its update
- * deferred); a failure of its chunks is returned here. Everything that reads
+ * deferred). A failure of its chunks is returned here, and by every later
+ * call: the model lost that step's update and stays failed. Everything that reads
  * or writes the model's parameters, gradients or workspace, or the rows and
  * indices a step trains on, comes after this: model_settle, model_reserve,
  * nn_model_get_layer, nn_model_free and the trainer's writes of its rows call

@@ -418,14 +418,21 @@ typedef struct rows_flight {
     int half;
     nn_opt_step update;
     nn_view loss_acc;
+    nn_status failed;     /* a step's chunks failed (its update lost): every later */
+    nn_error failed_err;  /* finish returns this, whoever asks first */
 } rows_flight;
 
 nn_status model_rows_finish(nn_model *m, nn_error *err) {
     rows_flight *f = m->rows_flight;
-    if (!f || !f->on) return NN_OK;
-    f->on = 0;
-    const nn_status st = m->be->ops->wait_chunks(m->be, &f->wait, err);
-    return after_chunks(m, st, f->chunks, f->half, &f->update, f->loss_acc, f->job.copies, err);
+    if (f && f->on) {
+        f->on = 0;
+        const nn_status st = m->be->ops->wait_chunks(m->be, &f->wait, &f->failed_err);
+        f->failed = after_chunks(m, st, f->chunks, f->half, &f->update, f->loss_acc,
+                                 f->job.copies, &f->failed_err);
+    }
+    if (!f || f->failed == NN_OK) return NN_OK;
+    *err = f->failed_err; /* the model lost a step's update: it stays failed */
+    return f->failed;
 }
 
 void model_rows_free(nn_model *m) {
@@ -448,6 +455,8 @@ static int start_in_flight(nn_model *m, const rows_job *j, size_t chunks, int ha
     const struct nn_backend_ops *ops = m->be->ops;
     if (!ops->start_chunks || !ops->wait_chunks) return 0;
     if (!m->rows_flight && !(m->rows_flight = calloc(1, sizeof *m->rows_flight))) return 0;
+    /* (calloc: failed == NN_OK; a failed model never gets here: the finish
+     * before every step returns its failure) */
     rows_flight *f = m->rows_flight;
     f->job = *j;
     if (j->gather) f->gather = *j->gather, f->job.gather = &f->gather;

@@ -212,8 +212,11 @@ nn_status nn_trainer_step(nn_trainer *tr, nn_error *err) {
     if (st == NN_OK && tr->cfg.on_progress) {
         double done = (double)tr->epoch * (double)tr->steps_per_epoch + (double)tr->epoch_step;
         double total = (double)tr->cfg.epochs * (double)tr->steps_per_epoch;
-        if (tr->cfg.on_progress(tr->cfg.user, done / total))
-            st = nn_error_set(err, NN_E_STOPPED, "training stopped at epoch %d", tr->epoch);
+        if (tr->cfg.on_progress(tr->cfg.user, done / total)) {
+            st = model_rows_finish(tr->m, err); /* a stop returns after a complete step */
+            if (st == NN_OK)
+                st = nn_error_set(err, NN_E_STOPPED, "training stopped at epoch %d", tr->epoch);
+        }
     }
     if (parallel && !agreed_failure) { /* a failed update, or a stop on one rank, stops all */
         double t1 = nn_now();

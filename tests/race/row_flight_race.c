@@ -6,9 +6,10 @@
  * the next step of another model on the same backend, nn_model_get_layer,
  * nn_model_get_params, nn_model_free, a trainer freed mid-epoch, rows
  * streamed in chunks that replace the rows the last step read. Before each
- * step thread 1 is made to run a chunk, so that it is awake and takes its
- * chunks of the step. Prints one line and exits 0, or names the failed line
- * and exits 1; data races are TSan's to report (tests/race/README.md). */
+ * run of steps thread 1 is made to run a chunk, so that it is awake (it
+ * spins 2 ms after a job) and takes its chunks of the steps that follow back
+ * to back. Prints one line and exits 0, or names the failed line and exits
+ * 1; data races are TSan's to report (tests/race/README.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,12 +54,11 @@ static nn_model *teacher_model(nn_backend *be, uint64_t seed) {
     return m;
 }
 
-/* One row step of m on the batch x, t, thread 1 awake; left in flight. */
+/* One row step of m on the batch x, t, left in flight. */
 static void row_step(nn_model *m, nn_buf *x, nn_buf *t, int s) {
     const nn_opt_step step = {.kind = NN_OPT_SGD, .lr = 0.05f, .t = s};
     nn_error err;
     int done = 0;
-    wake_thread_1(m->be);
     CHECK(model_train_rows(m, (nn_view){x, 0}, (nn_view){t, 0}, NULL, ROWS, 1.0f / ROWS,
                            (nn_view){NULL, 0}, &step, &done, &err));
     if (!done) {
@@ -68,11 +68,9 @@ static void row_step(nn_model *m, nn_buf *x, nn_buf *t, int s) {
 }
 
 /* A trainer of m on src (chunk_rows 0: resident), `steps` steps (0: to the
- * end) with thread 1 awake before each, then freed (mid-epoch: a step in
- * flight); with `peek`, the parameters read after every step. Streamed in
- * chunks of 2 batches, thread 1 is woken only before the second step of a
- * chunk (a wake, a job of the backend, would end the step in flight before
- * the next chunk's rows replace its rows). */
+ * end) back to back, thread 1 woken before the first (a wake is a job of the
+ * backend: it would end the step in flight), then freed (mid-epoch: a step
+ * in flight); with `peek`, the parameters read after every step. */
 static void train(nn_model *m, const nn_source *src, size_t chunk_rows, int steps, int peek) {
     nn_train_config tc = nn_train_config_default();
     tc.epochs = 2, tc.batch = ROWS, tc.chunk_rows = chunk_rows, tc.log_every = 1;
@@ -81,8 +79,12 @@ static void train(nn_model *m, const nn_source *src, size_t chunk_rows, int step
     CHECK(nn_trainer_create(m, src, &tc, &t, &err));
     const size_t n = nn_model_param_count(m);
     float *p = malloc(n * sizeof(float));
+    wake_thread_1(m->be);
     for (int s = 0; (steps == 0 || s < steps) && !nn_trainer_finished(t); s++) {
-        if (!chunk_rows || s % 2 == 1) wake_thread_1(m->be);
+        if (s > 0 && (peek || s + 1 == steps)) /* before each peek (which ended the last step
+                                                 * anyway), and before the last step of a
+                                                 * trainer freed mid-epoch */
+            wake_thread_1(m->be);
         CHECK(nn_trainer_step(t, &err));
         if (peek) CHECK(p ? nn_model_get_params(m, p, n, &err) : NN_E_NOMEM);
     }
@@ -107,22 +109,35 @@ int main(void) {
     CHECK(be->ops->write(be, (nn_view){x, 0}, data.x, ROWS * 16, &err));
     CHECK(be->ops->write(be, (nn_view){t, 0}, data.y, ROWS, &err));
 
-    /* two models taking turns; get_layer, get_params and free right after a step */
+    /* two models taking turns, steps back to back (each starts while the
+     * other's is in flight); get_layer, get_params and free right after a step */
     nn_model *a = teacher_model(be, 1), *b = teacher_model(be, 2);
     float *layer = malloc(ROWS * sizeof(float));
-    for (int s = 1; s <= 4; s++) {
-        row_step(a, x, t, s);
-        row_step(b, x, t, s);
+    be->ops->threads_used(be, 1);
+    for (int round = 0; round < 4; round++) {
+        wake_thread_1(be);
+        for (int s = 1; s <= 4; s++) {
+            row_step(a, x, t, 4 * round + s);
+            row_step(b, x, t, 4 * round + s);
+        }
+    }
+    for (int round = 0; round < 40; round++) { /* read right after a step */
+        wake_thread_1(be);
+        row_step(b, x, t, 17 + round);
         CHECK(nn_model_get_layer(b, 2, ROWS, NULL, layer, &err));
     }
     const size_t n = nn_model_param_count(a);
     float *p = malloc(n * sizeof(float));
-    row_step(a, x, t, 5);
-    CHECK(p ? nn_model_get_params(a, p, n, &err) : NN_E_NOMEM);
+    for (int round = 0; round < 10; round++) {
+        wake_thread_1(be);
+        row_step(a, x, t, 17 + round);
+        CHECK(p ? nn_model_get_params(a, p, n, &err) : NN_E_NOMEM);
+    }
     nn_model_free(b);
     for (int round = 0; round < 20; round++) { /* freed right after a step: the other
                                                 * thread may still be on its chunk */
         nn_model *c = teacher_model(be, 3);
+        wake_thread_1(be);
         row_step(c, x, t, 1);
         nn_model_free(c);
     }
@@ -131,7 +146,7 @@ int main(void) {
     /* trainers: resident rows freed mid-epoch, parameters read between steps,
      * rows streamed 512 at a time (2 batches a chunk: the next chunk's rows
      * replace those of a step maybe still in flight) */
-    train(a, &src, 0, 5, 0);
+    for (int round = 0; round < 10; round++) train(a, &src, 0, 3, 0);
     train(a, &src, 0, 6, 1);
     for (int round = 0; round < 6; round++) train(a, &src, 2 * ROWS, 0, 0);
 
