@@ -6,8 +6,8 @@
 # instrumented: its threads would only bring false reports) and TSan ending
 # the program with status 66 at its first report. Criterion cannot run under
 # TSan (Criterion issue #274), so these are plain programs. Where the
-# compiler cannot link -fsanitize=thread the entries report themselves
-# skipped (exit 77), never passed.
+# compiler cannot link -fsanitize=thread, or such a program does not start,
+# the entries report themselves skipped (exit 77), never passed.
 option(NN_RACE "Build and run tests/race under ThreadSanitizer" ON)
 set(NN_RACE_PROGRAMS row_flight_race)
 
@@ -23,6 +23,11 @@ else()
     RESULT_VARIABLE probe_rc OUTPUT_QUIET ERROR_QUIET)
   if(NOT probe_rc EQUAL 0)
     set(NN_RACE_REASON "${CMAKE_C_COMPILER} cannot link -fsanitize=thread (libtsan missing)")
+  else() # TSan programs fail at start on some kernels (e.g. a high vm.mmap_rnd_bits)
+    execute_process(COMMAND ${probe_dir}/probe RESULT_VARIABLE run_rc OUTPUT_QUIET ERROR_QUIET)
+    if(NOT run_rc EQUAL 0)
+      set(NN_RACE_REASON "a -fsanitize=thread program does not start on this system")
+    endif()
   endif()
 endif()
 
