@@ -18,15 +18,9 @@ else()
     set(NN_FUZZ_REASON "clang not found (apt-get install clang)")
   else()
     # Probe: can this clang build and link a fuzzer with the sanitizers?
-    set(probe_dir ${CMAKE_BINARY_DIR}/fuzz_probe)
-    file(MAKE_DIRECTORY ${probe_dir})
-    file(WRITE ${probe_dir}/probe.c
-      "#include <stddef.h>\n#include <stdint.h>\n"
-      "int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n")
-    execute_process(
-      COMMAND ${NN_CLANG} -fsanitize=fuzzer,address,undefined ${probe_dir}/probe.c -o ${probe_dir}/probe
-      RESULT_VARIABLE probe_rc OUTPUT_QUIET ERROR_QUIET)
-    if(NOT probe_rc EQUAL 0)
+    nn_probe_build(fuzz_probe ${NN_CLANG} "-fsanitize=fuzzer,address,undefined"
+      "#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n")
+    if(NOT fuzz_probe)
       set(NN_FUZZ_REASON "${NN_CLANG} cannot link -fsanitize=fuzzer (libFuzzer runtime missing)")
     endif()
   endif()
@@ -58,8 +52,5 @@ if(NN_FUZZ_REASON STREQUAL "")
   endforeach()
 else()
   message(STATUS "Fuzzing skipped: ${NN_FUZZ_REASON}")
-  foreach(h ${NN_FUZZ_HARNESSES})
-    add_test(NAME ${h} COMMAND sh -c "echo '${h} skipped: ${NN_FUZZ_REASON}'; exit 77")
-    set_tests_properties(${h} PROPERTIES SKIP_RETURN_CODE 77)
-  endforeach()
+  nn_add_skipped_tests("${NN_FUZZ_REASON}" ${NN_FUZZ_HARNESSES})
 endif()

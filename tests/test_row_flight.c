@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "model_impl.h"
+#include "team_wake.h"
 #include "testutil.h"
 
 /* A chunk that records which thread ran it; chunk 1 takes 30 ms, chunks 3
@@ -38,21 +39,13 @@ static nn_status noop_chunk(void *ctx, nn_backend *solo, size_t chunk, int threa
     return NN_OK;
 }
 
-/* A chunk that notes the thread that ran it. */
-static nn_status note_thread(void *ctx, nn_backend *solo, size_t chunk, int thread,
-                             nn_error *err) {
-    (void)solo, (void)chunk, (void)err;
-    ((int *)ctx)[thread] = 1;
-    return NN_OK;
-}
-
-/* Jobs until thread 1 of be's team has run a chunk (then it spins for a
- * while, ready for the next job; on a busy machine it may take a while). */
+/* Thread 1 of be's team woken: it spins a while, ready for the next job (on
+ * a busy machine it may not get to run: the callers retry). */
 static void wake_thread_1(nn_backend *be) {
-    int seen[2] = {0, 0};
+    nn_status st;
     nn_error err;
-    for (int tries = 0; !seen[1] && tries < 100000; tries++)
-        cr_assert_eq(be->ops->run_chunks(be, 2, note_thread, seen, &err), NN_OK);
+    tw_wake_thread_1(be, 100000, &st, &err);
+    cr_assert_eq(st, NN_OK, "%s", err.msg);
 }
 
 static nn_backend *open_two(void) {
@@ -155,15 +148,20 @@ static int helper_took_part(nn_backend *be) {
     return be->ops->threads_used(be, 1) > 1;
 }
 
+/* r freed: the model first (a step reads its batch until the step ends). */
+static void rig_free(nn_backend *be, flight_rig *r) {
+    nn_model_free(r->m);
+    be->ops->release(be, r->xb);
+    be->ops->release(be, r->tb);
+}
+
 /* r's parameters (free them), then r freed. */
 static float *rig_close(nn_backend *be, flight_rig *r) {
     nn_error err;
     const size_t n = nn_model_param_count(r->m);
     float *p = malloc(n * sizeof(float));
     cr_assert_eq(nn_model_get_params(r->m, p, n, &err), NN_OK, "%s", err.msg);
-    be->ops->release(be, r->xb);
-    be->ops->release(be, r->tb);
-    nn_model_free(r->m);
+    rig_free(be, r);
     return p;
 }
 
@@ -257,9 +255,7 @@ Test(row_flight, a_failed_step_is_reported_and_the_model_stays_failed) {
             cr_assert(strstr(err.msg, "unknown optimizer 99"), "%s", err.msg);
         }
         free(p);
-        nn_model_free(r.m);
-        be->ops->release(be, r.xb);
-        be->ops->release(be, r.tb);
+        rig_free(be, &r);
         nn_backend_close(be);
     }
 }
@@ -293,9 +289,7 @@ Test(row_flight, a_step_failed_in_flight_leaves_the_model_failed) {
         if (threads == 1) cr_assert_eq(st, NN_OK, "%s", err.msg);
         else cr_assert(st == NN_E_INVALID && strstr(err.msg, "activation"), "%s", err.msg);
         free(p);
-        nn_model_free(r.m);
-        be->ops->release(be, r.xb);
-        be->ops->release(be, r.tb);
+        rig_free(be, &r);
         nn_backend_close(be);
     }
 }
@@ -314,9 +308,7 @@ Test(row_flight, a_model_freed_with_its_step_in_flight) {
         helper_took_part(be);
         rig_step(&r, 1);
         took_part |= helper_took_part(be);
-        nn_model_free(r.m); /* first: the step reads its batch until it ends */
-        be->ops->release(be, r.xb);
-        be->ops->release(be, r.tb);
+        rig_free(be, &r);
     }
     cr_assert(took_part, "thread 1 ran no chunk of the freed models' steps");
     flight_rig r = rig_open(be, 7); /* the backend's threads work on for the next model */

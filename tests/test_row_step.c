@@ -12,6 +12,7 @@
 
 #include "cpu/cpu_ops.h"
 #include "model_impl.h"
+#include "team_wake.h"
 #include "testutil.h"
 
 #define STEPS 12
@@ -493,21 +494,13 @@ Test(row_step, nn_train_takes_the_row_step_on_shuffled_batches) { check_shuffled
  * 300: the last 100 rows are one chunk, so op by op), set_params between two
  * runs. 1 and 2 threads give the same bits for each optimizer, and the
  * 2-thread run did use a copy. */
-/* A chunk that notes the thread that ran it. */
-static nn_status note_thread(void *ctx, nn_backend *solo, size_t chunk, int thread,
-                             nn_error *err) {
-    (void)solo, (void)chunk, (void)err;
-    ((int *)ctx)[thread] = 1;
-    return NN_OK;
-}
-
-/* Jobs until thread 1 of be's team has run a chunk (it starts asleep; on a
- * busy machine it may not get to run: the callers retry). */
+/* Thread 1 of be's team woken (on a busy machine it may not get to run: the
+ * callers retry). */
 static void wake_thread_1(nn_backend *be) {
-    int seen[2] = {0, 0};
+    nn_status st;
     nn_error err;
-    for (int tries = 0; !seen[1] && tries < 100000; tries++)
-        cr_assert_eq(be->ops->run_chunks(be, 2, note_thread, seen, &err), NN_OK);
+    tw_wake_thread_1(be, 100000, &st, &err);
+    cr_assert_eq(st, NN_OK, "%s", err.msg);
 }
 
 /* 16-64-64-1 on `samples` teacher rows (80% for training) on a cpu backend
