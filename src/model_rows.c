@@ -277,7 +277,7 @@ typedef struct sum_job {
     float *grads;       /* (n_params) */
     const float *parts; /* (chunks, part_stride) */
     size_t chunks;
-    size_t first; /* 0 or 1: the part of the first two read first */
+    size_t first; /* the chunk whose part is read first when it is 1 (of the first two) */
 } sum_job;
 
 /* The parts' sum in chunk order into g[i0, i1). The first two parts may be
@@ -322,7 +322,7 @@ static nn_status sum_update_copy(const sum_job *j, nn_backend *be, int r, nn_err
 static nn_status apply_deferred(nn_model *m, nn_backend *be, int r, size_t first, nn_error *err) {
     const sum_job sj = {m, &m->pend_opt, NULL,
                         be->ops->host_ptr(be, (nn_view){m->row_parts, half_off(m, m->pend_half)}),
-                        m->pend_chunks, first < 2 ? first : 0};
+                        m->pend_chunks, first};
     TRY(sum_update_copy(&sj, be, r, err));
     m->copy_due[r] = 0;
     return NN_OK;
@@ -374,13 +374,21 @@ static void add_losses(nn_model *m, nn_view loss_acc, size_t loss_off, size_t ch
     acc[1] = (float)(sum - (double)acc[0]);
 }
 
+/* What a step does once its chunks ran: its chunks, the half of row_parts
+ * with their parts, its update, where its loss goes, its copies. */
+typedef struct rows_tail {
+    size_t chunks;
+    int half;
+    nn_opt_step update;
+    nn_view loss_acc;
+    int copies;
+} rows_tail;
+
 /* After a step's chunks ran (st: their status): the deferred step's update
  * for the caller's copy if it ran no chunk; then, unless a chunk failed, the
  * step's loss and, with copies, its update deferred (without, the caller sums
  * and updates next). */
-static nn_status after_chunks(nn_model *m, nn_status st, size_t chunks, int half,
-                              const nn_opt_step *update, nn_view loss_acc, int copies,
-                              nn_error *err) {
+static nn_status after_chunks(nn_model *m, nn_status st, const rows_tail *s, nn_error *err) {
     if (m->pend_chunks) { /* the deferred step, for the caller's copy if it ran no chunk */
         if (st == NN_OK && m->copy_due[0]) st = apply_deferred(m, m->be, 0, 0, err);
         close_deferred(m);
@@ -389,16 +397,16 @@ static nn_status after_chunks(nn_model *m, nn_status st, size_t chunks, int half
         for (int c = 1; c < ROW_COPIES_MAX; c++) m->copy_gen[c] = 0; /* none trusted */
         return st;
     }
-    if (loss_acc.buf) add_losses(m, loss_acc, half_off(m, 2), chunks);
+    if (s->loss_acc.buf) add_losses(m, s->loss_acc, half_off(m, 2), s->chunks);
     /* the parameters move on; the copies whose threads ran chunks are current
      * once they have applied this step's update (params_of made them current) */
     const uint64_t gen = m->params_gen++;
-    if (copies > 1) { /* deferred to the next step or model_settle */
-        m->pend_chunks = chunks;
-        m->pend_half = half;
-        m->pend_opt = *update;
+    if (s->copies > 1) { /* deferred to the next step or model_settle */
+        m->pend_chunks = s->chunks;
+        m->pend_half = s->half;
+        m->pend_opt = s->update;
         m->copy_due[0] = 1;
-        for (int c = 1; c < copies; c++)
+        for (int c = 1; c < s->copies; c++)
             if (m->copy_ran[c]) m->copy_due[c] = 1, m->copy_gen[c] = gen + 1;
     }
     return NN_OK;
@@ -414,10 +422,7 @@ typedef struct rows_flight {
     model_gather gather;  /* job.gather points here when there is one */
     nn_small_net small;   /* job.small points here when there is one */
     nn_chunks_wait wait;
-    size_t chunks;
-    int half;
-    nn_opt_step update;
-    nn_view loss_acc;
+    rows_tail tail;
     nn_status failed;     /* a step's chunks failed (its update lost): every later */
     nn_error failed_err;  /* finish returns this, whoever asks first */
 } rows_flight;
@@ -427,8 +432,7 @@ nn_status model_rows_finish(nn_model *m, nn_error *err) {
     if (f && f->on) {
         f->on = 0;
         const nn_status st = m->be->ops->wait_chunks(m->be, &f->wait, &f->failed_err);
-        f->failed = after_chunks(m, st, f->chunks, f->half, &f->update, f->loss_acc,
-                                 f->job.copies, &f->failed_err);
+        f->failed = after_chunks(m, st, &f->tail, &f->failed_err);
     }
     if (!f || f->failed == NN_OK) return NN_OK;
     *err = f->failed_err; /* the model lost a step's update: it stays failed */
@@ -449,9 +453,8 @@ void model_rows_free(nn_model *m) {
  * 16-64-64-1 b256: ~2.5K cycles a step the helper no longer waits for).
  * Returns 0 (nothing started) where the backend cannot or there is no
  * memory for it. */
-static int start_in_flight(nn_model *m, const rows_job *j, size_t chunks, int half,
-                           const nn_opt_step *update, nn_view loss_acc, nn_status *st,
-                           nn_error *err) {
+static int start_in_flight(nn_model *m, const rows_job *j, const rows_tail *tail,
+                           nn_status *st, nn_error *err) {
     const struct nn_backend_ops *ops = m->be->ops;
     if (!ops->start_chunks || !ops->wait_chunks) return 0;
     if (!m->rows_flight && !(m->rows_flight = calloc(1, sizeof *m->rows_flight))) return 0;
@@ -461,11 +464,8 @@ static int start_in_flight(nn_model *m, const rows_job *j, size_t chunks, int ha
     f->job = *j;
     if (j->gather) f->gather = *j->gather, f->job.gather = &f->gather;
     if (j->small) f->small = *j->small, f->job.small = &f->small;
-    f->chunks = chunks;
-    f->half = half;
-    f->update = *update;
-    f->loss_acc = loss_acc;
-    *st = ops->start_chunks(m->be, chunks, chunk_step, &f->job, &f->wait, err);
+    f->tail = *tail;
+    *st = ops->start_chunks(m->be, tail->chunks, chunk_step, &f->job, &f->wait, err);
     f->on = *st == NN_OK;
     return 1;
 }
@@ -504,13 +504,14 @@ nn_status model_train_rows(nn_model *m, nn_view x, nn_view t, const model_gather
         if (settle) TRY(model_settle(m, err));
     }
     memset(m->copy_ran, 0, sizeof m->copy_ran);
+    const rows_tail tail = {chunks, half, *update, loss_acc, j.copies};
     nn_status st;
-    if (j.copies > 1 && start_in_flight(m, &j, chunks, half, update, loss_acc, &st, err)) {
+    if (j.copies > 1 && start_in_flight(m, &j, &tail, &st, err)) {
         *done = st == NN_OK;
         return st;
     }
     st = ops->run_chunks(be, chunks, chunk_step, &j, err);
-    TRY(after_chunks(m, st, chunks, half, update, loss_acc, j.copies, err));
+    TRY(after_chunks(m, st, &tail, err));
     if (j.copies > 1) {
         *done = 1;
         return NN_OK;

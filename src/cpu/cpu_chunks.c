@@ -25,7 +25,7 @@ struct nn_cpu_solos {
     nn_cpu_state *st;     /* (n) */
     nn_error *err;        /* (n) the last failure of each thread's chunks */
     size_t *failed;       /* (n) the lowest chunk that failed on that thread, or SIZE_MAX */
-    chunks_job *job;          /* the job's context (kept here: it outlives start_chunks) */
+    chunks_job job;           /* the job's context (kept here: it outlives start_chunks) */
     nn_chunks_wait *flight;   /* the started job's outcome, until collected; or NULL */
 };
 
@@ -35,7 +35,6 @@ void nn_cpu_solos_free(nn_cpu_solos *s) {
         nn_team_free(s->st[i].team);
         nn_gemm_workspace_free(&s->st[i].ws);
     }
-    free(s->job);
     free(s->be);
     free(s->st);
     free(s->err);
@@ -54,9 +53,8 @@ static nn_cpu_solos *solos_of(nn_backend *be, nn_error *err) {
         s->st = calloc((size_t)n, sizeof *s->st);
         s->err = calloc((size_t)n, sizeof *s->err);
         s->failed = calloc((size_t)n, sizeof *s->failed);
-        s->job = calloc(1, sizeof *s->job);
     }
-    if (!s || !s->be || !s->st || !s->err || !s->failed || !s->job) {
+    if (!s || !s->be || !s->st || !s->err || !s->failed) {
         nn_cpu_solos_free(s);
         nn_error_set(err, NN_E_NOMEM, "out of memory for %d cpu threads' workspaces", n);
         return NULL;
@@ -75,7 +73,6 @@ static nn_cpu_solos *solos_of(nn_backend *be, nn_error *err) {
     cs->solos = s;
     return s;
 }
-
 
 static void run_one(void *ctx, size_t chunk, int thread) {
     const chunks_job *j = ctx;
@@ -113,12 +110,12 @@ nn_status nn_cpu_start_chunks(nn_backend *be, size_t n, nn_chunk_fn fn, void *ct
         s->failed[i] = SIZE_MAX;
         s->st[i].path = cs->path; /* the backend's path, also after nn_cpu_backend_use_path */
     }
-    *s->job = (chunks_job){s, fn, ctx};
+    s->job = (chunks_job){s, fn, ctx};
     w->in_flight = 1;
     w->st = NN_OK;
     s->flight = w;
     /* the team tells job kinds apart by (run_one, n, size): fn in the size */
-    nn_team_start(cs->team, n, run_one, s->job, n ^ (size_t)(uintptr_t)fn);
+    nn_team_start(cs->team, n, run_one, &s->job, n ^ (size_t)(uintptr_t)fn);
     return NN_OK;
 }
 
